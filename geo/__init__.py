@@ -1,0 +1,1 @@
+"""Pure GIS engine: CRS, ellipsoidal measures, plan data. No web framework imports."""

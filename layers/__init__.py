@@ -1,0 +1,1 @@
+"""Layer kinds, their storage and their styling."""

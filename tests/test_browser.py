@@ -1,0 +1,86 @@
+"""Each district map in headless Chromium with every request off this machine blocked."""
+import os
+
+import pytest
+from pyproj import Transformer
+
+from browser import ARTIFACTS, CHROMIUM, OfflinePage, launch, serve
+from conftest import ADCODES
+from layers.catalogue import KINDS
+
+if not CHROMIUM:
+    if os.environ.get("CI"):
+        raise RuntimeError("CI needs Debian's chromium for the browser tests (.ci/run installs it)")
+    pytest.skip("chromium is not installed (apt-get install chromium)", allow_module_level=True)
+
+sync_api = pytest.importorskip("playwright.sync_api")
+LAYERS_READY = "window.ZoningMap && ZoningMap.layers.length === %d && ZoningMap.layers.every(l => l.zmCount !== undefined)"
+
+
+@pytest.fixture(scope="module")
+def browser_and_base(app):
+    with serve(app) as base, sync_api.sync_playwright() as p:
+        browser = launch(p)
+        yield browser, base
+        browser.close()
+
+
+@pytest.mark.parametrize("adcode", ADCODES)
+def test_district_map_offline(browser_and_base, service, adcode):
+    browser, base = browser_and_base
+    op = OfflinePage(browser, base)
+    page = op.page
+    page.goto(f"{base}/districts/{adcode}")
+    page.wait_for_function(LAYERS_READY % len(KINDS), timeout=20_000)
+    assert page.locator(".leaflet-container").count() == 1
+    control = page.inner_text(".leaflet-control-layers")
+    for kind in KINDS.values():
+        assert kind.name_zh in control
+    assert "无底图" in control
+    counts = page.evaluate("ZoningMap.layers.map(l => [l.zmConfig.key, l.getLayers().length])")
+    for key, n in counts:
+        assert n == len(service.store.read(key, adcode)), key
+    # the mouse readout gives the same GK 3° coordinates as pyproj
+    page.mouse.move(700, 500)
+    readout = page.evaluate("Object.assign({}, document.getElementById('zm-coords').dataset)")
+    lon, lat, zone = float(readout["lon"]), float(readout["lat"]), int(readout["zone"])
+    east, north = Transformer.from_crs(4490, 4488 + zone, always_xy=True).transform(lon, lat)
+    assert float(readout["east"]) == pytest.approx(east, abs=0.01)
+    assert float(readout["north"]) == pytest.approx(north, abs=0.01)
+    # a red-line popup shows the name, area in km² and 公顷, and the demo label
+    page.evaluate("(() => { const l = ZoningMap.layers.find(x => x.zmConfig.key === 'redline'); l.getLayers()[0].openPopup(); })()")
+    popup = page.inner_text(".leaflet-popup-content")
+    page.wait_for_timeout(400)  # let the popup fade in before the screenshot
+    assert "km²" in popup and "公顷" in popup and "示意数据" in popup
+    os.makedirs(ARTIFACTS, exist_ok=True)
+    page.screenshot(path=os.path.join(ARTIFACTS, f"district_{adcode}.png"))
+    assert op.errors == []
+    assert op.external == []
+    page.close()
+
+
+def test_search_box_finds_a_section(browser_and_base, service):
+    browser, base = browser_and_base
+    op = OfflinePage(browser, base)
+    page = op.page
+    page.goto(f"{base}/districts/500110")
+    page.wait_for_function(LAYERS_READY % len(KINDS), timeout=20_000)
+    name = service.plans["500110"]["monitoring_sections"][0]["name"]
+    page.wait_for_function("document.querySelectorAll('#zm-search-names option').length > 0")
+    page.fill(".zm-search input", name)
+    page.press(".zm-search input", "Enter")
+    page.wait_for_selector(".leaflet-popup-content")
+    assert name in page.inner_text(".leaflet-popup-content")
+    assert op.errors == [] and op.external == []
+    page.close()
+
+
+def test_home_page_offline(browser_and_base):
+    browser, base = browser_and_base
+    op = OfflinePage(browser, base)
+    op.page.goto(base + "/")
+    assert op.page.locator("section.card").count() == len(ADCODES)
+    os.makedirs(ARTIFACTS, exist_ok=True)
+    op.page.screenshot(path=os.path.join(ARTIFACTS, "home.png"), full_page=True)
+    assert op.errors == [] and op.external == []
+    op.page.close()

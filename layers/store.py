@@ -30,6 +30,8 @@ class LayerStore(Protocol):
 
     def read(self, kind: str, adcode: str) -> gpd.GeoDataFrame: ...
 
+    def read_all(self, kind: str) -> gpd.GeoDataFrame: ...
+
     def info(self) -> dict: ...
 
 
@@ -71,6 +73,9 @@ class GeoPackageStore:
     def read(self, kind: str, adcode: str) -> gpd.GeoDataFrame:
         gdf = self._frames[kind]
         return gdf[gdf["adcode"] == adcode]
+
+    def read_all(self, kind: str) -> gpd.GeoDataFrame:
+        return self._frames[kind]
 
     def info(self) -> dict:
         return {"path": str(self.path), "version": self.version, "store": "geopackage"}

@@ -1,0 +1,219 @@
+"""Site screening (选址合规初筛): which protected zones a site falls in or near, and by how much.
+
+The recipe is QGIS's overlap analysis: index the layers once, query candidates with a
+spatial index, test with prepared geometries, dissolve the hits of one kind before
+measuring (so overlapping zones are never counted twice), and measure on the ellipsoid.
+Distances are geodesic, edge to edge: the nearest pair of points is found in a local
+azimuthal-equidistant projection centred on the site, then measured with Geod.inv.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+import numpy as np
+import shapely
+from pyproj import Transformer
+from shapely.ops import nearest_points
+
+from geo.area import M2_PER_HA, M2_PER_MU, METHOD_AREA, area_m2
+from geo.crs import GEOD, lonlat_to_gk3
+
+DEFAULT_BANDS_M = (0, 100, 500, 1000, 5000)
+METHOD_DISTANCE = "测地线距离：站点边界到要素边界的最短距离（局部等距投影求最近点，GRS80 椭球 Geod.inv 量距）/ geodesic edge-to-edge distance"
+METHOD_OVERLAP = "同类要素先融合（dissolve）再与项目求交，椭球面积 / overlaps dissolved per layer kind before measuring"
+CAVEAT = "初筛结果，以主管部门审定的矢量数据为准。示意数据图层仅供演示，不能作为审查依据。"
+CHINA_TZ = timezone(timedelta(hours=8))
+
+
+@dataclass
+class IndexedKind:
+    """One layer kind over all districts, indexed once: the hot path only queries."""
+
+    key: str
+    name_zh: str
+    ids: np.ndarray
+    names: np.ndarray
+    attrs: list[dict]
+    geoms: np.ndarray
+    tree: shapely.STRtree
+    is_demo: bool
+
+
+def index_kind(key: str, name_zh: str, gdf, attr_columns: tuple[str, ...]) -> IndexedKind:
+    geoms = np.asarray(gdf.geometry.values, dtype=object)
+    shapely.prepare(geoms)
+    attrs = [{c: _plain(row[c]) for c in attr_columns if c in gdf.columns} for _, row in gdf.iterrows()]
+    return IndexedKind(key, name_zh, gdf["feature_id"].to_numpy(), gdf["name"].to_numpy(), attrs, geoms,
+                       shapely.STRtree(geoms), bool(gdf["is_demo"].astype(bool).any()) if len(gdf) else False)
+
+
+def _plain(v):
+    return v.item() if hasattr(v, "item") else v
+
+
+def _search_box(geom, distance_m: float):
+    """Lon/lat envelope of geom grown by at least distance_m in every direction."""
+    minx, miny, maxx, maxy = geom.bounds
+    lat = max(abs(miny), abs(maxy))
+    dlat = distance_m / 110_500 * 1.05
+    dlon = distance_m / (111_320 * max(math.cos(math.radians(lat)), 0.05)) * 1.05
+    return shapely.box(minx - dlon, miny - dlat, maxx + dlon, maxy + dlat)
+
+
+class LocalFrame:
+    """Azimuthal equidistant projection on GRS80 centred on the site, for nearest-point search."""
+
+    def __init__(self, lon: float, lat: float):
+        proj = f"+proj=aeqd +lat_0={lat} +lon_0={lon} +ellps=GRS80 +units=m +no_defs"
+        self.fwd = Transformer.from_crs("EPSG:4490", proj, always_xy=True)
+        self.inv = Transformer.from_crs(proj, "EPSG:4490", always_xy=True)
+
+    def to_m(self, geom):
+        return shapely.transform(geom, lambda xy: np.column_stack(self.fwd.transform(xy[:, 0], xy[:, 1])))
+
+    def distance_m(self, site_m, feature_ll) -> float:
+        a, b = nearest_points(site_m, self.to_m(feature_ll))
+        (lon1, lon2), (lat1, lat2) = self.inv.transform([a.x, b.x], [a.y, b.y])
+        return float(GEOD.inv(lon1, lat1, lon2, lat2)[2])
+
+
+def band_label(distance_m: float, bands_m) -> str:
+    for b in bands_m:
+        if distance_m <= b:
+            return "相交或接触" if b == 0 else f"≤{b:g} m"
+    return f">{bands_m[-1]:g} m"
+
+
+def screen_kind(kind: IndexedKind, site, site_area_m2: float, frame: LocalFrame, site_m, bands_m, group_by: str | None = None) -> dict:
+    max_band = bands_m[-1]
+    idx = kind.tree.query(_search_box(site, max_band), predicate="intersects")
+    hits, touching = [], []
+    for i in idx:
+        feat = kind.geoms[i]
+        if shapely.intersects(feat, site):
+            relation = "within" if shapely.covers(feat, site) else "intersects"
+            overlap = shapely.intersection(feat, site)
+            overlap_m2 = area_m2(overlap)
+            distance_m = 0.0
+            touching.append(i)
+        else:
+            distance_m = frame.distance_m(site_m, feat)
+            if distance_m > max_band:
+                continue
+            relation, overlap_m2 = "near", 0.0
+        hits.append({
+            "id": str(kind.ids[i]),
+            "name": str(kind.names[i]),
+            "relation": relation,
+            "overlap_m2": round(overlap_m2, 2),
+            "overlap_ha": round(overlap_m2 / M2_PER_HA, 4),
+            "overlap_pct_of_site": _pct_of_site(overlap_m2, site_area_m2, relation),
+            "distance_m": round(distance_m, 1),
+            "distance_band": band_label(distance_m, bands_m),
+            "attributes": kind.attrs[i],
+        })
+    hits.sort(key=lambda h: (h["distance_m"], -h["overlap_m2"], h["name"]))
+    total_m2 = _dissolved_overlap_m2(site, kind.geoms[touching])
+    groups = {}
+    if group_by:
+        for value in sorted({kind.attrs[i].get(group_by) for i in idx}, key=str):
+            members = [i for i in touching if kind.attrs[i].get(group_by) == value]
+            m2 = _dissolved_overlap_m2(site, kind.geoms[members])
+            groups[value] = {"total_overlap_m2": round(m2, 2), "total_overlap_ha": round(m2 / M2_PER_HA, 4),
+                             "total_overlap_pct_of_site": _pct_of_site(m2, site_area_m2, "within" if members else "near")}
+    return {
+        "kind": kind.key,
+        "name_zh": kind.name_zh,
+        "is_demo": kind.is_demo,
+        "hits": hits,
+        "total_overlap_m2": round(total_m2, 2),
+        "total_overlap_ha": round(total_m2 / M2_PER_HA, 4),
+        "total_overlap_pct_of_site": _pct_of_site(total_m2, site_area_m2, "within" if touching else "near"),
+        "group_by": group_by,
+        "groups": groups,
+        "max_band_m": max_band,
+    }
+
+
+def _dissolved_overlap_m2(site, geoms) -> float:
+    return area_m2(shapely.intersection(site, shapely.union_all(geoms))) if len(geoms) else 0.0
+
+
+def _pct_of_site(overlap_m2: float, site_area_m2: float, relation: str) -> float:
+    """Share of the site's area; a point or line site (no area) is 100 % inside or 0 %."""
+    if site_area_m2 > 0:
+        return round(min(overlap_m2 / site_area_m2 * 100, 100.0), 3)
+    return 100.0 if relation in ("within", "intersects") else 0.0
+
+
+def site_summary(site, districts: list[dict], crs_info: dict, stated_area_ha: float | None = None) -> dict:
+    a = area_m2(site)
+    c = site.centroid if site.geom_type != "Point" else site
+    gk = lonlat_to_gk3(c.x, c.y)
+    out = {
+        "geometry_type": site.geom_type,
+        "area_m2": round(a, 2),
+        "area_ha": round(a / M2_PER_HA, 4),
+        "area_mu": round(a / M2_PER_MU, 2),
+        "centroid": {"lon": round(c.x, 7), "lat": round(c.y, 7)},
+        "centroid_gk3": {k: (round(v, 3) if isinstance(v, float) else v) for k, v in gk.items()},
+        "crs": crs_info,
+        "districts": districts,
+        "vertex_count": int(shapely.get_num_coordinates(site)),
+    }
+    if stated_area_ha is not None:
+        out["stated_area_ha"] = stated_area_ha
+        out["stated_vs_computed_pct"] = round((a / M2_PER_HA - stated_area_ha) / stated_area_ha * 100, 3) if stated_area_ha else None
+    return out
+
+
+ZONE_ORDER = ("一级保护区", "二级保护区", "准保护区")
+
+
+def _verdict_groups(layer: dict):
+    """(label, hits, dissolved overlap ha) per water-source zone level, else one per kind."""
+    if layer["kind"] == "water_source_zone" and layer["hits"]:
+        for zone in ZONE_ORDER:
+            hits = [h for h in layer["hits"] if h["attributes"].get("zone") == zone]
+            if hits:
+                yield f"饮用水水源{zone}", hits, layer["groups"].get(zone, {}).get("total_overlap_ha", 0.0)
+    else:
+        yield layer["name_zh"], layer["hits"], layer["total_overlap_ha"]
+
+
+def verdict(layers: list[dict], site_area_m2: float) -> dict:
+    """Plain-Chinese sentences a reviewer can paste into a review."""
+    lines, involved, near = [], [], []
+    for layer in layers:
+        for label, hits, total_ha in _verdict_groups(layer):
+            inside = [h for h in hits if h["relation"] != "near"]
+            if inside:
+                names = "、".join(sorted({h["name"] for h in inside})[:5])
+                if site_area_m2 > 0:
+                    pct = total_ha * M2_PER_HA / site_area_m2 * 100
+                    lines.append(f"涉及{label} {total_ha:.2f} 公顷（占项目 {pct:.1f}%）：{names}")
+                else:
+                    lines.append(f"位于{label}内：{names}")
+                involved.append(label)
+            elif hits:
+                lines.append(f"不涉及{label}；距最近{label}（{hits[0]['name']}）{hits[0]['distance_m']:.0f} m")
+                near.append(label)
+            else:
+                lines.append(f"不涉及{label}；{layer['max_band_m'] / 1000:g} km 范围内无{label}")
+    level = "涉及" if involved else ("临近" if near else "不涉及")
+    return {"level": level, "involved": involved, "near": near, "lines": lines, "summary": "；".join(lines)}
+
+
+def method_block(crs_info: dict, data_info: dict, bands_m) -> dict:
+    return {
+        "area": METHOD_AREA,
+        "distance": METHOD_DISTANCE,
+        "overlap": METHOD_OVERLAP,
+        "distance_bands_m": list(bands_m),
+        "crs": crs_info,
+        "data": data_info,
+        "checked_at": datetime.now(CHINA_TZ).isoformat(timespec="seconds"),
+        "caveat": CAVEAT,
+    }

@@ -5,18 +5,25 @@
 """
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
 from pathlib import Path
 
+import click
 import jsonschema
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, Response, jsonify, redirect, render_template, request, url_for
 from werkzeug.exceptions import HTTPException
 
+from geo import sites as site_input
 from geo.errors import ConfigError, DataError
 from geo.plans import load_plans
+from geo.screening import DEFAULT_BANDS_M
+from layers import report
 from layers.catalogue import KINDS
-from layers.mapview import build_district_map, render_parts
+from layers.mapview import build_district_map, build_result_map, render_parts
+from layers.screening import CSV_COLUMNS, ResultCache, ScreeningService, overlap_geojson, public, result_rows, screen_sites
 from layers.service import DistrictService, NotFound
 from layers.store import GeoPackageStore
 
@@ -33,6 +40,10 @@ CONFIG_SCHEMA = {
         "BASEMAP_DEFAULT": {"enum": ["none", "osm", "tianditu_vec", "tianditu_img"], "description": "base map shown first"},
         "HOST": {"type": "string"},
         "PORT": {"type": "integer", "minimum": 1, "maximum": 65535},
+        "MAX_UPLOAD_MB": {"type": "integer", "minimum": 1, "maximum": 500, "description": "largest accepted upload"},
+        "MAX_UNPACKED_MB": {"type": "integer", "minimum": 1, "maximum": 2000, "description": "largest unpacked archive"},
+        "MAX_FEATURES": {"type": "integer", "minimum": 1, "maximum": 100000, "description": "most sites in one request"},
+        "MAX_VERTICES": {"type": "integer", "minimum": 4, "maximum": 10000000, "description": "most vertices per site"},
     },
 }
 DEFAULTS = {
@@ -42,6 +53,10 @@ DEFAULTS = {
     "BASEMAP_DEFAULT": "none",
     "HOST": "127.0.0.1",
     "PORT": 5000,
+    "MAX_UPLOAD_MB": 20,
+    "MAX_UNPACKED_MB": 100,
+    "MAX_FEATURES": 2000,
+    "MAX_VERTICES": 200000,
 }
 ENV_PREFIX = "ZONING_"
 
@@ -76,9 +91,17 @@ def create_app(config: dict | None = None) -> Flask:
     cfg = load_config(config)
     app = Flask(__name__, static_folder=str(ROOT / "static"), template_folder=str(ROOT / "templates"))
     app.config.update(cfg)
+    app.config["MAX_CONTENT_LENGTH"] = (cfg["MAX_UPLOAD_MB"] + 1) * 1024 * 1024
     app.json.ensure_ascii = False
-    service = DistrictService(GeoPackageStore(Path(cfg["LAYERS_GPKG"])), load_plans(Path(cfg["PLANS_DIR"])))
+    store = GeoPackageStore(Path(cfg["LAYERS_GPKG"]))
+    service = DistrictService(store, load_plans(Path(cfg["PLANS_DIR"])))
+    screening = ScreeningService(store, service.plans)
+    results_cache = ResultCache()
+    limits = site_input.Limits(max_upload_bytes=cfg["MAX_UPLOAD_MB"] * 1024 * 1024,
+                               max_unpacked_bytes=cfg["MAX_UNPACKED_MB"] * 1024 * 1024,
+                               max_features=cfg["MAX_FEATURES"], max_vertices=cfg["MAX_VERTICES"])
     app.extensions["district_service"] = service
+    app.extensions["screening_service"] = screening
 
     @app.errorhandler(DataError)
     def data_error(exc: DataError):
@@ -133,6 +156,135 @@ def create_app(config: dict | None = None) -> Flask:
         resp.headers["Cache-Control"] = "public, max-age=300"
         return resp
 
+    def run_screening(payload: dict | None, upload, text: str | None, crs_text, district, bands_text) -> list[dict]:
+        """One entry for the API, the form and the CLI: parse, convert, screen."""
+        crs = site_input.parse_crs(crs_text)
+        if district:
+            service.district_summary(district)  # 404 for an unknown district
+        district_lon = service.district_centre_lon(district) if district else None
+        bands = _bands(bands_text)
+        if upload is not None:
+            sites = site_input.sites_from_upload(upload[0], upload[1], crs, limits, district_lon)
+        elif text:
+            sites = site_input.sites_from_text(text, crs, limits, district_lon)
+        elif payload is not None:
+            if "geometry" not in payload:
+                raise DataError("请求中缺少 geometry", "the request has no 'geometry'")
+            sites = site_input.sites_from_geojson(payload["geometry"], crs, limits, district_lon)
+        else:
+            raise DataError("请上传文件或提供坐标", "upload a file or give coordinates")
+        return screen_sites(screening, sites, bands, district or None)
+
+    def response_body(results: list[dict], rid: str) -> dict:
+        body = public(results[0]) if len(results) == 1 else {"sites": public(results)}
+        body["result_id"] = rid
+        body["links"] = {fmt: url_for("screen_export", rid=rid, fmt=fmt) for fmt in EXPORT_FORMATS}
+        body["links"]["html"] = url_for("screen_result", rid=rid)
+        return body
+
+    @app.post("/api/screen")
+    def api_screen():
+        if request.files:
+            f = request.files.get("file")
+            if f is None or not f.filename:
+                raise DataError("multipart 请求须包含 file 字段", "multipart requests need a 'file' field")
+            results = run_screening(None, (f.filename, f.read()), None, request.form.get("crs"), request.form.get("district"),
+                                    request.form.get("bands"))
+        else:
+            payload = request.get_json(silent=True)
+            if not isinstance(payload, dict):
+                raise DataError("请求体须为 JSON 对象或 multipart 文件上传", "the body must be a JSON object or a multipart upload", status=415)
+            bands = payload.get("bands")
+            results = run_screening(payload, None, None, payload.get("crs"), payload.get("district"),
+                                    ",".join(map(str, bands)) if isinstance(bands, list) else bands)
+        return jsonify(response_body(results, results_cache.put(results)))
+
+    @app.get("/screen")
+    def screen_form():
+        return render_template("screen.html", districts=service.districts(), max_mb=cfg["MAX_UPLOAD_MB"])
+
+    @app.post("/screen")
+    def screen_submit():
+        f = request.files.get("file")
+        upload = (f.filename, f.read()) if f is not None and f.filename else None
+        crs_text = request.form.get("crs_code") or request.form.get("crs")
+        try:
+            results = run_screening(None, upload, request.form.get("coordinates"), crs_text, request.form.get("district"),
+                                    request.form.get("bands"))
+        except DataError as exc:
+            return render_template("screen.html", districts=service.districts(), max_mb=cfg["MAX_UPLOAD_MB"],
+                                   error=exc.message_zh), exc.status
+        return redirect(url_for("screen_result", rid=results_cache.put(results)), code=303)
+
+    def cached(rid: str) -> list[dict]:
+        results = results_cache.get(rid)
+        if results is None:
+            raise NotFound("初筛结果不存在或已过期，请重新初筛", f"screening result {rid} not found or expired")
+        return results
+
+    @app.get("/screen/results/<rid>")
+    def screen_result(rid: str):
+        results = cached(rid)
+        m = build_result_map(results, overlap_geojson(results))
+        return render_template("screen_result.html", results=public(results), rid=rid, map=render_parts(m),
+                               kind_names={k: v.name_zh for k, v in KINDS.items()})
+
+    @app.get("/screen/results/<rid>.<fmt>")
+    def screen_export(rid: str, fmt: str):
+        results = cached(rid)
+        if fmt not in EXPORT_FORMATS:
+            raise NotFound(f"不支持的导出格式：{fmt}", f"unknown export format {fmt}")
+        name = f"screening-{rid}"
+        if fmt == "json":
+            body = json.dumps(response_body(results, rid), ensure_ascii=False, indent=1)
+            return Response(body, mimetype="application/json", headers=_attachment(f"{name}.json"))
+        if fmt == "geojson":
+            return Response(json.dumps(overlap_geojson(results), ensure_ascii=False), mimetype="application/geo+json",
+                            headers=_attachment(f"{name}.geojson"))
+        if fmt == "csv":
+            return Response(rows_to_csv(result_rows(results)), mimetype="text/csv", headers=_attachment(f"{name}.csv"))
+        if fmt == "xlsx":
+            return Response(rows_to_xlsx(result_rows(results)), headers=_attachment(f"{name}.xlsx"),
+                            mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+        html = render_template("report.html", results=public(results), maps=[report.svg_map(r) for r in results],
+                               demo=any(layer["is_demo"] for r in results for layer in r["layers"]),
+                               kind_names={k: v.name_zh for k, v in KINDS.items()})
+        return Response(report.render_pdf(html), mimetype="application/pdf", headers=_attachment(f"{name}.pdf"))
+
+    @app.cli.command("screen")
+    @click.argument("path", type=click.Path(exists=True, dir_okay=False))
+    @click.option("--crs", default=None, help="EPSG:4490 | EPSG:4326 | GCJ02 | BD09 | EPSG:<code>; default: detect")
+    @click.option("--district", default=None, help="adcode, e.g. 500111")
+    @click.option("--out", type=click.Path(dir_okay=False), default=None, help="result.json | .csv | .xlsx | .geojson")
+    def screen_cli(path, crs, district, out):
+        """Screen the sites in PATH against every layer (选址合规初筛)."""
+        data = Path(path).read_bytes()
+        crs_value = site_input.parse_crs(crs)
+        district_lon = service.district_centre_lon(district) if district else None
+        try:
+            sites = site_input.sites_from_upload(Path(path).name, data, crs_value, limits, district_lon)
+        except DataError as exc:
+            raise click.ClickException(f"{exc.message_zh} / {exc.message_en}") from None
+        results = []
+        with click.progressbar(sites, label="初筛", show_pos=True) as bar:
+            for site in bar:
+                results.extend(screen_sites(screening, [site], DEFAULT_BANDS_M, district))
+        rows = result_rows(results)
+        for r in results:
+            click.echo(f"{r['site'].get('name') or '项目'}：{r['verdict']['summary']}")
+        if out:
+            suffix = Path(out).suffix.lower()
+            if suffix == ".csv":
+                Path(out).write_text(rows_to_csv(rows), encoding="utf-8")
+            elif suffix == ".xlsx":
+                Path(out).write_bytes(rows_to_xlsx(rows))
+            elif suffix == ".geojson":
+                Path(out).write_text(json.dumps(overlap_geojson(results), ensure_ascii=False), encoding="utf-8")
+            else:
+                body = public(results[0]) if len(results) == 1 else {"sites": public(results)}
+                Path(out).write_text(json.dumps(body, ensure_ascii=False, indent=1), encoding="utf-8")
+            click.echo(f"已写出 {out}")
+
     @app.get("/healthz")
     def healthz():
         return jsonify({"status": "ok", "data": service.store.info()})
@@ -140,7 +292,44 @@ def create_app(config: dict | None = None) -> Flask:
     return app
 
 
-HTTP_ZH = {400: "请求有误", 404: "未找到该页面或资源", 405: "不支持该请求方法", 413: "上传内容过大"}
+HTTP_ZH = {400: "请求有误", 404: "未找到该页面或资源", 405: "不支持该请求方法", 413: "上传内容过大", 415: "不支持的内容类型"}
+EXPORT_FORMATS = ("json", "geojson", "csv", "xlsx", "pdf")
+
+
+def _bands(text) -> tuple[float, ...]:
+    if text is None or str(text).strip() == "":
+        return DEFAULT_BANDS_M
+    try:
+        return tuple(float(b) for b in str(text).replace("，", ",").split(",") if b.strip())
+    except ValueError:
+        raise DataError("距离分级须为逗号分隔的数字（米），如 0,100,500,1000,5000", "bands must be comma-separated numbers in metres") from None
+
+
+def _attachment(filename: str) -> dict:
+    return {"Content-Disposition": f'attachment; filename="{filename}"'}
+
+
+def rows_to_csv(rows: list[dict]) -> str:
+    buf = io.StringIO()
+    buf.write("\ufeff")  # BOM so that Excel opens the Chinese text as UTF-8
+    writer = csv.DictWriter(buf, fieldnames=CSV_COLUMNS)
+    writer.writeheader()
+    writer.writerows(rows)
+    return buf.getvalue()
+
+
+def rows_to_xlsx(rows: list[dict]) -> bytes:
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "初筛结果"
+    ws.append(list(CSV_COLUMNS))
+    for row in rows:
+        ws.append([row[c] for c in CSV_COLUMNS])
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
 
 
 def _public(summary: dict) -> dict:

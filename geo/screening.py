@@ -102,7 +102,7 @@ def screen_kind(kind: IndexedKind, site, site_area_m2: float, frame: LocalFrame,
             distance_m = frame.distance_m(site_m, feat)
             if distance_m > max_band:
                 continue
-            relation, overlap_m2 = "near", 0.0
+            relation, overlap, overlap_m2 = "near", None, 0.0
         hits.append({
             "id": str(kind.ids[i]),
             "name": str(kind.names[i]),
@@ -113,6 +113,8 @@ def screen_kind(kind: IndexedKind, site, site_area_m2: float, frame: LocalFrame,
             "distance_m": round(distance_m, 1),
             "distance_band": band_label(distance_m, bands_m),
             "attributes": kind.attrs[i],
+            "_overlap_geometry": overlap,  # kept out of JSON; used for the map, GeoJSON export and report
+            "_feature_geometry": kind.geoms[i],
         })
     hits.sort(key=lambda h: (h["distance_m"], -h["overlap_m2"], h["name"]))
     total_m2 = _dissolved_overlap_m2(site, kind.geoms[touching])

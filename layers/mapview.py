@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import folium
 import folium.plugins
+import shapely
+import shapely.geometry
 from folium.map import Layer
 from jinja2 import Template
 
@@ -64,13 +66,15 @@ class MapControls(folium.MacroElement):
         ZoningMap.searchControl({{ this._parent.get_name() }});
         ZoningMap.coordsControl({{ this._parent.get_name() }});
         ZoningMap.legendControl({{ this._parent.get_name() }}, {{ this.legend|tojson }});
+        ZoningMap.drawScreen({{ this._parent.get_name() }}, {{ this.adcode|tojson }});
         {% endmacro %}"""
     )
 
-    def __init__(self, legend: list):
+    def __init__(self, legend: list, adcode: str):
         super().__init__()
         self._name = "MapControls"
         self.legend = legend
+        self.adcode = adcode
 
 
 def _local_assets(element, static: str, js: list[tuple[str, str]], css: list[tuple[str, str]]):
@@ -78,15 +82,23 @@ def _local_assets(element, static: str, js: list[tuple[str, str]], css: list[tup
     element.default_css = [(name, f"{static}/{path}") for name, path in css]
 
 
-def build_district_map(adcode: str, plan: dict, bounds, config: dict, static: str = "/static") -> folium.Map:
-    """bounds: (minx, miny, maxx, maxy) in lon/lat."""
+def _base_map(bounds, static: str, draw: bool = False) -> folium.Map:
+    """A Folium map fitted to lon/lat bounds whose scripts and styles all come from this app."""
     minx, miny, maxx, maxy = bounds
     m = folium.Map(location=[(miny + maxy) / 2, (minx + maxx) / 2], zoom_start=10, tiles=None, control_scale=False)
-    _local_assets(m, static, [("leaflet", "vendor/leaflet/leaflet.js"), ("proj4", "vendor/proj4/proj4.js"),
-                              ("zoning_map", "js/zoning_map.js")],
-                  [("leaflet_css", "vendor/leaflet/leaflet.css"), ("zoning_map_css", "css/map.css")])
+    js = [("leaflet", "vendor/leaflet/leaflet.js"), ("proj4", "vendor/proj4/proj4.js")]
+    css = [("leaflet_css", "vendor/leaflet/leaflet.css")]
+    if draw:
+        js.append(("leaflet_draw", "vendor/leaflet-draw/leaflet.draw.js"))
+        css.append(("leaflet_draw_css", "vendor/leaflet-draw/leaflet.draw.css"))
+    _local_assets(m, static, js + [("zoning_map", "js/zoning_map.js")], css + [("zoning_map_css", "css/map.css")])
     m.fit_bounds([[miny, minx], [maxy, maxx]])
+    return m
 
+
+def build_district_map(adcode: str, plan: dict, bounds, config: dict, static: str = "/static") -> folium.Map:
+    """bounds: (minx, miny, maxx, maxy) in lon/lat."""
+    m = _base_map(bounds, static, draw=True)
     default = config.get("BASEMAP_DEFAULT", "none")
     tk = config.get("TIANDITU_TK")
     BlankBase(show=default == "none").add_to(m)
@@ -122,7 +134,7 @@ def build_district_map(adcode: str, plan: dict, bounds, config: dict, static: st
     _local_assets(measure, static, [("leaflet_measure_js", "vendor/leaflet-measure/leaflet-measure.js")],
                   [("leaflet_measure_css", "vendor/leaflet-measure/leaflet-measure.css")])
     measure.add_to(m)
-    MapControls(legend).add_to(m)
+    MapControls(legend, adcode).add_to(m)
     return m
 
 
@@ -131,3 +143,35 @@ def render_parts(m: folium.Map) -> dict:
     root = m.get_root()
     root.render()
     return {"header": root.header.render(), "body": root.html.render(), "script": root.script.render()}
+
+
+def build_result_map(results: list[dict], overlaps: dict, static: str = "/static") -> folium.Map:
+    """The site in black, the overlap pieces solid, the district layers faded behind.
+
+    No tooltips from folium here: they insert attribute values as HTML, and names may come from uploads.
+    """
+    sites = shapely.union_all([r["_site_geometry"] for r in results])
+    m = _base_map(sites.buffer(0.01).bounds, static)
+    BlankBase().add_to(m)
+    folium.TileLayer(OSM_URL, name="OpenStreetMap", attr="© OpenStreetMap 贡献者", max_zoom=19, show=False).add_to(m)
+    adcodes = sorted({d["adcode"] for r in results for d in r["site"]["districts"]})
+    for adcode in adcodes:
+        for key, kind in KINDS.items():
+            cfg = kind.to_dict()
+            style = dict(cfg["style"])
+            style["opacity"] = 0.35
+            style["fillOpacity"] = min(style.get("fillOpacity", 0.3), 0.12)
+            cfg.update({"url": f"/api/districts/{adcode}/layers/{key}?display=1", "rules": [], "plan_title": "",
+                        "style": style, "style_values": {k: {**v, "fillOpacity": 0.12} for k, v in cfg["style_values"].items()},
+                        "attribution": "" if key == "district" else DEMO_ATTRIBUTION})
+            RemoteGeoJson(f"{kind.name_zh}（{adcode}）", cfg).add_to(m)
+    folium.GeoJson(overlaps, name="重叠部分", style_function=lambda f: {
+        "color": {"redline": "#c00000", "water_source_zone": "#08306b", "protected_area": "#006d2c"}.get(f["properties"]["kind"], "#333"),
+        "weight": 2, "fillOpacity": 0.75}).add_to(m)
+    site_fc = {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "geometry": shapely.geometry.mapping(r["_site_geometry"]),
+         "properties": {"name": r["site"].get("name") or f"项目{i}"}} for i, r in enumerate(results, 1)]}
+    folium.GeoJson(site_fc, name="项目范围", style_function=lambda f: {"color": "#000", "weight": 3, "fillOpacity": 0},
+                   marker=folium.CircleMarker(radius=7, color="#000", fill=True, fill_color="#ffeb3b", fill_opacity=1)).add_to(m)
+    folium.LayerControl(collapsed=True).add_to(m)
+    return m

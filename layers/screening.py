@@ -1,15 +1,21 @@
 """Screening over the loaded layers: indexes built once at start-up, plan rules attached to hits."""
 from __future__ import annotations
 
+import threading
+import uuid
+from collections import OrderedDict
+
 import shapely
+import shapely.geometry
 
 from geo.area import area_m2
 from geo.errors import DataError
 from geo.screening import DEFAULT_BANDS_M, LocalFrame, index_kind, method_block, screen_kind, site_summary, verdict
-from layers.catalogue import KINDS, THEMATIC_KINDS
+from layers.catalogue import KINDS
 from layers.store import LayerStore
 
 MAX_BAND_M = 50_000
+SCREENED_KINDS = ("redline", "water_source_zone", "protected_area")  # the zones a site must not fall in
 GROUP_BY = {"water_source_zone": "zone", "protected_area": "pa_type"}
 
 
@@ -18,7 +24,7 @@ class ScreeningService:
         self.store = store
         self.plans = plans
         self.kinds = {}
-        for key in THEMATIC_KINDS:
+        for key in SCREENED_KINDS:
             kind = KINDS[key]
             self.kinds[key] = index_kind(key, kind.name_zh, store.read_all(key), kind.attributes + ("adcode", "source"))
         districts = store.read_all("district")
@@ -76,3 +82,80 @@ def validate_bands(bands_m) -> tuple[float, ...]:
     if not bands or bands[0] < 0 or bands[-1] > MAX_BAND_M or len(bands) > 10:
         raise DataError(f"距离分级须为 0–{MAX_BAND_M} 米之间的 1–10 个数", f"distance bands must be 1–10 values in 0–{MAX_BAND_M} m")
     return bands
+
+
+def screen_sites(service: ScreeningService, sites: list, bands_m=DEFAULT_BANDS_M, district: str | None = None) -> list[dict]:
+    results = []
+    for site in sites:
+        result = service.screen(site.geometry, site.crs, bands_m, site.stated_area_ha, site.name, district)
+        result["site"]["notes"] = site.notes
+        result["_site_geometry"] = site.geometry
+        results.append(result)
+    return results
+
+
+def public(result):
+    """The JSON view: everything but the geometry kept for maps and exports (keys starting with _)."""
+    if isinstance(result, dict):
+        return {k: public(v) for k, v in result.items() if not k.startswith("_")}
+    if isinstance(result, list):
+        return [public(v) for v in result]
+    return result
+
+
+def overlap_geojson(results: list[dict]) -> dict:
+    """The overlap pieces (site ∩ zone) of every hit, in lon/lat, for GIS software."""
+    features = []
+    for n, result in enumerate(results, 1):
+        for layer in result["layers"]:
+            for hit in layer["hits"]:
+                if hit["_overlap_geometry"] is not None and not hit["_overlap_geometry"].is_empty:
+                    features.append({"type": "Feature", "geometry": shapely.geometry.mapping(hit["_overlap_geometry"]),
+                                     "properties": {"site": result["site"].get("name") or f"项目{n}", "kind": layer["kind"],
+                                                    "feature_id": hit["id"], "name": hit["name"], "relation": hit["relation"],
+                                                    "overlap_m2": hit["overlap_m2"], "overlap_pct_of_site": hit["overlap_pct_of_site"]}})
+    return {"type": "FeatureCollection", "features": features}
+
+
+CSV_COLUMNS = ("site", "kind", "layer", "feature_id", "name", "relation", "overlap_m2", "overlap_ha", "overlap_pct_of_site",
+               "distance_m", "distance_band")
+
+
+def result_rows(results: list[dict]) -> list[dict]:
+    """One row per site × hit (and one per site with no hit), for CSV/Excel."""
+    rows = []
+    for n, result in enumerate(results, 1):
+        site = result["site"].get("name") or f"项目{n}"
+        any_hit = False
+        for layer in result["layers"]:
+            for hit in layer["hits"]:
+                any_hit = True
+                rows.append({"site": site, "kind": layer["kind"], "layer": layer["name_zh"], "feature_id": hit["id"], "name": hit["name"],
+                             "relation": hit["relation"], "overlap_m2": hit["overlap_m2"], "overlap_ha": hit["overlap_ha"],
+                             "overlap_pct_of_site": hit["overlap_pct_of_site"], "distance_m": hit["distance_m"],
+                             "distance_band": hit["distance_band"]})
+        if not any_hit:
+            rows.append({"site": site, "kind": "", "layer": "", "feature_id": "", "name": "不涉及（距离分级范围内无要素）",
+                         "relation": "", "overlap_m2": 0, "overlap_ha": 0, "overlap_pct_of_site": 0, "distance_m": "", "distance_band": ""})
+    return rows
+
+
+class ResultCache:
+    """Recent screening results by id, so the result page, exports and PDF need no re-upload."""
+
+    def __init__(self, max_items: int = 200):
+        self._items: OrderedDict[str, list[dict]] = OrderedDict()
+        self._lock = threading.Lock()
+        self.max_items = max_items
+
+    def put(self, results: list[dict]) -> str:
+        rid = uuid.uuid4().hex[:16]
+        with self._lock:
+            self._items[rid] = results
+            while len(self._items) > self.max_items:
+                self._items.popitem(last=False)
+        return rid
+
+    def get(self, rid: str) -> list[dict] | None:
+        with self._lock:
+            return self._items.get(rid)

@@ -50,6 +50,11 @@ class DistrictService:
     def districts(self) -> list[dict]:
         return [self.district_summary(a) for a in self.plans]
 
+    def district_centre_lon(self, adcode: str) -> float:
+        """Longitude used to pick a Gauss-Krüger zone for coordinates written without zone prefix."""
+        minx, _, maxx, _ = self.bounds(adcode)
+        return (minx + maxx) / 2
+
     def bounds(self, adcode: str) -> tuple[float, float, float, float]:
         self._check(adcode)
         return tuple(self.store.read("district", adcode).total_bounds)

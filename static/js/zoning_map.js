@@ -191,7 +191,51 @@
     return ctl.addTo(map);
   }
 
+  /* Draw a polygon, rectangle or point and screen it (POST /api/screen), then open the result page. */
+  function drawScreen(map, adcode) {
+    if (!L.Control.Draw) return null;
+    var t = L.drawLocal.draw.toolbar, h = L.drawLocal.draw.handlers;
+    t.buttons.polygon = "绘制项目范围（多边形）并初筛";
+    t.buttons.rectangle = "绘制矩形范围并初筛";
+    t.buttons.marker = "点选项目位置并初筛";
+    t.actions.text = "取消"; t.finish.text = "完成"; t.undo.text = "删除最后一点";
+    h.polygon.tooltip = {start: "单击开始绘制项目范围", cont: "单击继续", end: "单击第一个点闭合"};
+    h.rectangle.tooltip = {start: "按住并拖动绘制矩形"};
+    h.marker.tooltip = {start: "单击地图放置项目位置"};
+    h.simpleshape.tooltip = {end: "松开鼠标完成"};
+    var drawn = new L.FeatureGroup().addTo(map);
+    var ctl = new L.Control.Draw({
+      position: "topleft",
+      draw: {polyline: false, circle: false, circlemarker: false, marker: true,
+             polygon: {allowIntersection: true, showArea: false}, rectangle: {showArea: false}},
+      edit: false
+    });
+    map.addControl(ctl);
+    var status = L.control({position: "topleft"});
+    status.onAdd = function () { var d = L.DomUtil.create("div", "zm-status"); d.id = "zm-screen-status"; return d; };
+    status.addTo(map);
+    map.on(L.Draw.Event.CREATED, function (e) {
+      drawn.clearLayers();
+      drawn.addLayer(e.layer);
+      var box = document.getElementById("zm-screen-status");
+      box.textContent = "正在初筛…";
+      fetch("/api/screen", {
+        method: "POST",
+        headers: {"Content-Type": "application/json"},
+        body: JSON.stringify({geometry: e.layer.toGeoJSON().geometry, crs: "EPSG:4490", district: adcode})
+      }).then(function (r) { return r.json().then(function (b) { return {ok: r.ok, body: b}; }); })
+        .then(function (res) {
+          if (!res.ok) { box.textContent = "初筛失败：" + res.body.error; return; }
+          box.textContent = res.body.verdict.level + "：" + res.body.verdict.summary;
+          window.location.href = res.body.links.html;
+        })
+        .catch(function (err) { box.textContent = "初筛失败：" + err; });
+    });
+    return ctl;
+  }
+
   window.ZoningMap = {
+    drawScreen: drawScreen,
     remoteLayer: remoteLayer,
     blankBase: blankBase,
     searchControl: searchControl,

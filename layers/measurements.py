@@ -1,0 +1,124 @@
+"""Section measurements in SQLite (stdlib sqlite3): one row per section × date × parameter.
+
+An import is one transaction, so a file is either fully stored or not at all, matching the
+all-or-nothing policy of geo.water_quality.parse_measurements. Re-importing a section × date ×
+parameter replaces the earlier value (a corrected file supersedes the old one); the import that
+wrote each value is recorded.
+"""
+from __future__ import annotations
+
+import math
+import sqlite3
+import threading
+from collections import defaultdict
+from datetime import datetime, timezone
+from pathlib import Path
+
+from geo.water_quality import PARAMETER_KEYS
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS imports (
+    id INTEGER PRIMARY KEY,
+    source_name TEXT NOT NULL,
+    imported_at TEXT NOT NULL,
+    n_records INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS measurements (
+    section_id TEXT NOT NULL,
+    date TEXT NOT NULL,            -- YYYY-MM or YYYY-MM-DD, as imported
+    period TEXT NOT NULL,          -- YYYY-MM
+    parameter TEXT NOT NULL,
+    value REAL NOT NULL,           -- mg/L (pH dimensionless)
+    import_id INTEGER NOT NULL REFERENCES imports(id),
+    PRIMARY KEY (section_id, date, parameter)
+);
+CREATE INDEX IF NOT EXISTS measurements_period ON measurements(period);
+"""
+
+
+class MeasurementStore:
+    """Small store over one SQLite file; safe to share between threads (one locked connection)."""
+
+    def __init__(self, path):
+        self.path = str(path)
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        self._conn = sqlite3.connect(self.path, check_same_thread=False)
+        self._conn.execute("PRAGMA foreign_keys = ON")
+        with self._lock, self._conn:
+            self._conn.executescript(_SCHEMA)
+
+    def close(self):
+        with self._lock:
+            self._conn.close()
+
+    def import_records(self, records: list[dict], source_name: str) -> dict:
+        """Store parsed records (geo.water_quality.parse_measurements) in ONE transaction.
+
+        Returns {"import_id", "source_name", "imported_at", "n_records", "n_values"}. Raises
+        ValueError (nothing stored) if a record lacks section_id/date/period or has an unknown
+        parameter or a non-finite value.
+        """
+        rows = []
+        for i, rec in enumerate(records):
+            try:
+                sid, d, period, values = rec["section_id"], str(rec["date"]), rec["period"], rec["values"]
+            except KeyError as exc:
+                raise ValueError(f"record {i}: missing {exc}") from exc
+            for k, v in values.items():
+                if k not in PARAMETER_KEYS:
+                    raise ValueError(f"record {i}: unknown parameter {k!r}")
+                if v is None:
+                    continue
+                if not isinstance(v, (int, float)) or isinstance(v, bool) or not math.isfinite(v):
+                    raise ValueError(f"record {i}: {k} is not a finite number: {v!r}")
+                rows.append((sid, d, period, k, float(v)))
+        imported_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        with self._lock, self._conn:  # commits on success, rolls back on any exception
+            cur = self._conn.execute(
+                "INSERT INTO imports (source_name, imported_at, n_records) VALUES (?, ?, ?)",
+                (source_name, imported_at, len(records)))
+            import_id = cur.lastrowid
+            self._conn.executemany(
+                "INSERT OR REPLACE INTO measurements (section_id, date, period, parameter, value, import_id) "
+                "VALUES (?, ?, ?, ?, ?, ?)", [r + (import_id,) for r in rows])
+        return {"import_id": import_id, "source_name": source_name, "imported_at": imported_at,
+                "n_records": len(records), "n_values": len(rows)}
+
+    def _records(self, where: str, args: tuple) -> list[dict]:
+        with self._lock:
+            cur = self._conn.execute(
+                f"SELECT section_id, date, period, parameter, value FROM measurements WHERE {where} "
+                "ORDER BY date, parameter", args)
+            grouped: dict[tuple, dict] = defaultdict(dict)
+            for sid, d, period, k, v in cur:
+                grouped[(sid, d, period)][k] = v
+        return [{"section_id": sid, "date": d, "period": p, "values": vals} for (sid, d, p), vals in grouped.items()]
+
+    def series(self, section_id: str) -> list[dict]:
+        """All samples of a section by date: [{"section_id", "date", "period", "values": {key: float}}]."""
+        return self._records("section_id = ?", (section_id,))
+
+    def latest(self, section_id: str, period: str | None = None) -> dict | None:
+        """Samples of the section's latest month, or of `period` (YYYY-MM) if given.
+
+        Returns {"period": "YYYY-MM", "records": [...as series...]}, or None if there are none.
+        """
+        if period is None:
+            with self._lock:
+                row = self._conn.execute("SELECT MAX(period) FROM measurements WHERE section_id = ?",
+                                         (section_id,)).fetchone()
+            period = row[0]
+            if period is None:
+                return None
+        recs = self._records("section_id = ? AND period = ?", (section_id, period))
+        return {"period": period, "records": recs} if recs else None
+
+    def periods(self, section_id: str | None = None) -> list[str]:
+        """Distinct months (YYYY-MM) with data, ascending; for one section if given."""
+        sql, args = "SELECT DISTINCT period FROM measurements", ()
+        if section_id is not None:
+            sql, args = sql + " WHERE section_id = ?", (section_id,)
+        with self._lock:
+            return [r[0] for r in self._conn.execute(sql + " ORDER BY period", args)]

@@ -1,0 +1,95 @@
+"""Printable screening report: HTML with an SVG map, rendered to PDF by WeasyPrint.
+
+The map is drawn server-side as SVG in a local equidistant projection (no tiles, no
+browser), so the PDF can be made on an offline machine. Fonts come from the system:
+a CJK font (fonts-noto-cjk) must be installed for Chinese text to embed.
+"""
+from __future__ import annotations
+
+import shutil
+import subprocess
+
+import numpy as np
+import shapely
+from geo.errors import DataError
+from geo.screening import LocalFrame
+
+SVG_W, SVG_H, PAD = 640, 420, 16
+KIND_COLORS = {"redline": "#e31a1c", "water_source_zone": "#2171b5", "protected_area": "#41ab5d"}
+
+
+def _path(geom, tx) -> str:
+    parts = []
+    for poly in shapely.get_parts(geom):
+        if poly.geom_type != "Polygon":
+            continue
+        for ring in [poly.exterior, *poly.interiors]:
+            xy = tx(np.asarray(ring.coords))
+            parts.append("M" + "L".join(f"{x:.1f},{y:.1f}" for x, y in xy) + "Z")
+    return " ".join(parts)
+
+
+def svg_map(result: dict) -> str:
+    """Site (black outline), hit features (faded), overlap pieces (solid), 5 km context."""
+    site = result["_site_geometry"]
+    c = site.centroid if site.geom_type != "Point" else site
+    frame = LocalFrame(c.x, c.y)
+    site_m = frame.to_m(site)
+    shapes = []
+    for layer in result["layers"]:
+        color = KIND_COLORS.get(layer["kind"], "#888")
+        for hit in layer["hits"]:
+            shapes.append((frame.to_m(hit["_feature_geometry"]), color, 0.18, 0.8))
+            if hit["_overlap_geometry"] is not None and not hit["_overlap_geometry"].is_empty:
+                shapes.append((frame.to_m(hit["_overlap_geometry"]), color, 0.85, 1.2))
+    view = site_m.buffer(max(300.0, 0.25 * max(site_m.bounds[2] - site_m.bounds[0], site_m.bounds[3] - site_m.bounds[1])))
+    for geom, *_ in shapes:
+        if geom.distance(site_m) <= 1500:
+            view = view.union(shapely.box(*geom.bounds).intersection(site_m.buffer(1500)))
+    minx, miny, maxx, maxy = view.bounds
+    scale = min((SVG_W - 2 * PAD) / (maxx - minx), (SVG_H - 2 * PAD) / (maxy - miny))
+
+    def tx(xy):
+        return np.column_stack([PAD + (xy[:, 0] - minx) * scale, SVG_H - PAD - (xy[:, 1] - miny) * scale])
+
+    clip = shapely.box(minx, miny, maxx, maxy)
+    body = []
+    for geom, color, opacity, width in shapes:
+        g = geom.intersection(clip)
+        if not g.is_empty:
+            body.append(f'<path d="{_path(g, tx)}" fill="{color}" fill-opacity="{opacity}" stroke="{color}" stroke-width="{width}"/>')
+    if site.geom_type in ("Point", "MultiPoint"):
+        for p in shapely.get_parts(site_m):
+            (x, y), = tx(np.array([[p.x, p.y]]))
+            body.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="5" fill="#000"/>')
+    else:
+        body.append(f'<path d="{_path(site_m, tx)}" fill="none" stroke="#000" stroke-width="2"/>')
+    bar_m = _nice(0.25 * (maxx - minx))
+    bar_px = bar_m * scale
+    body.append(f'<g font-size="11"><line x1="{PAD}" y1="{SVG_H - 8}" x2="{PAD + bar_px:.1f}" y2="{SVG_H - 8}" stroke="#000" stroke-width="2"/>'
+                f'<text x="{PAD + bar_px + 4:.1f}" y="{SVG_H - 4}">{bar_m:g} m</text>'
+                f'<text x="{SVG_W - 24}" y="22" font-size="16">↑北</text></g>')
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{SVG_W}" height="{SVG_H}" viewBox="0 0 {SVG_W} {SVG_H}">'
+            f'<rect width="100%" height="100%" fill="#fafafa" stroke="#ccc"/>{"".join(body)}</svg>')
+
+
+def _nice(x: float) -> float:
+    exp = 10 ** np.floor(np.log10(max(x, 1)))
+    return float(max(m for m in (1, 2, 5, 10) if m * exp <= max(x, 1)) * exp)
+
+
+def cjk_font_available() -> bool:
+    if not shutil.which("fc-list"):
+        return False
+    out = subprocess.run(["fc-list", ":lang=zh"], capture_output=True, text=True, timeout=10).stdout
+    return bool(out.strip())
+
+
+def render_pdf(html: str) -> bytes:
+    try:
+        import weasyprint
+    except (ImportError, OSError) as exc:  # OSError: Pango missing
+        raise DataError("服务器未安装 PDF 组件（WeasyPrint/Pango），无法生成 PDF", f"PDF rendering unavailable: {exc}", status=503) from None
+    if not cjk_font_available():
+        raise DataError("服务器缺少中文字体（请安装 fonts-noto-cjk），无法生成 PDF", "no CJK font installed (fonts-noto-cjk)", status=503)
+    return weasyprint.HTML(string=html).write_pdf()

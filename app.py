@@ -13,6 +13,7 @@ from pathlib import Path
 
 import click
 import jsonschema
+import yaml
 from flask import Flask, Response, jsonify, redirect, render_template, request, url_for
 from werkzeug.exceptions import HTTPException
 
@@ -284,6 +285,12 @@ def create_app(config: dict | None = None) -> Flask:
                 body = public(results[0]) if len(results) == 1 else {"sites": public(results)}
                 Path(out).write_text(json.dumps(body, ensure_ascii=False, indent=1), encoding="utf-8")
             click.echo(f"已写出 {out}")
+
+    openapi = yaml.safe_load((ROOT / "data" / "openapi.yaml").read_text(encoding="utf-8"))
+
+    @app.get("/api/openapi.json")
+    def api_openapi():
+        return jsonify(openapi)
 
     @app.get("/healthz")
     def healthz():

@@ -323,15 +323,29 @@ def _read_zip(tmp, filename, data, crs, limits, district_lon):
     for ext in (".shx", ".dbf"):
         if not any(f.suffix.lower() == ext and f.stem == shp.stem for f in files):
             raise DataError(f"Shapefile 缺少 {ext} 文件", f"the shapefile is missing its {ext} file")
+    dbf = next(f for f in files if f.suffix.lower() == ".dbf" and f.stem == shp.stem)
+    _check_dbf(dbf)
     notes = []
     cpg = next((f for f in files if f.suffix.lower() == ".cpg" and f.stem == shp.stem), None)
-    encoding = _shapefile_encoding(shp.with_suffix(next(f.suffix for f in files if f.suffix.lower() == ".dbf" and f.stem == shp.stem)), cpg)
+    encoding = _shapefile_encoding(dbf, cpg)
     if cpg is None:
         notes.append(f"无 .cpg 文件，属性编码判定为 {encoding}")
     has_prj = any(f.suffix.lower() == ".prj" and f.stem == shp.stem for f in files)
     if not has_prj and crs is None:
         notes.append("无 .prj 文件，坐标系按坐标数值判定")
     return _read_ogr_path(shp, crs, limits, district_lon, encoding=encoding, notes=notes)
+
+
+def _check_dbf(dbf: Path):
+    """GDAL reads a truncated .dbf without complaint and drops attributes; refuse it instead."""
+    raw = dbf.read_bytes()
+    if len(raw) < 32:
+        raise DataError("Shapefile 的 .dbf 文件不完整（被截断）", "the shapefile's .dbf is truncated")
+    records = int.from_bytes(raw[4:8], "little")
+    header_len = int.from_bytes(raw[8:10], "little")
+    record_len = int.from_bytes(raw[10:12], "little")
+    if len(raw) < header_len + records * record_len:
+        raise DataError("Shapefile 的 .dbf 文件不完整（被截断），请重新导出", "the shapefile's .dbf is truncated")
 
 
 def _shapefile_encoding(dbf: Path, cpg: Path | None) -> str:
@@ -365,7 +379,7 @@ def _read_ogr_path(path: Path, crs, limits, district_lon, encoding=None, notes=(
     except DataError:
         raise
     except Exception as exc:  # GDAL reports corrupt input through several exception types
-        raise DataError(f"文件无法读取（格式损坏或不完整）：{str(exc)[:120]}", f"the file cannot be read: {str(exc)[:120]}") from None
+        raise DataError("文件无法读取（格式损坏或不完整），请重新导出后上传", f"the file cannot be read: {str(exc)[:160]}") from None
     if len(gdf) == 0:
         raise DataError("文件中没有要素", "no features in the file")
     if len(gdf) > limits.max_features:

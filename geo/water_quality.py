@@ -194,6 +194,7 @@ def normalize_water_body(water_body) -> str:
     return wb
 
 
+@lru_cache(maxsize=1)
 def _param_aliases() -> dict[str, str]:
     """Lower-case column/key spellings → canonical key: the key itself and its Chinese name."""
     out = {}
@@ -242,15 +243,16 @@ def _check_values(values) -> dict[str, float]:
     """Canonical keys → floats; None means not measured. One DataError listing every problem."""
     if not isinstance(values, dict):
         raise DataError("values 应为 {参数: 数值} 映射", "values must be a {parameter: number} mapping")
-    unknown, bad, clean = [], {}, {}
+    unknown, bad, clean, seen = [], {}, {}, set()
     for raw_key, raw_val in values.items():
         key = canonical_parameter(raw_key)
         if key is None:
             unknown.append(str(raw_key))
             continue
-        if key in clean:
+        if key in seen:
             bad[key] = ("参数重复（大小写或中英文名不同但指同一参数）", "given twice (different spellings of the same parameter)")
             continue
+        seen.add(key)
         if raw_val is None:
             continue
         v = _to_float(raw_val)
@@ -446,8 +448,8 @@ def _unit_ok(key: str, unit: str) -> bool:
     return u in (_PH_UNITS if key == "pH" else _MG_L_UNITS)
 
 
-def _expected_unit(key: str) -> str:
-    return "无量纲" if key == "pH" else "mg/L"
+def _expected_unit(key: str, en: bool = False) -> str:
+    return ("dimensionless" if en else "无量纲") if key == "pH" else "mg/L"
 
 
 def _read_rows(data: bytes, filename: str) -> list[list]:
@@ -515,7 +517,8 @@ def parse_measurements(path_or_bytes, filename: str, sections: list[dict]) -> li
     """Read a CSV (UTF-8, UTF-8-BOM or GBK) or .xlsx of section × date rows; all or nothing.
 
     Layout: row 1 is the header: a `section` column (断面名称 or the id '500110:北渡'), a `date`
-    column (YYYY-MM or YYYY-MM-DD), optionally `district` (name or adcode) and/or `adcode` to tell
+    column (YYYY-MM or YYYY-MM-DD; '/' separators, one-digit months and a trailing 00:00:00 as
+    exported by Excel are tolerated; Excel date cells are read as dates), optionally `district` (name or adcode) and/or `adcode` to tell
     same-named sections apart, optionally `note`/备注 (ignored), and one column per parameter
     (DO, CODMn, COD, BOD5, NH3-N, TP, TN, pH, case-insensitive, or their Chinese names), optionally
     suffixed with the unit, e.g. `NH3-N(mg/L)`. An optional row 2 may give units. Values are mg/L
@@ -576,7 +579,7 @@ def parse_measurements(path_or_bytes, filename: str, sections: list[dict]) -> li
             continue
         if unit is not None and not _unit_ok(key, unit):
             err(1, h, f"单位应为 {_expected_unit(key)}，不是 {unit}；请换算后再导入",
-                f"unit must be {_expected_unit(key)}, not {unit}; convert before importing")
+                f"unit must be {_expected_unit(key, True)}, not {unit}; convert before importing")
         if key in param_cols:
             err(1, h, f"参数 {key} 重复（与第{_col_letter(param_cols[key])}列相同）",
                 f"parameter {key} given twice (also column {_col_letter(param_cols[key])})")
@@ -604,7 +607,7 @@ def parse_measurements(path_or_bytes, filename: str, sections: list[dict]) -> li
             for k, t in p_texts.items():
                 if t and not _unit_ok(k, t):
                     err(2, col_names[param_cols[k]], f"单位应为 {_expected_unit(k)}，不是 {t}；请换算后再导入",
-                        f"unit must be {_expected_unit(k)}, not {t}; convert before importing")
+                        f"unit must be {_expected_unit(k, True)}, not {t}; convert before importing")
 
     # --- section index --------------------------------------------------------------------
     by_id = {s["id"]: s for s in sections}
@@ -671,7 +674,7 @@ def parse_measurements(path_or_bytes, filename: str, sections: list[dict]) -> li
             if v is None:
                 err(rownum, col_names[i],
                     f"不是数值：{_cell_text(raw)!r}（单位 {_expected_unit(key)}；低于检出限请按本单位约定填写数值）",
-                    f"not a number: {_cell_text(raw)!r} (unit {_expected_unit(key)}; for values below the detection limit enter a number)")
+                    f"not a number: {_cell_text(raw)!r} (unit {_expected_unit(key, True)}; for values below the detection limit enter a number)")
                 continue
             problem = _value_problem(key, v)
             if problem:

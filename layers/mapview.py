@@ -151,7 +151,7 @@ def build_result_map(results: list[dict], overlaps: dict, static: str = "/static
     No tooltips from folium here: they insert attribute values as HTML, and names may come from uploads.
     """
     sites = shapely.union_all([r["_site_geometry"] for r in results])
-    m = _base_map(sites.buffer(0.01).bounds, static)
+    m = _base_map(sites.buffer(0.004).bounds, static)
     BlankBase().add_to(m)
     folium.TileLayer(OSM_URL, name="OpenStreetMap", attr="© OpenStreetMap 贡献者", max_zoom=19, show=False).add_to(m)
     adcodes = sorted({d["adcode"] for r in results for d in r["site"]["districts"]})

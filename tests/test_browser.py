@@ -84,3 +84,51 @@ def test_home_page_offline(browser_and_base):
     op.page.screenshot(path=os.path.join(ARTIFACTS, "home.png"), full_page=True)
     assert op.errors == [] and op.external == []
     op.page.close()
+
+
+def test_draw_a_polygon_across_the_redline_edge_and_get_the_pdf(browser_and_base, service):
+    """Issue 'site screening', done-when: draw across the 大足 red-line edge, get a correct overlap and a PDF."""
+    import shapely
+    from pyproj import Geod
+
+    browser, base = browser_and_base
+    red = service.store.read("redline", "500111").geometry.union_all()
+    edge = max(shapely.get_parts(red), key=lambda p: p.area).exterior.interpolate(0.3, normalized=True)
+    op = OfflinePage(browser, base)
+    page = op.page
+    page.goto(f"{base}/districts/500111")
+    page.wait_for_function(LAYERS_READY % len(KINDS), timeout=20_000)
+    page.evaluate(f"ZoningMap.map.setView([{edge.y}, {edge.x}], 15, {{animate: false}})")
+    page.wait_for_timeout(300)
+    centre = page.evaluate(f"(() => {{ const p = ZoningMap.map.latLngToContainerPoint([{edge.y}, {edge.x}]); return [p.x, p.y]; }})()")
+    box = page.locator(".folium-map").bounding_box()
+    offsets = [(-60, -50), (70, -40), (60, 60), (-50, 55)]
+    page.click(".leaflet-draw-draw-polygon")
+    clicks = [(box["x"] + centre[0] + dx, box["y"] + centre[1] + dy) for dx, dy in offsets]
+    drawn = shapely.Polygon([page.evaluate(f"(() => {{ const ll = ZoningMap.map.containerPointToLatLng([{centre[0] + dx}, {centre[1] + dy}]);"
+                                           " return [ll.lng, ll.lat]; })()") for dx, dy in offsets])
+    for x, y in clicks:
+        page.mouse.click(x, y)
+        page.wait_for_timeout(150)
+    page.mouse.click(*clicks[0])  # close the ring on the first vertex
+    page.wait_for_url("**/screen/results/**", timeout=20_000)
+    html = page.content()
+    assert "涉及生态保护红线" in html
+    rid = page.url.rsplit("/", 1)[1]
+    body = page.request.get(f"{base}/screen/results/{rid}.json").json()
+    # the polygon the clicks drew, intersected and measured independently with pyproj
+    geod = Geod(ellps="GRS80")
+
+    def m2(g):
+        return abs(geod.geometry_area_perimeter(shapely.orient_polygons(g))[0])
+
+    red_layer = next(layer for layer in body["layers"] if layer["kind"] == "redline")
+    assert body["site"]["area_m2"] == pytest.approx(m2(drawn), rel=1e-3)
+    assert red_layer["total_overlap_m2"] == pytest.approx(m2(drawn.intersection(red)), rel=1e-3)
+    assert 0 < red_layer["total_overlap_pct_of_site"] < 100
+    os.makedirs(ARTIFACTS, exist_ok=True)
+    page.screenshot(path=os.path.join(ARTIFACTS, "screen_result.png"), full_page=True)
+    pdf = page.request.get(f"{base}/screen/results/{rid}.pdf")
+    assert pdf.status == 200 and pdf.body()[:5] == b"%PDF-"
+    assert op.errors == [] and op.external == []
+    page.close()

@@ -98,6 +98,7 @@
 
   /* Search box: every feature name of every loaded layer; picks zoom there and open its popup. */
   function searchControl(map) {
+    window.ZoningMap.map = map;  // for tests and the console
     var ctl = L.control({position: "topleft"});
     ctl.onAdd = function () {
       var div = L.DomUtil.create("div", "zm-search leaflet-bar");

@@ -23,8 +23,11 @@ from geo.plans import load_plans
 from geo.screening import DEFAULT_BANDS_M
 from layers import report
 from layers.catalogue import KINDS
-from layers.mapview import build_district_map, build_result_map, render_parts
+from geo import water_quality as wq
+from layers.mapview import build_district_map, build_result_map, build_sections_map, render_parts
+from layers.measurements import MeasurementStore
 from layers.screening import CSV_COLUMNS, ResultCache, ScreeningService, overlap_geojson, public, result_rows, screen_sites
+from layers.sections import SectionService
 from layers.service import DistrictService, NotFound
 from layers.store import GeoPackageStore
 
@@ -45,6 +48,7 @@ CONFIG_SCHEMA = {
         "MAX_UNPACKED_MB": {"type": "integer", "minimum": 1, "maximum": 2000, "description": "largest unpacked archive"},
         "MAX_FEATURES": {"type": "integer", "minimum": 1, "maximum": 100000, "description": "most sites in one request"},
         "MAX_VERTICES": {"type": "integer", "minimum": 4, "maximum": 10000000, "description": "most vertices per site"},
+        "MEASUREMENTS_DB": {"type": "string", "description": "SQLite file of section measurements"},
     },
 }
 DEFAULTS = {
@@ -58,6 +62,7 @@ DEFAULTS = {
     "MAX_UNPACKED_MB": 100,
     "MAX_FEATURES": 2000,
     "MAX_VERTICES": 200000,
+    "MEASUREMENTS_DB": str(ROOT / "instance" / "measurements.sqlite"),
 }
 ENV_PREFIX = "ZONING_"
 
@@ -101,8 +106,10 @@ def create_app(config: dict | None = None) -> Flask:
     limits = site_input.Limits(max_upload_bytes=cfg["MAX_UPLOAD_MB"] * 1024 * 1024,
                                max_unpacked_bytes=cfg["MAX_UNPACKED_MB"] * 1024 * 1024,
                                max_features=cfg["MAX_FEATURES"], max_vertices=cfg["MAX_VERTICES"])
+    sections = SectionService(store, service.plans, MeasurementStore(cfg["MEASUREMENTS_DB"]))
     app.extensions["district_service"] = service
     app.extensions["screening_service"] = screening
+    app.extensions["section_service"] = sections
 
     @app.errorhandler(DataError)
     def data_error(exc: DataError):
@@ -286,6 +293,89 @@ def create_app(config: dict | None = None) -> Flask:
                 Path(out).write_text(json.dumps(body, ensure_ascii=False, indent=1), encoding="utf-8")
             click.echo(f"已写出 {out}")
 
+    @app.get("/api/sections")
+    def api_sections():
+        return jsonify(sections.section_results(request.args.get("district") or None, request.args.get("period") or None))
+
+    @app.get("/api/sections/<path:section_id>/series")
+    def api_section_series(section_id: str):
+        return jsonify(sections.series(section_id))
+
+    @app.post("/api/sections/classify")
+    def api_classify():
+        payload = request.get_json(silent=True)
+        if not isinstance(payload, dict) or not isinstance(payload.get("values"), dict):
+            raise DataError("请求体须为 {\"water_body\": \"river\"|\"lake\", \"values\": {...}}",
+                            'body must be {"water_body": "river"|"lake", "values": {...}}')
+        return jsonify(wq.classify(payload["values"], payload.get("water_body", "river")))
+
+    @app.post("/api/sections/measurements")
+    def api_sections_import():
+        f = request.files.get("file")
+        if f is None or not f.filename:
+            raise DataError("请上传 CSV 或 Excel 文件（字段名 file）", "upload a CSV or Excel file as 'file'")
+        return jsonify(sections.import_file(f.filename, f.read()))
+
+    def sections_page(adcode: str, period: str | None, status: int = 200, **extra):
+        summary = service.district_summary(adcode)
+        result = sections.section_results(adcode, period)
+        legend = [{"label": f"{c['name']}类（{c['quality']}）", "color": c["color"]} for c in map(wq.class_info, range(1, 7))]
+        legend.append({"label": "无数据", "color": "#999999"})
+        m = build_sections_map(adcode, result["sections"], service.bounds(adcode), legend)
+        return render_template("sections.html", plan=summary["plan"], result=result, map=render_parts(m), **extra), status
+
+    @app.get("/districts/<adcode>/sections")
+    def district_sections(adcode: str):
+        return sections_page(adcode, request.args.get("period") or None)
+
+    @app.post("/districts/<adcode>/sections/import")
+    def sections_import(adcode: str):
+        f = request.files.get("file")
+        try:
+            if f is None or not f.filename:
+                raise DataError("请选择要导入的 CSV 或 Excel 文件", "choose a file")
+            done = sections.import_file(f.filename, f.read())
+        except DataError as exc:
+            return sections_page(adcode, None, exc.status, message=exc.message_zh, error=True,
+                                 bad_rows=exc.details.get("errors", []))
+        return sections_page(adcode, None, message=f"已导入 {done['n_records']} 条监测记录（{done['n_values']} 个数值），来源：{done['source_name']}")
+
+    sections_cli = click.Group("sections", help="监测断面：导入监测数据、输出水质报告")
+    app.cli.add_command(sections_cli)
+
+    @sections_cli.command("import")
+    @click.argument("path", type=click.Path(exists=True, dir_okay=False))
+    def sections_import_cli(path):
+        """Import measurements (CSV/Excel); a file with any bad row is refused whole."""
+        try:
+            done = sections.import_file(Path(path).name, Path(path).read_bytes())
+        except DataError as exc:
+            for e in exc.details.get("errors", []):
+                click.echo(f"  第 {e['row']} 行 {e['column']}：{e['problem']}", err=True)
+            raise click.ClickException(f"{exc.message_zh} / {exc.message_en}") from None
+        click.echo(f"已导入 {done['n_records']} 条记录（{done['n_values']} 个数值）")
+
+    @sections_cli.command("report")
+    @click.option("--district", default=None, help="adcode")
+    @click.option("--period", default=None, help="YYYY-MM; default: latest month")
+    @click.option("--out", type=click.Path(dir_okay=False), default=None, help="report.xlsx | report.csv")
+    def sections_report_cli(district, period, out):
+        """Per-section classes for a month and the district rollup against the plan."""
+        result = sections.section_results(district, period)
+        rows = [{"adcode": r["adcode"], "district": r["district"], "section": r["name"], "level": r["level"],
+                 "target_class": r["target_class"] or "", "period": r["period"], "class": r["latest_class"] or "",
+                 "compliant": {True: "达标", False: "未达标"}.get(r["compliant"], ""),
+                 "deciding_parameters": "、".join(r["deciding_parameters"])} for r in result["sections"]]
+        for r in rows:
+            click.echo(f"{r['district']} {r['section']}（{r['level']}）{r['period']}：{r['class'] or '无数据'}类，目标 {r['target_class'] or '未明确'}，{r['compliant']}")
+        for c in result["plan_indicators"]:
+            click.echo(f"{c['adcode']} {c['name']}：{c['status']}（{c['reason']}）")
+        if out:
+            columns = list(rows[0]) if rows else ["section"]
+            data = rows_to_xlsx(rows, columns, "断面水质") if out.lower().endswith(".xlsx") else rows_to_csv(rows, columns).encode("utf-8")
+            Path(out).write_bytes(data)
+            click.echo(f"已写出 {out}")
+
     openapi = yaml.safe_load((ROOT / "data" / "openapi.yaml").read_text(encoding="utf-8"))
 
     @app.get("/api/openapi.json")
@@ -316,24 +406,24 @@ def _attachment(filename: str) -> dict:
     return {"Content-Disposition": f'attachment; filename="{filename}"'}
 
 
-def rows_to_csv(rows: list[dict]) -> str:
+def rows_to_csv(rows: list[dict], columns=CSV_COLUMNS) -> str:
     buf = io.StringIO()
     buf.write("\ufeff")  # BOM so that Excel opens the Chinese text as UTF-8
-    writer = csv.DictWriter(buf, fieldnames=CSV_COLUMNS)
+    writer = csv.DictWriter(buf, fieldnames=columns)
     writer.writeheader()
     writer.writerows(rows)
     return buf.getvalue()
 
 
-def rows_to_xlsx(rows: list[dict]) -> bytes:
+def rows_to_xlsx(rows: list[dict], columns=CSV_COLUMNS, title: str = "初筛结果") -> bytes:
     from openpyxl import Workbook
 
     wb = Workbook()
     ws = wb.active
-    ws.title = "初筛结果"
-    ws.append(list(CSV_COLUMNS))
+    ws.title = title
+    ws.append(list(columns))
     for row in rows:
-        ws.append([row[c] for c in CSV_COLUMNS])
+        ws.append([row[c] for c in columns])
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()

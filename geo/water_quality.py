@@ -910,3 +910,11 @@ def compare_with_plan(rollup_result: dict, plan: dict) -> list[dict]:
                        reason=f"{spec['what']} {k}/{n} = {_pct(k, n)}%，目标 {target['op']}{float(target['value_pct']):g}%")
         out.append(row)
     return out
+
+
+def limit_for(key: str, water_body: str, target_class_num: int):
+    """The Table 1 limit of one parameter for a class (pH: its [6, 9] range); for drawing target lines."""
+    p = _table()["parameters"][key]
+    if p["direction"] == "range":
+        return list(p["range"])
+    return p["limits"][normalize_water_body(water_body)][_target_num(target_class_num) - 1]

@@ -175,3 +175,41 @@ def build_result_map(results: list[dict], overlaps: dict, static: str = "/static
                    marker=folium.CircleMarker(radius=7, color="#000", fill=True, fill_color="#ffeb3b", fill_opacity=1)).add_to(m)
     folium.LayerControl(collapsed=True).add_to(m)
     return m
+
+
+class SectionsLayer(folium.MacroElement):
+    """Section markers built in the browser from rows passed inline (a district has a handful)."""
+
+    _template = Template(
+        """{% macro script(this, kwargs) %}
+        SectionsMap.sectionsLayer({{ this._parent.get_name() }}, {{ this.rows|tojson }});
+        ZoningMap.legendControl({{ this._parent.get_name() }}, {{ this.legend|tojson }});
+        ZoningMap.coordsControl({{ this._parent.get_name() }});
+        L.control.scale({imperial: false}).addTo({{ this._parent.get_name() }});
+        {% endmacro %}"""
+    )
+
+    def __init__(self, rows: list[dict], legend: list[dict]):
+        super().__init__()
+        self._name = "SectionsLayer"
+        self.rows = rows
+        self.legend = legend
+
+
+def build_sections_map(adcode: str, rows: list[dict], bounds, class_legend: list[dict], static: str = "/static") -> folium.Map:
+    m = _base_map(bounds, static)
+    m.default_js = m.default_js + [("sections_map", f"{static}/js/sections_map.js")]
+    m.default_css = m.default_css + [("sections_css", f"{static}/css/sections.css")]
+    BlankBase().add_to(m)
+    folium.TileLayer(OSM_URL, name="OpenStreetMap", attr="© OpenStreetMap 贡献者", max_zoom=19, show=False).add_to(m)
+    district = KINDS["district"].to_dict()
+    district.update({"url": f"/api/districts/{adcode}/layers/district?display=1", "rules": [], "plan_title": "", "attribution": ""})
+    RemoteGeoJson(KINDS["district"].name_zh, district).add_to(m)
+    legend = [{"title": "水质类别（GB 3838-2002）", "items": [{"label": c["label"], "color": c["color"], "fill": c["color"], "shape": "circle"}
+                                                       for c in class_legend]},
+              {"title": "断面级别", "items": [{"label": "国控 ■", "color": "#333", "fill": "#fff", "shape": "polygon"},
+                                          {"label": "市控 ●", "color": "#333", "fill": "#fff", "shape": "circle"},
+                                          {"label": "区控 ▲", "color": "#333", "fill": "#fff", "shape": "polygon"}]}]
+    SectionsLayer(rows, legend).add_to(m)
+    folium.LayerControl(collapsed=True).add_to(m)
+    return m

@@ -122,3 +122,9 @@ class MeasurementStore:
             sql, args = sql + " WHERE section_id = ?", (section_id,)
         with self._lock:
             return [r[0] for r in self._conn.execute(sql + " ORDER BY period", args)]
+
+    def imports(self) -> list[dict]:
+        """Every import, oldest first: lets pages say whether they show demo or imported data."""
+        with self._lock:
+            rows = self._conn.execute("SELECT id, source_name, imported_at, n_records FROM imports ORDER BY id").fetchall()
+        return [{"import_id": r[0], "source_name": r[1], "imported_at": r[2], "n_records": r[3]} for r in rows]

@@ -13,8 +13,8 @@ ADCODES = ["500152", "500110", "500235", "500111", "500102"]
 
 
 @pytest.fixture(scope="session")
-def app():
-    return create_app()
+def app(tmp_path_factory):
+    return create_app({"MEASUREMENTS_DB": str(tmp_path_factory.mktemp("db") / "measurements.sqlite")})
 
 
 @pytest.fixture()

@@ -132,3 +132,23 @@ def test_draw_a_polygon_across_the_redline_edge_and_get_the_pdf(browser_and_base
     assert pdf.status == 200 and pdf.body()[:5] == b"%PDF-"
     assert op.errors == [] and op.external == []
     page.close()
+
+
+def test_sections_map_colours_and_chart(browser_and_base, service):
+    browser, base = browser_and_base
+    op = OfflinePage(browser, base)
+    page = op.page
+    page.goto(f"{base}/districts/500110/sections")
+    page.wait_for_function("window.SectionsMap && SectionsMap.layer && SectionsMap.layer.getLayers().length === 5")
+    colours = page.evaluate("Array.from(document.querySelectorAll('.sm-marker')).map(e => e.style.getPropertyValue('--c'))")
+    assert len(colours) == 5 and all(c.startswith("#") for c in colours)
+    assert "水质类别" in page.inner_text(".zm-legend")
+    page.evaluate("SectionsMap.layer.getLayers().find(m => m.sectionRow.name === '北渡').openPopup()")
+    page.wait_for_selector(".sm-chart polyline")
+    assert page.get_attribute(".sm-chart-box", "data-points") == "24"
+    assert "北渡" in page.inner_text(".sm-popup")
+    page.wait_for_timeout(400)
+    os.makedirs(ARTIFACTS, exist_ok=True)
+    page.screenshot(path=os.path.join(ARTIFACTS, "sections_500110.png"), full_page=True)
+    assert op.errors == [] and op.external == []
+    page.close()

@@ -1,0 +1,104 @@
+"""Monitoring sections: plan sections joined with their map location and stored measurements."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from geo import water_quality as wq
+from geo.errors import DataError
+from layers.measurements import MeasurementStore
+from layers.store import LayerStore
+
+DEMO_SOURCE = "示意监测数据（data/demo_measurements.csv，非实测）"
+DEMO_CSV = Path(__file__).resolve().parent.parent / "data" / "demo_measurements.csv"
+PERIOD_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+
+
+class SectionService:
+    def __init__(self, store: LayerStore, plans: dict[str, dict], measurements: MeasurementStore):
+        self.plans = plans
+        self.measurements = measurements
+        points = store.read_all("monitoring_section")
+        where = {(r.adcode, r.name): (round(r.geometry.x, 6), round(r.geometry.y, 6)) for r in points.itertuples()}
+        self.sections = wq.sections_from_plans(plans)
+        for s in self.sections:
+            s["lon"], s["lat"] = where.get((s["adcode"], s["name"]), (None, None))
+        self.by_id = {s["id"]: s for s in self.sections}
+        if not measurements.imports():
+            self.import_file(DEMO_CSV.name, DEMO_CSV.read_bytes(), DEMO_SOURCE)
+
+    def import_file(self, filename: str, data: bytes, source_name: str | None = None) -> dict:
+        """All or nothing: a file with any bad row is refused whole, naming every bad row."""
+        records = wq.parse_measurements(data, filename, self.sections)
+        return self.measurements.import_records(records, source_name or filename)
+
+    def data_status(self) -> dict:
+        imports = self.measurements.imports()
+        return {"is_demo": bool(imports) and all(i["source_name"] == DEMO_SOURCE for i in imports), "imports": imports}
+
+    def _check_district(self, adcode: str | None):
+        if adcode and adcode not in self.plans:
+            raise DataError(f"未知的行政区划代码：{adcode}", f"unknown district: {adcode}", status=404)
+
+    def _check_period(self, period: str | None) -> str | None:
+        if period and not PERIOD_RE.match(period):
+            raise DataError(f"月份格式应为 YYYY-MM，收到：{period[:20]}", f"period must be YYYY-MM, got {period[:20]!r}")
+        return period
+
+    def section_results(self, adcode: str | None = None, period: str | None = None) -> dict:
+        self._check_district(adcode)
+        period = self._check_period(period)
+        periods = self.measurements.periods()
+        period = period or (periods[-1] if periods else None)
+        rows, annual_rows = [], []
+        year = period[:4] if period else None
+        for s in self.sections:
+            if adcode and s["adcode"] != adcode:
+                continue
+            series = self.measurements.series(s["id"])
+            classes = wq.classify_periods(series, s["water_body"], s["target_class_num"]) if series else {"monthly": [], "annual": []}
+            month = next((m for m in classes["monthly"] if m["period"] == period), None)
+            annual = next((a for a in classes["annual"] if a["year"] == year), None)
+            rows.append(self._row(s, month, period))
+            annual_rows.append({**s, "class_num": annual["class_num"] if annual else None})
+        monthly_rollup = wq.rollup([{**r, "class_num": r["latest_class_num"]} for r in rows])
+        annual_rollup = wq.rollup(annual_rows)
+        plans = [self.plans[adcode]] if adcode else list(self.plans.values())
+        return {
+            "district": adcode,
+            "period": period,
+            "periods": periods,
+            "sections": rows,
+            "rollup": {"period": monthly_rollup, "year": year, "annual": annual_rollup},
+            "plan_indicators": [dict(c, adcode=p["adcode"]) for p in plans
+                                for c in wq.compare_with_plan(wq.rollup([r for r in annual_rows if r["adcode"] == p["adcode"]]), p)],
+            "method": "GB 3838-2002 表1，单因子评价法（最差指标定类别，限值含等号，超过Ⅴ类为劣Ⅴ）；年度类别按各指标年均值评价",
+            "data": self.data_status(),
+        }
+
+    @staticmethod
+    def _row(s: dict, month: dict | None, period: str | None) -> dict:
+        public = {k: s[k] for k in ("id", "name", "adcode", "district", "river", "water_body", "water_body_zh", "level",
+                                    "target_class", "target_class_num", "class_2020", "lon", "lat", "source_line")}
+        if month is None:
+            return {**public, "period": period, "latest_class": None, "latest_class_num": None, "color": "#999999",
+                    "compliant": None, "deciding_parameters": [], "exceedance": {}, "values_mg_l": {}}
+        exceed = month.get("exceedance") or {}
+        return {**public, "period": month["period"], "latest_class": month["class"], "latest_class_num": month["class_num"],
+                "color": month["color"], "quality": month["quality"], "compliant": month.get("compliant"),
+                "deciding_parameters": month["deciding_parameters"],
+                "exceedance": {k: v["exceedance_ratio"] for k, v in (exceed.get("parameters") or {}).items()},
+                "values_mg_l": month.get("values_mg_l", {})}
+
+    def series(self, section_id: str) -> dict:
+        s = self.by_id.get(section_id)
+        if s is None:
+            raise DataError(f"未知的断面：{section_id[:40]}", f"unknown section: {section_id[:40]}", status=404)
+        records = self.measurements.series(section_id)
+        classes = wq.classify_periods(records, s["water_body"], s["target_class_num"]) if records else {"monthly": [], "annual": []}
+        limits = {}
+        if s["target_class_num"]:
+            for key in wq.expected_parameters(s["water_body"]):
+                limits[key] = wq.limit_for(key, s["water_body"], s["target_class_num"])
+        return {"section": self._row(s, None, None) | {"latest_class": None}, "monthly": classes["monthly"],
+                "annual": classes["annual"], "target_limits": limits, "data": self.data_status()}

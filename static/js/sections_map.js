@@ -1,0 +1,108 @@
+/* Monitoring-section map: markers coloured by water-quality class (GB 3838-2002), shaped by
+ * level (国控 square, 市控 circle, 区控 triangle), with a popup holding the class, the deciding
+ * parameters and a small SVG chart of the deciding parameter against the target-class limit. */
+(function () {
+  "use strict";
+  var SVG = "http://www.w3.org/2000/svg";
+  var SHAPES = {"国控": "square", "市控": "circle", "区控": "triangle"};
+
+  function icon(row) {
+    var shape = SHAPES[row.level] || "circle";
+    var html = '<span class="sm-marker sm-' + shape + '" style="--c:' + row.color + '"></span>';
+    return L.divIcon({className: "sm-icon", html: html, iconSize: [20, 20], iconAnchor: [10, 10]});
+  }
+
+  function el(tag, text, cls) {
+    var e = document.createElement(tag);
+    if (text !== undefined && text !== null) e.textContent = String(text);
+    if (cls) e.className = cls;
+    return e;
+  }
+
+  function svg(tag, attrs) {
+    var e = document.createElementNS(SVG, tag);
+    Object.keys(attrs).forEach(function (k) { e.setAttribute(k, attrs[k]); });
+    return e;
+  }
+
+  /* Line chart of one parameter over the months, with the target-class limit dashed. */
+  function chart(series, key, limit) {
+    var pts = series.monthly.filter(function (m) { return m.values_mg_l && m.values_mg_l[key] !== undefined; })
+      .map(function (m) { return {p: m.period, v: m.values_mg_l[key], c: m.color}; });
+    var W = 300, H = 130, L0 = 38, B = 20, T = 8, R = 8;
+    var box = svg("svg", {width: W, height: H, viewBox: "0 0 " + W + " " + H, "class": "sm-chart"});
+    if (!pts.length) return box;
+    var vals = pts.map(function (d) { return d.v; });
+    var lim = Array.isArray(limit) ? null : limit;
+    var hi = Math.max.apply(null, vals.concat(lim !== null && lim !== undefined ? [lim] : [])) * 1.1;
+    var lo = Math.min(0, Math.min.apply(null, vals));
+    function x(i) { return L0 + (W - L0 - R) * (pts.length === 1 ? 0.5 : i / (pts.length - 1)); }
+    function y(v) { return T + (H - T - B) * (1 - (v - lo) / (hi - lo || 1)); }
+    box.appendChild(svg("line", {x1: L0, y1: T, x2: L0, y2: H - B, stroke: "#888"}));
+    box.appendChild(svg("line", {x1: L0, y1: H - B, x2: W - R, y2: H - B, stroke: "#888"}));
+    [lo, hi].forEach(function (v) {
+      var t = svg("text", {x: L0 - 4, y: y(v) + 4, "text-anchor": "end", "font-size": 10});
+      t.textContent = v.toPrecision(2);
+      box.appendChild(t);
+    });
+    if (lim !== null && lim !== undefined) {
+      box.appendChild(svg("line", {x1: L0, y1: y(lim), x2: W - R, y2: y(lim), stroke: "#c00", "stroke-dasharray": "4 3"}));
+      var lt = svg("text", {x: W - R, y: y(lim) - 3, "text-anchor": "end", "font-size": 10, fill: "#c00"});
+      lt.textContent = "目标类别限值 " + lim;
+      box.appendChild(lt);
+    }
+    box.appendChild(svg("polyline", {points: pts.map(function (d, i) { return x(i) + "," + y(d.v); }).join(" "),
+                                     fill: "none", stroke: "#333", "stroke-width": 1.2}));
+    pts.forEach(function (d, i) { box.appendChild(svg("circle", {cx: x(i), cy: y(d.v), r: 3, fill: d.c})); });
+    [0, pts.length - 1].forEach(function (i) {
+      var t = svg("text", {x: x(i), y: H - 5, "text-anchor": i ? "end" : "start", "font-size": 10});
+      t.textContent = pts[i].p;
+      box.appendChild(t);
+    });
+    return box;
+  }
+
+  function popup(row) {
+    var box = el("div", null, "sm-popup");
+    box.appendChild(el("h4", row.name + "（" + row.level + "）"));
+    var t = el("table");
+    function add(k, v) { var tr = el("tr"); tr.appendChild(el("th", k)); tr.appendChild(el("td", v === null || v === undefined || v === "" ? "—" : v)); t.appendChild(tr); }
+    add("河流/湖库", row.river);
+    add(row.period + " 类别", row.latest_class ? row.latest_class + "类（" + (row.quality || "") + "）" : "无监测数据");
+    add("目标类别", row.target_class ? row.target_class + "类" : "规划未明确");
+    add("是否达标", row.compliant === true ? "达标" : row.compliant === false ? "未达标" : "—");
+    add("定类指标", (row.deciding_parameters || []).join("、"));
+    var ex = Object.keys(row.exceedance || {}).map(function (k) { return k + " 超标 " + row.exceedance[k] + " 倍"; });
+    add("超标倍数", ex.join("；"));
+    if (row.class_2020) add("2020年（规划）", row.class_2020 + "类");
+    box.appendChild(t);
+    var holder = el("div", "加载趋势图…", "sm-chart-box");
+    box.appendChild(holder);
+    fetch("/api/sections/" + encodeURIComponent(row.id) + "/series").then(function (r) { return r.json(); }).then(function (s) {
+      holder.textContent = "";
+      var key = (row.deciding_parameters && row.deciding_parameters[0]) || "NH3-N";
+      holder.appendChild(el("div", key + " 月度变化（mg/L）", "sm-chart-title"));
+      holder.appendChild(chart(s, key, s.target_limits[key]));
+      holder.dataset.points = String(s.monthly.length);
+    }).catch(function () { holder.textContent = "趋势图加载失败"; });
+    return box;
+  }
+
+  function sectionsLayer(map, rows) {
+    var group = L.featureGroup();
+    rows.forEach(function (row) {
+      if (row.lat === null || row.lon === null) return;
+      var m = L.marker([row.lat, row.lon], {icon: icon(row), title: row.name, keyboard: true});
+      m.sectionRow = row;
+      m.bindTooltip(row.name + " " + (row.latest_class || "无数据"), {direction: "top"});
+      m.bindPopup(function () { return popup(row); }, {maxWidth: 340, minWidth: 320});
+      group.addLayer(m);
+    });
+    group.addTo(map);
+    window.SectionsMap.layer = group;
+    window.SectionsMap.map = map;
+    return group;
+  }
+
+  window.SectionsMap = {sectionsLayer: sectionsLayer, chart: chart};
+})();

@@ -26,7 +26,8 @@ from layers.catalogue import KINDS
 from geo import water_quality as wq
 from layers.mapview import build_district_map, build_result_map, build_sections_map, render_parts
 from layers.measurements import MeasurementStore
-from layers.screening import CSV_COLUMNS, ResultCache, ScreeningService, overlap_geojson, public, result_rows, screen_sites
+from layers.screening import (CSV_COLUMNS, ResultCache, ScreeningService, batch_rows, overlap_geojson, public, result_rows,
+                              screen_sites)
 from layers.sections import SectionService
 from layers.service import DistrictService, NotFound
 from layers.store import GeoPackageStore
@@ -274,12 +275,22 @@ def create_app(config: dict | None = None) -> Flask:
         except DataError as exc:
             raise click.ClickException(f"{exc.message_zh} / {exc.message_en}") from None
         results = []
-        with click.progressbar(sites, label="初筛", show_pos=True) as bar:
-            for site in bar:
-                results.extend(screen_sites(screening, [site], DEFAULT_BANDS_M, district))
-        rows = result_rows(results)
-        for r in results:
-            click.echo(f"{r['site'].get('name') or '项目'}：{r['verdict']['summary']}")
+        if len(sites) > BATCH_MIN_POINTS and all(s.geometry.geom_type == "Point" for s in sites):
+            click.echo(f"{len(sites)} 个点位，使用批量引擎（每类图层给出所在或最近要素）")
+            rows = []
+            chunk = 10_000
+            with click.progressbar(range(0, len(sites), chunk), label="初筛", show_pos=True) as bar:
+                for start in bar:
+                    rows.extend(batch_rows(screening, sites[start:start + chunk]))
+            if out and Path(out).suffix.lower() not in (".csv", ".xlsx"):
+                raise click.ClickException("批量点位结果请输出为 .csv 或 .xlsx / batch results go to .csv or .xlsx")
+        else:
+            with click.progressbar(sites, label="初筛", show_pos=True) as bar:
+                for site in bar:
+                    results.extend(screen_sites(screening, [site], DEFAULT_BANDS_M, district))
+            rows = result_rows(results)
+            for r in results:
+                click.echo(f"{r['site'].get('name') or '项目'}：{r['verdict']['summary']}")
         if out:
             suffix = Path(out).suffix.lower()
             if suffix == ".csv":
@@ -391,6 +402,7 @@ def create_app(config: dict | None = None) -> Flask:
 
 HTTP_ZH = {400: "请求有误", 404: "未找到该页面或资源", 405: "不支持该请求方法", 413: "上传内容过大", 415: "不支持的内容类型"}
 EXPORT_FORMATS = ("json", "geojson", "csv", "xlsx", "pdf")
+BATCH_MIN_POINTS = 200  # above this many point sites the CLI uses the vectorised engine
 
 
 def _bands(text) -> tuple[float, ...]:

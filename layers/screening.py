@@ -5,6 +5,7 @@ import threading
 import uuid
 from collections import OrderedDict
 
+import numpy as np
 import shapely
 import shapely.geometry
 
@@ -159,3 +160,28 @@ class ResultCache:
     def get(self, rid: str) -> list[dict] | None:
         with self._lock:
             return self._items.get(rid)
+
+
+def batch_rows(service: "ScreeningService", sites: list, bands_m=DEFAULT_BANDS_M) -> list[dict]:
+    """Many point sites through the vectorised engine: per site and kind, the zone it lies in
+    or the nearest one within the largest band (rows shaped like result_rows)."""
+    from geo.screening import band_label, screen_points
+
+    lons = np.array([s.geometry.x for s in sites])
+    lats = np.array([s.geometry.y for s in sites])
+    kinds = list(service.kinds.values())
+    out = screen_points(kinds, lons, lats, bands_m[-1])
+    rows = []
+    for n, site in enumerate(sites):
+        name = site.name or f"项目{n + 1}"
+        for kind in kinds:
+            r = out[kind.key]
+            i = r["nearest"][n]
+            if i < 0:
+                continue
+            inside = r["within"][n] >= 0
+            rows.append({"site": name, "kind": kind.key, "layer": kind.name_zh, "feature_id": str(kind.ids[i]),
+                         "name": str(kind.names[i]), "relation": "within" if inside else "near", "overlap_m2": 0,
+                         "overlap_ha": 0, "overlap_pct_of_site": 100.0 if inside else 0.0,
+                         "distance_m": round(float(r["distance_m"][n]), 1), "distance_band": band_label(float(r["distance_m"][n]), bands_m)})
+    return rows

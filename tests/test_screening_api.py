@@ -226,3 +226,22 @@ def test_result_from_gk_matches_reprojection(reference):
 
     ll = reproject(Polygon(SITE_GK), 4523, 4490)
     assert ellipsoidal_m2(ll) == pytest.approx(reference["site_m2"], rel=1e-9)
+
+
+def test_cli_batch_of_points(tmp_path):
+    import numpy as np
+
+    app = create_app({"MEASUREMENTS_DB": str(tmp_path / "m.sqlite")})
+    rng = np.random.default_rng(3)
+    pts = tmp_path / "points.csv"
+    pts.write_text("name,lon,lat\n" + "".join(f"P{i},{x:.6f},{y:.6f}\n" for i, (x, y) in enumerate(
+        zip(rng.uniform(105.5, 106.0, 500), rng.uniform(29.4, 29.85, 500)))), encoding="utf-8")
+    out = tmp_path / "out.csv"
+    result = app.test_cli_runner().invoke(args=["screen", str(pts), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "批量引擎" in result.output
+    rows = list(csv.DictReader(io.StringIO(out.read_text(encoding="utf-8").lstrip("\ufeff"))))
+    assert rows and {r["relation"] for r in rows} <= {"within", "near"}
+    single = app.test_cli_runner().invoke(args=["screen", str(DATA / "site_dazu_jzd.txt"), "--out", str(tmp_path / "r.json")])
+    assert single.exit_code == 0 and "涉及生态保护红线" in single.output
+    assert json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))["verdict"]["level"] == "涉及"

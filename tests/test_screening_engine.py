@@ -91,3 +91,28 @@ def test_verdict_sentences_by_zone_level():
     assert v["level"] == "涉及"
     assert any(line.startswith("涉及饮用水水源二级保护区") for line in v["lines"])
     assert any(line.startswith("不涉及饮用水水源一级保护区；距最近") for line in v["lines"])
+
+
+def test_batch_engine_agrees_with_the_per_site_engine(app):
+    """Random points over 大足: same containing feature and the same geodesic distance (±0.1 m)."""
+    import numpy as np
+
+    from geo.screening import screen_points
+
+    kinds = list(app.extensions["screening_service"].kinds.values())
+    rng = np.random.default_rng(7)
+    lons, lats = rng.uniform(105.5, 106.0, 300), rng.uniform(29.4, 29.85, 300)
+    batch = screen_points(kinds, lons, lats, 5000)
+    for kind in kinds:
+        for i in range(0, 300, 3):
+            p = shapely.Point(lons[i], lats[i])
+            frame = LocalFrame(p.x, p.y)
+            one = screen_kind(kind, p, 0.0, frame, frame.to_m(p), DEFAULT_BANDS_M)
+            best = min(one["hits"], key=lambda h: h["distance_m"], default=None)
+            d = batch[kind.key]["distance_m"][i]
+            if best is None:
+                assert np.isnan(d)
+            else:
+                assert d == pytest.approx(best["distance_m"], abs=0.11)
+                if best["relation"] != "near":
+                    assert batch[kind.key]["within"][i] >= 0

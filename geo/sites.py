@@ -125,6 +125,10 @@ def to_lonlat(geom, crs, district_lon: float | None = None) -> tuple[object, dic
     else:
         out = reproject(geom, crs, GEO_EPSG)
         info["conversions"].append(f"{_label(crs)} → CGCS2000 经纬度（pyproj）")
+        datum = CRS.from_epsg(crs).geodetic_crs.name
+        if "2000" not in datum and "WGS 84" not in datum:
+            info["conversions"].append(f"注意：坐标基准为 {datum}，转换到 CGCS2000 未使用官方转换参数（七参数），位置可能偏差数十米，请核对 / "
+                                       "datum shift without official parameters: positions may be tens of metres off")
     minx, miny, maxx, maxy = out.bounds
     if not (CHINA_LONLAT[0] <= minx and maxx <= CHINA_LONLAT[2] and CHINA_LONLAT[1] <= miny and maxy <= CHINA_LONLAT[3]):
         raise DataError(f"按 {_label(crs)} 换算后坐标不在中国范围内，请检查坐标系或 X/Y 顺序",

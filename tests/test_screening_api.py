@@ -6,6 +6,7 @@ import os
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import shapely
 from pyproj import Geod
@@ -245,3 +246,37 @@ def test_cli_batch_of_points(tmp_path):
     single = app.test_cli_runner().invoke(args=["screen", str(DATA / "site_dazu_jzd.txt"), "--out", str(tmp_path / "r.json")])
     assert single.exit_code == 0 and "涉及生态保护红线" in single.output
     assert json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))["verdict"]["level"] == "涉及"
+
+
+def test_bd09_kmz_and_geopackage_inputs(client, reference, tmp_path):
+    import zipfile
+
+    import geopandas as gpd
+    import prcoords
+
+    site = shape(json.loads((DATA / "site_dazu_cgcs2000.geojson").read_text())["features"][0]["geometry"])
+    bd = shapely.transform(site, lambda xy: np.array([(c.lon, c.lat) for c in (
+        prcoords.wgs_bd(prcoords.Coords(lat, lon)) for lon, lat in xy)]))
+    body = client.post("/api/screen", json={"geometry": shapely.geometry.mapping(bd), "crs": "BD09"}).get_json()
+    red = next(layer for layer in body["layers"] if layer["kind"] == "redline")
+    assert red["total_overlap_m2"] == pytest.approx(reference["overlap_m2"], rel=1e-3)
+    kmz = tmp_path / "site.kmz"
+    with zipfile.ZipFile(kmz, "w") as zf:
+        zf.write(DATA / "site_dazu.kml", "doc.kml")
+    gpkg = tmp_path / "site.gpkg"
+    gpd.GeoDataFrame({"name": ["大足区测试项目（GBK 编码）"]}, geometry=[reproject(site, 4490, 4523)], crs=4523).to_file(gpkg)
+    for path in (kmz, gpkg):
+        body = upload(client, path).get_json()
+        red = next(layer for layer in body["layers"] if layer["kind"] == "redline")
+        assert red["total_overlap_m2"] == pytest.approx(reference["overlap_m2"], rel=1e-3), path.name
+        assert body["site"]["name"] == "大足区测试项目（GBK 编码）"
+
+
+def test_xian80_gk_by_epsg_code(client, reference):
+    """Xian 1980 3° GK zone 35 (EPSG:2359) is converted by pyproj when the code is given."""
+    site = shape(json.loads((DATA / "site_dazu_cgcs2000.geojson").read_text())["features"][0]["geometry"])
+    xian = reproject(site, 4490, 2359)
+    body = client.post("/api/screen", json={"geometry": shapely.geometry.mapping(xian), "crs": "EPSG:2359"}).get_json()
+    assert "Xian 1980" in body["site"]["crs"]["as_read"]
+    assert any("七参数" in c for c in body["site"]["crs"]["conversions"])  # the datum caveat is stated
+    assert body["site"]["area_m2"] == pytest.approx(reference["site_m2"], rel=1e-3)

@@ -24,11 +24,12 @@ from geo.screening import DEFAULT_BANDS_M
 from layers import report
 from layers.catalogue import KINDS
 from geo import water_quality as wq
-from layers.mapview import build_district_map, build_result_map, build_sections_map, render_parts
+from layers.mapview import build_conflict_map, build_district_map, build_result_map, build_sections_map, render_parts
 from layers.measurements import MeasurementStore
 from layers.screening import (CSV_COLUMNS, ResultCache, ScreeningService, batch_rows, overlap_geojson, public, result_rows,
                               screen_sites)
 from layers.sections import SectionService
+from layers.shares import ShareService
 from layers.service import DistrictService, NotFound
 from layers.store import GeoPackageStore
 
@@ -50,6 +51,9 @@ CONFIG_SCHEMA = {
         "MAX_FEATURES": {"type": "integer", "minimum": 1, "maximum": 100000, "description": "most sites in one request"},
         "MAX_VERTICES": {"type": "integer", "minimum": 4, "maximum": 10000000, "description": "most vertices per site"},
         "MEASUREMENTS_DB": {"type": "string", "description": "SQLite file of section measurements"},
+        "RASTER_DIR": {"type": "string", "description": "folder of <adcode>_landcover.tif rasters"},
+        "SHARE_TOLERANCE_PP": {"type": "number", "minimum": 0, "maximum": 10, "description": "share tolerance, percentage points"},
+        "AREA_TOLERANCE_PCT": {"type": "number", "minimum": 0, "maximum": 50, "description": "area tolerance, percent"},
     },
 }
 DEFAULTS = {
@@ -64,6 +68,9 @@ DEFAULTS = {
     "MAX_FEATURES": 2000,
     "MAX_VERTICES": 200000,
     "MEASUREMENTS_DB": str(ROOT / "instance" / "measurements.sqlite"),
+    "RASTER_DIR": str(ROOT / "data" / "rasters"),
+    "SHARE_TOLERANCE_PP": 0.05,
+    "AREA_TOLERANCE_PCT": 0.1,
 }
 ENV_PREFIX = "ZONING_"
 
@@ -74,7 +81,8 @@ def load_config(overrides: dict | None = None) -> dict:
     for key in CONFIG_SCHEMA["properties"]:
         if ENV_PREFIX + key in os.environ:
             value = os.environ[ENV_PREFIX + key]
-            config[key] = int(value) if CONFIG_SCHEMA["properties"][key].get("type") == "integer" else value
+            kind = CONFIG_SCHEMA["properties"][key].get("type")
+            config[key] = int(value) if kind == "integer" else float(value) if kind == "number" else value
     config.update(overrides or {})
     if config["BASEMAP_DEFAULT"].startswith("tianditu") and not config.get("TIANDITU_TK"):
         raise ConfigError("config", "BASEMAP_DEFAULT", "天地图底图需要配置 TIANDITU_TK / Tianditu base maps need TIANDITU_TK")
@@ -108,9 +116,11 @@ def create_app(config: dict | None = None) -> Flask:
                                max_unpacked_bytes=cfg["MAX_UNPACKED_MB"] * 1024 * 1024,
                                max_features=cfg["MAX_FEATURES"], max_vertices=cfg["MAX_VERTICES"])
     sections = SectionService(store, service.plans, MeasurementStore(cfg["MEASUREMENTS_DB"]))
+    shares = ShareService(store, service.plans, Path(cfg["RASTER_DIR"]), cfg["SHARE_TOLERANCE_PP"], cfg["AREA_TOLERANCE_PCT"])
     app.extensions["district_service"] = service
     app.extensions["screening_service"] = screening
     app.extensions["section_service"] = sections
+    app.extensions["share_service"] = shares
 
     @app.errorhandler(DataError)
     def data_error(exc: DataError):
@@ -138,7 +148,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     @app.get("/")
     def index():
-        return render_template("index.html", districts=service.districts())
+        return render_template("index.html", districts=service.districts(), badges={a: shares.badges(a) for a in service.plans})
 
     @app.get("/districts/<adcode>")
     def district_map(adcode: str):
@@ -302,6 +312,48 @@ def create_app(config: dict | None = None) -> Flask:
             else:
                 body = public(results[0]) if len(results) == 1 else {"sites": public(results)}
                 Path(out).write_text(json.dumps(body, ensure_ascii=False, indent=1), encoding="utf-8")
+            click.echo(f"已写出 {out}")
+
+    @app.get("/api/districts/<adcode>/shares")
+    def api_shares(adcode: str):
+        service.district_summary(adcode)
+        result = shares.district(adcode)
+        if not _flag("geometry"):
+            result = {**result, "conflicts": {k: {kk: vv for kk, vv in v.items() if kk != "geometry"} for k, v in result["conflicts"].items()}}
+        return jsonify(result)
+
+    @app.get("/districts/<adcode>/shares")
+    def district_shares_page(adcode: str):
+        summary = service.district_summary(adcode)
+        result = shares.district(adcode)
+        m = build_conflict_map(adcode, result["conflicts"], service.bounds(adcode))
+        return render_template("shares.html", plan=summary["plan"], result=result, map=render_parts(m),
+                               tolerance_pp=cfg["SHARE_TOLERANCE_PP"], area_tolerance_pct=cfg["AREA_TOLERANCE_PCT"],
+                               kind_names={k: v.name_zh for k, v in KINDS.items()})
+
+    @app.cli.command("shares")
+    @click.option("--district", default=None, help="adcode; default: all districts")
+    @click.option("--out", type=click.Path(dir_okay=False), default=None, help="report.xlsx | report.csv")
+    def shares_cli(district, out):
+        """Area shares against the plans (红线、自然保护地、森林覆盖率) with findings."""
+        adcodes = [district] if district else list(service.plans)
+        rows = []
+        for adcode in adcodes:
+            service.district_summary(adcode)
+            result = shares.district(adcode)
+            for r in result["indicators"]:
+                rows.append({"adcode": adcode, "district": service.plans[adcode]["name"], "indicator": r["indicator"],
+                             "name_zh": r["name_zh"], "computed_pct": r["computed_pct"], "plan_pct": r["plan_pct"],
+                             "diff_pct_points": r["diff_pct_points"], "status": r["status"], "numerator_m2": r["numerator_m2"],
+                             "denominator_m2": r["denominator_m2"], "method": r["method"]})
+                pct = f"{r['computed_pct']:.3f}%" if r["computed_pct"] is not None else "—"
+                click.echo(f"{service.plans[adcode]['name']} {r['name_zh']}：计算 {pct}，规划 {r['plan_pct'] if r['plan_pct'] is not None else '—'}，{r['status']}")
+            for f in result["findings"]:
+                click.echo(f"  · {f['text']}")
+        if out:
+            columns = list(rows[0])
+            Path(out).write_bytes(rows_to_xlsx(rows, columns, "面积占比") if out.lower().endswith(".xlsx")
+                                  else rows_to_csv(rows, columns).encode("utf-8"))
             click.echo(f"已写出 {out}")
 
     @app.get("/api/sections")

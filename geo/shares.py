@@ -13,8 +13,8 @@ Every row says its numerator, denominator, method and the plan line the target c
 """
 from __future__ import annotations
 
+import contextvars
 import itertools
-import math
 import re
 from decimal import Decimal
 
@@ -74,16 +74,55 @@ def _geom_array(obj) -> np.ndarray:
     return arr[keep]
 
 
+# Within one district_shares() call the same dissolves, clips and areas recur (the district
+# area in every row, the dissolved red line in the share, the overlap matrix and the conflicts).
+# A per-call memo keyed by object identity avoids recomputing them; it holds a reference to each
+# key object, so an id cannot be reused while the memo lives. Outside district_shares() nothing is cached.
+_MEMO: contextvars.ContextVar[dict | None] = contextvars.ContextVar("geo_shares_memo", default=None)
+
+
+def _memo(tag: str, objs: tuple, fn):
+    memo = _MEMO.get()
+    if memo is None:
+        return fn()
+    key = (tag, *map(id, objs))
+    hit = memo.get(key)
+    if hit is None:
+        hit = memo[key] = (objs, fn())
+    return hit[1]
+
+
+def _area(geom) -> float:
+    """geo.area.area_m2 (ellipsoidal), memoised within a district_shares() call."""
+    return _memo("area", (geom,), lambda: area_m2(geom))
+
+
+def _feature_areas(obj) -> np.ndarray:
+    """Per-feature ellipsoidal areas: the store's area_m2 column (computed with geo.area.area_m2) when present."""
+    if hasattr(obj, "columns") and "area_m2" in obj.columns and not obj["area_m2"].isna().any():
+        return obj["area_m2"].to_numpy(dtype=np.float64)
+    return np.array([area_m2(g) for g in _geom_array(obj)], dtype=np.float64)
+
+
 def _union(obj):
     """Dissolved (union_all) geometry of anything _geom_array accepts; an empty polygon if nothing."""
     if isinstance(obj, shapely.Geometry):
         return obj
-    arr = _geom_array(obj)
-    if arr.size == 0:
-        return shapely.Polygon()
-    if arr.size == 1:
-        return arr[0]
-    return shapely.union_all(arr)
+
+    def run():
+        arr = _geom_array(obj)
+        if arr.size == 0:
+            return shapely.Polygon()
+        if arr.size == 1:
+            return arr[0]
+        return shapely.union_all(arr)
+
+    return _memo("union", (obj,), run)
+
+
+def _clip(geom, district):
+    """Polygonal part of geom ∩ district, memoised within a district_shares() call."""
+    return _memo("clip", (geom, district), lambda: _polygonal(shapely.intersection(geom, district)))
 
 
 def _polygonal(geom):
@@ -130,7 +169,7 @@ def _implied_denominator_km2(area_km2: float, share_pct: float) -> dict:
     h = _half_unit(share_pct)
     return {
         "implied_km2": area_km2 / share_pct * 100.0,
-        "range_km2": [area_km2 / (share_pct + h) * 100.0, area_km2 / (share_pct - h) * 100.0 if share_pct > h else math.inf],
+        "range_km2": [area_km2 / (share_pct + h) * 100.0, area_km2 / (share_pct - h) * 100.0],
     }
 
 
@@ -195,8 +234,8 @@ def dissolved_area(gdf_or_geoms) -> dict:
     {"n_features", "naive_sum_m2", "dissolved_m2", "double_counted_m2"}
     """
     arr = _geom_array(gdf_or_geoms)
-    naive = float(sum(area_m2(g) for g in arr))
-    dissolved = area_m2(_union(arr)) if arr.size else 0.0
+    naive = float(_feature_areas(gdf_or_geoms).sum()) if arr.size else 0.0
+    dissolved = _area(_union(gdf_or_geoms)) if arr.size else 0.0
     return {
         "n_features": int(arr.size),
         "naive_sum_m2": naive,
@@ -228,9 +267,9 @@ def redline_share(
     rl = plan.get("redline") or {}
     district = _union(district_geom)
     dissolved = _union(redline_gdf)
-    inside = _polygonal(shapely.intersection(dissolved, district))
-    numerator = area_m2(inside)
-    denominator = area_m2(district)
+    inside = _clip(dissolved, district)
+    numerator = _area(inside)
+    denominator = _area(district)
     d = dissolved_area(redline_gdf)
     source = _source(plan, rl.get("source"))
     row = _row(
@@ -291,12 +330,12 @@ def protected_area_share(
         src = ind.get("source")
     source = _source(plan, src)
     district = _union(district_geom)
-    denominator = area_m2(district)
+    denominator = _area(district)
     arr = _geom_array(pa_gdf)
-    inside_total = _polygonal(shapely.intersection(_union(arr), district)) if arr.size else shapely.Polygon()
-    total = _row("protected_area_share", "自然保护地面积占比", area_m2(inside_total), denominator, plan_pct, tolerance, METHOD_PA_TOTAL, source)
+    inside_total = _clip(_union(pa_gdf), district) if arr.size else shapely.Polygon()
+    total = _row("protected_area_share", "自然保护地面积占比", _area(inside_total), denominator, plan_pct, tolerance, METHOD_PA_TOTAL, source)
     total.update(_area_comparison(total["numerator_m2"], pas.get("area_km2"), area_tolerance_pct, source))
-    d = dissolved_area(arr)
+    d = dissolved_area(pa_gdf)
     total["naive_sum_m2"] = d["naive_sum_m2"]
     total["dissolved_m2"] = d["dissolved_m2"]
     total["target_text"] = pas.get("target") or (ind or {}).get("target_2025")
@@ -304,7 +343,7 @@ def protected_area_share(
     rows = [total]
     if pa_gdf is not None and hasattr(pa_gdf, "columns") and type_col in pa_gdf.columns and len(pa_gdf):
         for t, sub in pa_gdf.groupby(type_col, sort=False):
-            inside = _polygonal(shapely.intersection(_union(sub), district))
+            inside = _clip(_union(sub), district)
             method = f"类型“{t}”的图斑{METHOD_DISSOLVE}，再与行政区界求交，÷ 区界面积。{METHOD_ELLIPSOID}。规划未给分类型目标。"
             r = _row(f"protected_area_share:{t}", f"自然保护地面积占比（{t}）", area_m2(inside), denominator, None, tolerance, method, source)
             r["pa_type"] = t
@@ -539,8 +578,8 @@ def overlap_matrix(
     for key, gdf in polys.items():
         u = _union(gdf)
         if district is not None:
-            u = _polygonal(shapely.intersection(u, district))
-        dissolved[key] = (u, area_m2(u))
+            u = _clip(u, district)
+        dissolved[key] = (u, _area(u))
     rows = []
     for a, b in itertools.combinations(dissolved, 2):
         (ga, ma), (gb, mb) = dissolved[a], dissolved[b]
@@ -590,7 +629,7 @@ def within_layer_overlaps(gdf, min_overlap_m2: float = MIN_OVERLAP_M2, id_col: s
             if a > min_overlap_m2:
                 pairs.append({"a_id": _plain(ids[i]), "b_id": _plain(ids[j]), "a_name": _plain(labels[i]), "b_name": _plain(labels[j]), "overlap_m2": a})
                 parts.append(g)
-    d = dissolved_area(geoms)
+    d = dissolved_area(gdf)
     overlap_union = _union(parts) if parts else shapely.Polygon()
     return {
         "pairs": sorted(pairs, key=lambda p: -p["overlap_m2"]),
@@ -600,6 +639,13 @@ def within_layer_overlaps(gdf, min_overlap_m2: float = MIN_OVERLAP_M2, id_col: s
         "double_counted_m2": d["double_counted_m2"],
         "overlap_union_m2": area_m2(overlap_union),
     }
+
+
+def _within(gdf) -> dict:
+    """within_layer_overlaps with default settings, memoised within a district_shares() call."""
+    if gdf is None:
+        return within_layer_overlaps(None)
+    return _memo("within", (gdf,), lambda: within_layer_overlaps(gdf))
 
 
 def _plain(v):
@@ -612,7 +658,7 @@ def _plain(v):
 # conflicts
 
 
-def geojson_geometry(geom, decimals: int = 7):
+def geojson_geometry(geom, decimals: int = 6):
     """GeoJSON geometry dict (lon, lat) with rounded coordinates, or None when empty."""
     if geom is None or geom.is_empty:
         return None
@@ -630,13 +676,21 @@ def _is_core(row) -> bool:
     return False
 
 
-def conflicts(layers: dict, plan: dict | None = None, district_geom=None, min_area_m2: float = MIN_OVERLAP_M2) -> dict:
+def conflicts(
+    layers: dict,
+    plan: dict | None = None,
+    district_geom=None,
+    min_area_m2: float = MIN_OVERLAP_M2,
+    feature_geometries: bool = True,
+) -> dict:
     """Conflict areas reviewers look for, as GeoJSON-ready geometries with ellipsoidal areas.
 
     Keys (each {"label", "area_m2", "geometry", "features": [...], ...}):
       reserve_outside_redline   parts of 自然保护区 not inside the red line (core zones first when a zone column says 核心)
       grade1_outside_redline    一级保护区 outside the red line (expected_in_redline says whether the plan requires it)
       redline_internal_overlaps areas covered by two or more red-line polygons (naive sum vs dissolved)
+    Geometries are lon/lat GeoJSON dicts rounded to 6 decimals (≈0.1 m); areas are computed before rounding.
+    feature_geometries=False leaves out the per-feature geometries (the union is always given).
     """
     plan = plan or {}
     district = _union(district_geom if district_geom is not None else layers.get("district"))
@@ -669,7 +723,7 @@ def conflicts(layers: dict, plan: dict | None = None, district_geom=None, min_ar
                         "area_m2": a_all,
                         "outside_m2": a_out,
                         "outside_pct": _pct(a_out, a_all),
-                        "geometry": geojson_geometry(outside),
+                        "geometry": geojson_geometry(outside) if feature_geometries else None,
                     }
                 )
     feats.sort(key=lambda f: (not f["core_zone"], -f["outside_m2"]))
@@ -705,7 +759,7 @@ def conflicts(layers: dict, plan: dict | None = None, district_geom=None, min_ar
                         "area_m2": a_all,
                         "outside_m2": a_out,
                         "outside_pct": _pct(a_out, a_all),
-                        "geometry": geojson_geometry(outside),
+                        "geometry": geojson_geometry(outside) if feature_geometries else None,
                     }
                 )
     feats.sort(key=lambda f: -f["outside_m2"])
@@ -731,7 +785,7 @@ def conflicts(layers: dict, plan: dict | None = None, district_geom=None, min_ar
     }
 
     # 3. overlaps inside the red-line layer
-    wl = within_layer_overlaps(redline) if redline is not None else within_layer_overlaps(None)
+    wl = _within(redline)
     overlap_geom = shapely.Polygon()
     if wl["pairs"] and redline is not None:
         geoms = np.asarray(redline.geometry.values, dtype=object)
@@ -762,31 +816,53 @@ def district_shares(
     tolerance: float = DEFAULT_TOLERANCE_PP,
     area_tolerance_pct: float = DEFAULT_AREA_TOLERANCE_PCT,
     overlap_by: dict | None = None,
+    raster_path=None,
+    raster_preset=None,
 ) -> dict:
-    """All vector shares for one district: {"indicators", "overlaps", "within_layer", "findings", "conflicts", "district_area_m2"}.
+    """All shares for one district: {"indicators", "overlaps", "within_layer", "findings", "conflicts", "district_area_m2"}.
 
     ``layers`` maps kind → GeoDataFrame (EPSG:4490) and must include "district". Indicator
-    rows: redline_share, its alternative-denominator rows, protected_area_share (total, then per type).
+    rows: redline_share, its alternative-denominator rows, protected_area_share (total, then per
+    type), and forest_cover when ``raster_path`` (a land-cover GeoTIFF) is given
+    (geo.raster_share.forest_cover_row, with the share inside the red line).
     """
-    district = _union(layers["district"])
-    district_m2 = area_m2(district)
-    indicators = []
-    rl = redline_share(layers.get("redline"), district, plan, tolerance, area_tolerance_pct)
-    indicators.append(rl)
-    indicators.extend(rl["alternatives"])
-    indicators.extend(protected_area_share(layers.get("protected_area"), district, plan, tolerance, area_tolerance_pct))
-    within = {}
-    for kind, gdf in layers.items():
-        if kind == "district" or gdf is None or len(gdf) == 0:
-            continue
-        if not np.isin(shapely.get_type_id(_geom_array(gdf)), (3, 6)).any():
-            continue
-        within[kind] = within_layer_overlaps(gdf)
-    return {
-        "district_area_m2": district_m2,
-        "indicators": indicators,
-        "overlaps": overlap_matrix(layers, district, by=overlap_by),
-        "within_layer": within,
-        "findings": consistency_findings(plan, district_m2),
-        "conflicts": conflicts(layers, plan, district),
-    }
+    token = _MEMO.set({})
+    try:
+        district = _union(layers["district"])
+        district_m2 = _area(district)
+        indicators = []
+        rl = redline_share(layers.get("redline"), district, plan, tolerance, area_tolerance_pct)
+        indicators.append(rl)
+        indicators.extend(rl["alternatives"])
+        indicators.extend(protected_area_share(layers.get("protected_area"), district, plan, tolerance, area_tolerance_pct))
+        within = {}
+        for kind, gdf in layers.items():
+            if kind == "district" or gdf is None or len(gdf) == 0:
+                continue
+            if not np.isin(shapely.get_type_id(_geom_array(gdf)), (3, 6)).any():
+                continue
+            within[kind] = _within(gdf)
+        if raster_path is not None:
+            from geo.raster_share import forest_cover_row  # rasterio only when a raster is asked for
+
+            redline = layers.get("redline")
+            indicators.append(
+                forest_cover_row(
+                    raster_path,
+                    district,
+                    plan,
+                    preset=raster_preset,
+                    tolerance=tolerance,
+                    redline_geom=_union(redline) if redline is not None and len(redline) else None,
+                )
+            )
+        return {
+            "district_area_m2": district_m2,
+            "indicators": indicators,
+            "overlaps": overlap_matrix(layers, district, by=overlap_by),
+            "within_layer": within,
+            "findings": consistency_findings(plan, district_m2),
+            "conflicts": conflicts(layers, plan, district),
+        }
+    finally:
+        _MEMO.reset(token)

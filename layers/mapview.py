@@ -213,3 +213,48 @@ def build_sections_map(adcode: str, rows: list[dict], bounds, class_legend: list
     SectionsLayer(rows, legend).add_to(m)
     folium.LayerControl(collapsed=True).add_to(m)
     return m
+
+
+CONFLICT_COLORS = {"reserve_outside_redline": "#e31a1c", "grade1_outside_redline": "#ff7f00", "redline_internal_overlaps": "#6a3d9a"}
+
+
+def build_conflict_map(adcode: str, conflicts: dict, bounds, static: str = "/static") -> folium.Map:
+    """Conflict areas in solid colour over the faded red line and the district boundary."""
+    m = _base_map(bounds, static)
+    BlankBase().add_to(m)
+    folium.TileLayer(OSM_URL, name="OpenStreetMap", attr="© OpenStreetMap 贡献者", max_zoom=19, show=False).add_to(m)
+    legend = []
+    for key in ("district", "redline"):
+        cfg = KINDS[key].to_dict()
+        if key == "redline":
+            cfg["style"] = {**cfg["style"], "fillOpacity": 0.15, "opacity": 0.5}
+        cfg.update({"url": f"/api/districts/{adcode}/layers/{key}?display=1", "rules": [], "plan_title": "",
+                    "attribution": "" if key == "district" else DEMO_ATTRIBUTION})
+        RemoteGeoJson(KINDS[key].name_zh, cfg).add_to(m)
+        legend.append({"title": KINDS[key].name_zh, "items": cfg["legend"]})
+    items = []
+    for key, conflict in conflicts.items():
+        color = CONFLICT_COLORS.get(key, "#e31a1c")
+        items.append({"label": conflict["label"], "color": color, "fill": color, "shape": "polygon"})
+        if conflict.get("geometry") and conflict["area_m2"] > 0:
+            feature = {"type": "Feature", "geometry": conflict["geometry"], "properties": {}}
+            folium.GeoJson(feature, name=conflict["label"],
+                           style_function=lambda f, c=color: {"color": c, "weight": 1.5, "fillColor": c, "fillOpacity": 0.7}).add_to(m)
+    legend.append({"title": "冲突区域", "items": items})
+    MapLegend(legend).add_to(m)
+    folium.LayerControl(collapsed=False).add_to(m)
+    return m
+
+
+class MapLegend(folium.MacroElement):
+    _template = Template(
+        """{% macro script(this, kwargs) %}
+        ZoningMap.legendControl({{ this._parent.get_name() }}, {{ this.legend|tojson }});
+        L.control.scale({imperial: false}).addTo({{ this._parent.get_name() }});
+        {% endmacro %}"""
+    )
+
+    def __init__(self, legend: list):
+        super().__init__()
+        self._name = "MapLegend"
+        self.legend = legend

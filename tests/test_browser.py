@@ -152,3 +152,17 @@ def test_sections_map_colours_and_chart(browser_and_base, service):
     page.screenshot(path=os.path.join(ARTIFACTS, "sections_500110.png"), full_page=True)
     assert op.errors == [] and op.external == []
     page.close()
+
+
+def test_shares_page_renders_the_conflict_map(browser_and_base):
+    browser, base = browser_and_base
+    op = OfflinePage(browser, base)
+    page = op.page
+    page.goto(f"{base}/districts/500110/shares")
+    page.wait_for_function("window.ZoningMap && ZoningMap.layers.length === 2 && ZoningMap.layers.every(l => l.zmCount !== undefined)")
+    assert page.locator(".conflict-map path.leaflet-interactive").count() > 3
+    assert "不符合" in page.inner_text("table.indicators") and "符合" in page.inner_text("table.indicators")
+    os.makedirs(ARTIFACTS, exist_ok=True)
+    page.screenshot(path=os.path.join(ARTIFACTS, "shares_500110.png"), full_page=True)
+    assert op.errors == [] and op.external == []
+    page.close()

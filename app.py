@@ -148,6 +148,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     @app.get("/")
     def index():
+        shares.all_districts()  # first visit computes the five districts in parallel; cached afterwards
         return render_template("index.html", districts=service.districts(), badges={a: shares.badges(a) for a in service.plans})
 
     @app.get("/districts/<adcode>")

@@ -1,7 +1,9 @@
 """Area shares per district, computed once per layer version and cached (the layers rarely change)."""
 from __future__ import annotations
 
+import os
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from geo.shares import district_shares
@@ -30,15 +32,22 @@ class ShareService:
     def district(self, adcode: str) -> dict:
         key = (adcode, self.store.info()["version"])
         with self._lock:
-            if key not in self._cache:
-                layers = {k: self.store.read(k, adcode) for k in SHARE_KINDS}
-                raster = self.raster_for(adcode)
-                result = district_shares(layers, self.plans[adcode], self.tolerance_pp, self.area_tolerance_pct,
-                                         overlap_by={"water_source_zone": "zone"}, raster_path=raster)
-                result["raster"] = {"path": raster.name if raster else None, "is_demo": bool(raster and raster.name.endswith("_demo.tif"))}
-                result["data_version"] = key[1]
-                self._cache[key] = result
-            return self._cache[key]
+            cached = self._cache.get(key)
+        if cached is None:
+            # computed outside the lock so districts can run in parallel (GEOS and exactextract release the GIL)
+            layers = {k: self.store.read(k, adcode) for k in SHARE_KINDS}
+            raster = self.raster_for(adcode)
+            cached = district_shares(layers, self.plans[adcode], self.tolerance_pp, self.area_tolerance_pct,
+                                     overlap_by={"water_source_zone": "zone"}, raster_path=raster)
+            cached["raster"] = {"path": raster.name if raster else None, "is_demo": bool(raster and raster.name.endswith("_demo.tif"))}
+            cached["data_version"] = key[1]
+            with self._lock:
+                self._cache[key] = cached
+        return cached
+
+    def all_districts(self) -> dict[str, dict]:
+        with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
+            return dict(zip(self.plans, pool.map(self.district, self.plans)))
 
     def badges(self, adcode: str) -> list[dict]:
         """Pass/fail per indicator that has a plan figure, for the home page."""

@@ -26,12 +26,11 @@ from layers.catalogue import KINDS
 from geo import water_quality as wq
 from layers.mapview import build_conflict_map, build_district_map, build_result_map, build_sections_map, render_parts
 from layers.measurements import MeasurementStore
-from layers.screening import (CSV_COLUMNS, ResultCache, ScreeningService, batch_rows, overlap_geojson, public, result_rows,
+from layers.screening import (CSV_COLUMNS, ResultCache, batch_rows, overlap_geojson, public, result_rows,
                               screen_sites)
-from layers.sections import SectionService
-from layers.shares import ShareService
-from layers.service import DistrictService, NotFound
-from layers.store import GeoPackageStore
+from layers.service import NotFound
+from layers.live import LiveData
+from layers.versions import LayerRepository
 
 ROOT = Path(__file__).resolve().parent
 
@@ -52,6 +51,7 @@ CONFIG_SCHEMA = {
         "MAX_VERTICES": {"type": "integer", "minimum": 4, "maximum": 10000000, "description": "most vertices per site"},
         "MEASUREMENTS_DB": {"type": "string", "description": "SQLite file of section measurements"},
         "RASTER_DIR": {"type": "string", "description": "folder of <adcode>_landcover.tif rasters"},
+        "INSTANCE_DIR": {"type": "string", "description": "writable folder: published layers, accounts, audit log"},
         "SHARE_TOLERANCE_PP": {"type": "number", "minimum": 0, "maximum": 10, "description": "share tolerance, percentage points"},
         "AREA_TOLERANCE_PCT": {"type": "number", "minimum": 0, "maximum": 50, "description": "area tolerance, percent"},
     },
@@ -69,6 +69,7 @@ DEFAULTS = {
     "MAX_VERTICES": 200000,
     "MEASUREMENTS_DB": str(ROOT / "instance" / "measurements.sqlite"),
     "RASTER_DIR": str(ROOT / "data" / "rasters"),
+    "INSTANCE_DIR": str(ROOT / "instance"),
     "SHARE_TOLERANCE_PP": 0.05,
     "AREA_TOLERANCE_PCT": 0.1,
 }
@@ -108,19 +109,15 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.update(cfg)
     app.config["MAX_CONTENT_LENGTH"] = (cfg["MAX_UPLOAD_MB"] + 1) * 1024 * 1024
     app.json.ensure_ascii = False
-    store = GeoPackageStore(Path(cfg["LAYERS_GPKG"]))
-    service = DistrictService(store, load_plans(Path(cfg["PLANS_DIR"])))
-    screening = ScreeningService(store, service.plans)
+    repo = LayerRepository(Path(cfg["LAYERS_GPKG"]), Path(cfg["INSTANCE_DIR"]) / "layers")
+    live = LiveData(repo, load_plans(Path(cfg["PLANS_DIR"])), MeasurementStore(cfg["MEASUREMENTS_DB"]), Path(cfg["RASTER_DIR"]),
+                    cfg["SHARE_TOLERANCE_PP"], cfg["AREA_TOLERANCE_PCT"])
     results_cache = ResultCache()
     limits = site_input.Limits(max_upload_bytes=cfg["MAX_UPLOAD_MB"] * 1024 * 1024,
                                max_unpacked_bytes=cfg["MAX_UNPACKED_MB"] * 1024 * 1024,
                                max_features=cfg["MAX_FEATURES"], max_vertices=cfg["MAX_VERTICES"])
-    sections = SectionService(store, service.plans, MeasurementStore(cfg["MEASUREMENTS_DB"]))
-    shares = ShareService(store, service.plans, Path(cfg["RASTER_DIR"]), cfg["SHARE_TOLERANCE_PP"], cfg["AREA_TOLERANCE_PCT"])
-    app.extensions["district_service"] = service
-    app.extensions["screening_service"] = screening
-    app.extensions["section_service"] = sections
-    app.extensions["share_service"] = shares
+    app.extensions["live"] = live
+    app.extensions["repository"] = repo
 
     @app.errorhandler(DataError)
     def data_error(exc: DataError):
@@ -148,22 +145,24 @@ def create_app(config: dict | None = None) -> Flask:
 
     @app.get("/")
     def index():
-        shares.all_districts()  # first visit computes the five districts in parallel; cached afterwards
-        return render_template("index.html", districts=service.districts(), badges={a: shares.badges(a) for a in service.plans})
+        snap = live.get()
+        snap.shares.all_districts()  # first visit computes the five districts in parallel; cached afterwards
+        return render_template("index.html", districts=snap.districts.districts(), badges={a: snap.shares.badges(a) for a in snap.districts.plans})
 
     @app.get("/districts/<adcode>")
     def district_map(adcode: str):
-        summary = service.district_summary(adcode)
-        m = build_district_map(adcode, summary["plan"], service.bounds(adcode), cfg)
+        snap = live.get()
+        summary = snap.districts.district_summary(adcode)
+        m = build_district_map(adcode, summary["plan"], snap.districts.bounds(adcode), cfg)
         return render_template("district.html", plan=summary["plan"], map=render_parts(m))
 
     @app.get("/api/districts")
     def api_districts():
-        return jsonify([_public(d) for d in service.districts()])
+        return jsonify([_public(d) for d in live.get().districts.districts()])
 
     @app.get("/api/districts/<adcode>")
     def api_district(adcode: str):
-        return jsonify(_public(service.district_summary(adcode)))
+        return jsonify(_public(live.get().districts.district_summary(adcode)))
 
     @app.get("/api/layers")
     def api_layer_kinds():
@@ -171,13 +170,15 @@ def create_app(config: dict | None = None) -> Flask:
 
     @app.get("/api/districts/<adcode>/layers/<kind>")
     def api_layer(adcode: str, kind: str):
-        fc = service.layer_geojson(adcode, kind, _flag("display"))
+        fc = live.get().districts.layer_geojson(adcode, kind, _flag("display"))
         resp = app.response_class(json.dumps(fc, ensure_ascii=False, separators=(",", ":")), mimetype="application/geo+json")
         resp.headers["Cache-Control"] = "public, max-age=300"
         return resp
 
     def run_screening(payload: dict | None, upload, text: str | None, crs_text, district, bands_text) -> list[dict]:
-        """One entry for the API, the form and the CLI: parse, convert, screen."""
+        """One entry for the API and the form: parse, convert, screen, all on one data snapshot."""
+        snap = live.get()
+        service, screening = snap.districts, snap.screening
         crs = site_input.parse_crs(crs_text)
         if district:
             service.district_summary(district)  # 404 for an unknown district
@@ -221,7 +222,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     @app.get("/screen")
     def screen_form():
-        return render_template("screen.html", districts=service.districts(), max_mb=cfg["MAX_UPLOAD_MB"])
+        return render_template("screen.html", districts=live.get().districts.districts(), max_mb=cfg["MAX_UPLOAD_MB"])
 
     @app.post("/screen")
     def screen_submit():
@@ -232,7 +233,7 @@ def create_app(config: dict | None = None) -> Flask:
             results = run_screening(None, upload, request.form.get("coordinates"), crs_text, request.form.get("district"),
                                     request.form.get("bands"))
         except DataError as exc:
-            return render_template("screen.html", districts=service.districts(), max_mb=cfg["MAX_UPLOAD_MB"],
+            return render_template("screen.html", districts=live.get().districts.districts(), max_mb=cfg["MAX_UPLOAD_MB"],
                                    error=exc.message_zh), exc.status
         return redirect(url_for("screen_result", rid=results_cache.put(results)), code=303)
 
@@ -280,6 +281,8 @@ def create_app(config: dict | None = None) -> Flask:
         """Screen the sites in PATH against every layer (选址合规初筛)."""
         data = Path(path).read_bytes()
         crs_value = site_input.parse_crs(crs)
+        snap = live.get()
+        service, screening = snap.districts, snap.screening
         district_lon = service.district_centre_lon(district) if district else None
         try:
             sites = site_input.sites_from_upload(Path(path).name, data, crs_value, limits, district_lon)
@@ -317,17 +320,19 @@ def create_app(config: dict | None = None) -> Flask:
 
     @app.get("/api/districts/<adcode>/shares")
     def api_shares(adcode: str):
-        service.district_summary(adcode)
-        result = shares.district(adcode)
+        snap = live.get()
+        snap.districts.district_summary(adcode)
+        result = snap.shares.district(adcode)
         if not _flag("geometry"):
             result = {**result, "conflicts": {k: {kk: vv for kk, vv in v.items() if kk != "geometry"} for k, v in result["conflicts"].items()}}
         return jsonify(result)
 
     @app.get("/districts/<adcode>/shares")
     def district_shares_page(adcode: str):
-        summary = service.district_summary(adcode)
-        result = shares.district(adcode)
-        m = build_conflict_map(adcode, result["conflicts"], service.bounds(adcode))
+        snap = live.get()
+        summary = snap.districts.district_summary(adcode)
+        result = snap.shares.district(adcode)
+        m = build_conflict_map(adcode, result["conflicts"], snap.districts.bounds(adcode))
         return render_template("shares.html", plan=summary["plan"], result=result, map=render_parts(m),
                                tolerance_pp=cfg["SHARE_TOLERANCE_PP"], area_tolerance_pct=cfg["AREA_TOLERANCE_PCT"],
                                kind_names={k: v.name_zh for k, v in KINDS.items()})
@@ -337,18 +342,20 @@ def create_app(config: dict | None = None) -> Flask:
     @click.option("--out", type=click.Path(dir_okay=False), default=None, help="report.xlsx | report.csv")
     def shares_cli(district, out):
         """Area shares against the plans (红线、自然保护地、森林覆盖率) with findings."""
-        adcodes = [district] if district else list(service.plans)
+        snap = live.get()
+        plans = snap.districts.plans
+        adcodes = [district] if district else list(plans)
         rows = []
         for adcode in adcodes:
-            service.district_summary(adcode)
-            result = shares.district(adcode)
+            snap.districts.district_summary(adcode)
+            result = snap.shares.district(adcode)
             for r in result["indicators"]:
-                rows.append({"adcode": adcode, "district": service.plans[adcode]["name"], "indicator": r["indicator"],
+                rows.append({"adcode": adcode, "district": plans[adcode]["name"], "indicator": r["indicator"],
                              "name_zh": r["name_zh"], "computed_pct": r["computed_pct"], "plan_pct": r["plan_pct"],
                              "diff_pct_points": r["diff_pct_points"], "status": r["status"], "numerator_m2": r["numerator_m2"],
                              "denominator_m2": r["denominator_m2"], "method": r["method"]})
                 pct = f"{r['computed_pct']:.3f}%" if r["computed_pct"] is not None else "—"
-                click.echo(f"{service.plans[adcode]['name']} {r['name_zh']}：计算 {pct}，规划 {r['plan_pct'] if r['plan_pct'] is not None else '—'}，{r['status']}")
+                click.echo(f"{plans[adcode]['name']} {r['name_zh']}：计算 {pct}，规划 {r['plan_pct'] if r['plan_pct'] is not None else '—'}，{r['status']}")
             for f in result["findings"]:
                 click.echo(f"  · {f['text']}")
         if out:
@@ -359,11 +366,11 @@ def create_app(config: dict | None = None) -> Flask:
 
     @app.get("/api/sections")
     def api_sections():
-        return jsonify(sections.section_results(request.args.get("district") or None, request.args.get("period") or None))
+        return jsonify(live.get().sections.section_results(request.args.get("district") or None, request.args.get("period") or None))
 
     @app.get("/api/sections/<path:section_id>/series")
     def api_section_series(section_id: str):
-        return jsonify(sections.series(section_id))
+        return jsonify(live.get().sections.series(section_id))
 
     @app.post("/api/sections/classify")
     def api_classify():
@@ -378,14 +385,15 @@ def create_app(config: dict | None = None) -> Flask:
         f = request.files.get("file")
         if f is None or not f.filename:
             raise DataError("请上传 CSV 或 Excel 文件（字段名 file）", "upload a CSV or Excel file as 'file'")
-        return jsonify(sections.import_file(f.filename, f.read()))
+        return jsonify(live.get().sections.import_file(f.filename, f.read()))
 
     def sections_page(adcode: str, period: str | None, status: int = 200, **extra):
-        summary = service.district_summary(adcode)
-        result = sections.section_results(adcode, period)
+        snap = live.get()
+        summary = snap.districts.district_summary(adcode)
+        result = snap.sections.section_results(adcode, period)
         legend = [{"label": f"{c['name']}类（{c['quality']}）", "color": c["color"]} for c in map(wq.class_info, range(1, 7))]
         legend.append({"label": "无数据", "color": "#999999"})
-        m = build_sections_map(adcode, result["sections"], service.bounds(adcode), legend)
+        m = build_sections_map(adcode, result["sections"], snap.districts.bounds(adcode), legend)
         return render_template("sections.html", plan=summary["plan"], result=result, map=render_parts(m), **extra), status
 
     @app.get("/districts/<adcode>/sections")
@@ -398,7 +406,7 @@ def create_app(config: dict | None = None) -> Flask:
         try:
             if f is None or not f.filename:
                 raise DataError("请选择要导入的 CSV 或 Excel 文件", "choose a file")
-            done = sections.import_file(f.filename, f.read())
+            done = live.get().sections.import_file(f.filename, f.read())
         except DataError as exc:
             return sections_page(adcode, None, exc.status, message=exc.message_zh, error=True,
                                  bad_rows=exc.details.get("errors", []))
@@ -412,7 +420,7 @@ def create_app(config: dict | None = None) -> Flask:
     def sections_import_cli(path):
         """Import measurements (CSV/Excel); a file with any bad row is refused whole."""
         try:
-            done = sections.import_file(Path(path).name, Path(path).read_bytes())
+            done = live.get().sections.import_file(Path(path).name, Path(path).read_bytes())
         except DataError as exc:
             for e in exc.details.get("errors", []):
                 click.echo(f"  第 {e['row']} 行 {e['column']}：{e['problem']}", err=True)
@@ -425,7 +433,7 @@ def create_app(config: dict | None = None) -> Flask:
     @click.option("--out", type=click.Path(dir_okay=False), default=None, help="report.xlsx | report.csv")
     def sections_report_cli(district, period, out):
         """Per-section classes for a month and the district rollup against the plan."""
-        result = sections.section_results(district, period)
+        result = live.get().sections.section_results(district, period)
         rows = [{"adcode": r["adcode"], "district": r["district"], "section": r["name"], "level": r["level"],
                  "target_class": r["target_class"] or "", "period": r["period"], "class": r["latest_class"] or "",
                  "compliant": {True: "达标", False: "未达标"}.get(r["compliant"], ""),
@@ -448,7 +456,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     @app.get("/healthz")
     def healthz():
-        return jsonify({"status": "ok", "data": service.store.info()})
+        return jsonify({"status": "ok", "data": live.get().store.info()})
 
     return app
 

@@ -35,7 +35,7 @@ def naive_page_bytes(service, adcode: str) -> int:
 
 def main() -> None:
     app = create_app()
-    service = app.extensions["district_service"]
+    service = app.extensions["live"].get().districts
     client = app.test_client()
     rows = []
     for adcode in service.plans:

@@ -46,22 +46,24 @@ class GeoPackageStore:
         for key, kind in KINDS.items():
             if key not in available:
                 raise ConfigError(self.path, key, f"缺少图层 / missing layer '{key}'")
-            self._frames[key] = self._load(kind)
+            self._frames[key] = self.load_layer(self.path, kind)
 
-    def _load(self, kind: LayerKind) -> gpd.GeoDataFrame:
-        gdf = pyogrio.read_dataframe(self.path, layer=kind.key)
+    @staticmethod
+    def load_layer(path: Path, kind: LayerKind) -> gpd.GeoDataFrame:
+        """One kind's layer from a GeoPackage, validated against the catalogue (file and field named on failure)."""
+        gdf = pyogrio.read_dataframe(path, layer=kind.key)
         where = f"{kind.key}"
         if gdf.crs is None or gdf.crs.to_epsg() not in (GEO_EPSG, 4326):
-            raise ConfigError(self.path, f"{where}.crs", f"坐标系须为 EPSG:4490（CGCS2000）/ CRS must be EPSG:4490, got {gdf.crs}")
+            raise ConfigError(path, f"{where}.crs", f"坐标系须为 EPSG:4490（CGCS2000）/ CRS must be EPSG:4490, got {gdf.crs}")
         missing = [a for a in kind.required_attributes if a not in gdf.columns]
         if missing:
-            raise ConfigError(self.path, f"{where}.{missing[0]}", f"缺少必需字段 / required attribute missing: {missing}")
+            raise ConfigError(path, f"{where}.{missing[0]}", f"缺少必需字段 / required attribute missing: {missing}")
         bad_types = sorted(set(gdf.geom_type.dropna()) - set(kind.geometry_types))
         if bad_types or gdf.geometry.isna().any():
-            raise ConfigError(self.path, f"{where}.geometry", f"几何类型须为 {kind.geometry_types} / wrong geometry types {bad_types or ['空几何']}")
+            raise ConfigError(path, f"{where}.geometry", f"几何类型须为 {kind.geometry_types} / wrong geometry types {bad_types or ['空几何']}")
         invalid = ~gdf.geometry.is_valid
         if invalid.any():
-            raise ConfigError(self.path, f"{where}.geometry", f"{int(invalid.sum())} 个无效几何，例如 {gdf.loc[invalid, 'feature_id'].iloc[0]} / invalid geometries")
+            raise ConfigError(path, f"{where}.geometry", f"{int(invalid.sum())} 个无效几何，例如 {gdf.loc[invalid, 'feature_id'].iloc[0]} / invalid geometries")
         gdf["adcode"] = gdf["adcode"].astype(str)
         if kind.geometry_types != ("Point",):
             gdf["area_m2"] = [area_m2(g) for g in gdf.geometry]

@@ -14,7 +14,8 @@ ADCODES = ["500152", "500110", "500235", "500111", "500102"]
 
 @pytest.fixture(scope="session")
 def app(tmp_path_factory):
-    return create_app({"MEASUREMENTS_DB": str(tmp_path_factory.mktemp("db") / "measurements.sqlite")})
+    tmp = tmp_path_factory.mktemp("instance")
+    return create_app({"MEASUREMENTS_DB": str(tmp / "measurements.sqlite"), "INSTANCE_DIR": str(tmp)})
 
 
 @pytest.fixture()
@@ -24,4 +25,12 @@ def client(app):
 
 @pytest.fixture(scope="session")
 def service(app):
-    return app.extensions["district_service"]
+    return app.extensions["live"].get().districts
+
+
+@pytest.fixture()
+def make_app(tmp_path):
+    """A fresh app with its own writable instance folder (imports, publishes and limits change state)."""
+    def make(**overrides):
+        return create_app({"MEASUREMENTS_DB": str(tmp_path / "measurements.sqlite"), "INSTANCE_DIR": str(tmp_path), **overrides})
+    return make

@@ -12,7 +12,6 @@ import shapely
 from pyproj import Geod
 from shapely.geometry import Polygon, shape
 
-from app import create_app
 from conftest import ROOT
 from geo.crs import reproject, wgs84_to_gcj02
 
@@ -187,8 +186,8 @@ def test_swapped_txt_gives_the_same_answer_as_the_good_one(client):
     assert swapped["site"]["area_m2"] == pytest.approx(good["site"]["area_m2"], rel=1e-9)
 
 
-def test_limits(tmp_path):
-    app = create_app({"MAX_UPLOAD_MB": 1, "MAX_VERTICES": 10, "MAX_FEATURES": 2})
+def test_limits(tmp_path, make_app):
+    app = make_app(MAX_UPLOAD_MB=1, MAX_VERTICES=10, MAX_FEATURES=2)
     client = app.test_client()
     big = tmp_path / "big.geojson"
     big.write_bytes(b" " * (1024 * 1024 + 10))
@@ -229,10 +228,10 @@ def test_result_from_gk_matches_reprojection(reference):
     assert ellipsoidal_m2(ll) == pytest.approx(reference["site_m2"], rel=1e-9)
 
 
-def test_cli_batch_of_points(tmp_path):
+def test_cli_batch_of_points(tmp_path, make_app):
     import numpy as np
 
-    app = create_app({"MEASUREMENTS_DB": str(tmp_path / "m.sqlite")})
+    app = make_app()
     rng = np.random.default_rng(3)
     pts = tmp_path / "points.csv"
     pts.write_text("name,lon,lat\n" + "".join(f"P{i},{x:.6f},{y:.6f}\n" for i, (x, y) in enumerate(

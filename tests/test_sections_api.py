@@ -3,13 +3,12 @@ import io
 
 import pytest
 
-from app import create_app
 
 
 @pytest.fixture()
-def fresh(tmp_path):
+def fresh(make_app):
     """An app with its own measurement database (imports change state)."""
-    return create_app({"MEASUREMENTS_DB": str(tmp_path / "m.sqlite")})
+    return make_app()
 
 
 def test_sections_of_a_district(client):

@@ -1,0 +1,174 @@
+"""Published layer versions: the shipped demo GeoPackage plus official layers loaded per
+district and kind, with an atomic 'current' manifest, history and rollback.
+
+Publishing writes the new version's GeoPackage under a temporary name, fsyncs it, renames it
+into place, and only then replaces manifest.json with os.replace, which is atomic on POSIX.
+A process killed at any point leaves either the old manifest (old version served) or the new
+one (new version complete on disk): never a mix. Unreferenced files are harmless leftovers.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import threading
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import pyogrio
+
+from geo.area import area_m2
+from geo.crs import GEO_EPSG
+from layers.catalogue import KINDS
+from layers.store import GeoPackageStore
+
+CHINA_TZ = timezone(timedelta(hours=8))
+DEMO = "demo"
+
+
+def _crash_hook(point: str):
+    """Test hook: ZONING_CRASH_AT=<point> kills the process there (used to prove atomicity)."""
+    if os.environ.get("ZONING_CRASH_AT") == point:
+        import signal
+
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def _fsync_dir(path: Path):
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class LayerRepository:
+    def __init__(self, base_gpkg: Path, root: Path):
+        self.base_gpkg = Path(base_gpkg)
+        self.root = Path(root)
+        (self.root / "versions").mkdir(parents=True, exist_ok=True)
+        self.manifest_path = self.root / "manifest.json"
+        self._lock = threading.Lock()
+
+    # ------------------------------------------------------------ manifest
+    def manifest(self) -> dict:
+        if not self.manifest_path.exists():
+            return {"current": {}, "versions": []}
+        return json.loads(self.manifest_path.read_text(encoding="utf-8"))
+
+    def _write_manifest(self, manifest: dict):
+        tmp = self.manifest_path.with_suffix(".json.tmp")
+        with open(tmp, "w", encoding="utf-8") as fh:
+            json.dump(manifest, fh, ensure_ascii=False, indent=1)
+            fh.flush()
+            os.fsync(fh.fileno())
+        _crash_hook("before-manifest-swap")
+        os.replace(tmp, self.manifest_path)
+        _fsync_dir(self.root)
+
+    # ------------------------------------------------------------ versions
+    def publish(self, adcode: str, kind: str, gdf: gpd.GeoDataFrame, meta: dict) -> dict:
+        """Store gdf (EPSG:4490, catalogue attributes) as the new current version of (adcode, kind)."""
+        if kind not in KINDS:
+            raise ValueError(f"unknown kind {kind}")
+        with self._lock:
+            manifest = self.manifest()
+            number = 1 + max((int(v["id"][1:]) for v in manifest["versions"]), default=0)
+            vid = f"v{number:04d}"
+            path = self.root / "versions" / f"{vid}.gpkg"
+            tmp = path.with_suffix(".gpkg.tmp")
+            out = gdf.copy()
+            out["adcode"] = adcode
+            out["is_demo"] = 0
+            out = out.set_crs(GEO_EPSG, allow_override=True)
+            pyogrio.write_dataframe(out, tmp, layer=kind, driver="GPKG")
+            with open(tmp, "rb+") as fh:
+                os.fsync(fh.fileno())
+            _crash_hook("after-version-file")
+            os.replace(tmp, path)
+            _fsync_dir(path.parent)
+            entry = {
+                "id": vid, "adcode": adcode, "kind": kind, "file": path.name,
+                "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+                "created_at": datetime.now(CHINA_TZ).isoformat(timespec="seconds"),
+                "feature_count": int(len(out)), "dissolved_m2": round(area_m2(out.geometry.union_all()), 2), **meta,
+            }
+            manifest["versions"].append(entry)
+            manifest["current"][f"{adcode}/{kind}"] = vid
+            self._write_manifest(manifest)
+            return entry
+
+    def rollback(self, adcode: str, kind: str, version_id: str) -> None:
+        """Point (adcode, kind) at an earlier version, or at the shipped demo layer ('demo')."""
+        with self._lock:
+            manifest = self.manifest()
+            key = f"{adcode}/{kind}"
+            if version_id != DEMO and not any(v["id"] == version_id and v["adcode"] == adcode and v["kind"] == kind
+                                              for v in manifest["versions"]):
+                raise KeyError(version_id)
+            if version_id == DEMO:
+                manifest["current"].pop(key, None)
+            else:
+                manifest["current"][key] = version_id
+            self._write_manifest(manifest)
+
+    def history(self, adcode: str | None = None, kind: str | None = None) -> list[dict]:
+        manifest = self.manifest()
+        current = set(manifest["current"].values())
+        return [dict(v, current=v["id"] in current) for v in reversed(manifest["versions"])
+                if (adcode is None or v["adcode"] == adcode) and (kind is None or v["kind"] == kind)]
+
+    def current_versions(self) -> dict[str, str]:
+        return dict(self.manifest()["current"])
+
+    def load_store(self) -> "VersionedStore":
+        manifest = self.manifest()
+        overrides = {}
+        for key, vid in manifest["current"].items():
+            adcode, kind = key.split("/")
+            entry = next(v for v in manifest["versions"] if v["id"] == vid)
+            overrides[(adcode, kind)] = (vid, self.root / "versions" / entry["file"])
+        return VersionedStore(GeoPackageStore(self.base_gpkg), overrides)
+
+
+class VersionedStore:
+    """The demo store with published versions layered over it, per district and kind.
+
+    Implements the LayerStore interface; its version names the demo file and every published
+    version in use, so an answer can be traced to (and reproduced from) exact data.
+    """
+
+    def __init__(self, base: GeoPackageStore, overrides: dict[tuple[str, str], tuple[str, Path]]):
+        self.base = base
+        self.layer_versions = {f"{a}/{k}": vid for (a, k), (vid, _) in overrides.items()}
+        frames = {}
+        for kind in KINDS:
+            frame = base.read_all(kind)
+            replaced = {a for (a, k) in overrides if k == kind}
+            parts = [frame[~frame["adcode"].isin(replaced)]]
+            for (adcode, k), (_, path) in sorted(overrides.items()):
+                if k == kind:
+                    parts.append(GeoPackageStore.load_layer(path, KINDS[kind]))
+            frames[kind] = gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), geometry="geometry", crs=GEO_EPSG)
+        self._frames = frames
+        tag = ",".join(f"{k}={v}" for k, v in sorted(self.layer_versions.items()))
+        self.version = base.version + ("+" + hashlib.sha256(tag.encode()).hexdigest()[:8] if tag else "")
+
+    def adcodes(self) -> list[str]:
+        return sorted(self._frames["district"]["adcode"].unique())
+
+    def read(self, kind: str, adcode: str) -> gpd.GeoDataFrame:
+        gdf = self._frames[kind]
+        return gdf[gdf["adcode"] == adcode]
+
+    def read_all(self, kind: str) -> gpd.GeoDataFrame:
+        return self._frames[kind]
+
+    def layer_version(self, adcode: str, kind: str) -> str:
+        return self.layer_versions.get(f"{adcode}/{kind}", f"{DEMO}:{self.base.version}")
+
+    def info(self) -> dict:
+        return {"path": str(self.base.path), "version": self.version, "store": "geopackage+versions",
+                "published": self.layer_versions}

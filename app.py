@@ -6,16 +6,27 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import os
+import re
+import secrets
+import threading
+import time
+from collections import defaultdict, deque
 from pathlib import Path
 
 import click
 import jsonschema
 import yaml
-from flask import Flask, Response, jsonify, redirect, render_template, request, url_for
+from flask import Flask, Response, g, jsonify, redirect, render_template, request, url_for
+from flask_wtf.csrf import CSRFError, CSRFProtect
+from markupsafe import Markup
 from werkzeug.exceptions import HTTPException
+
+import admin
+from layers.accounts import Accounts, AuditLog, Database
 
 from geo import sites as site_input
 from geo.errors import ConfigError, DataError
@@ -52,6 +63,9 @@ CONFIG_SCHEMA = {
         "MEASUREMENTS_DB": {"type": "string", "description": "SQLite file of section measurements"},
         "RASTER_DIR": {"type": "string", "description": "folder of <adcode>_landcover.tif rasters"},
         "INSTANCE_DIR": {"type": "string", "description": "writable folder: published layers, accounts, audit log"},
+        "SECRET_KEY": {"type": ["string", "null"], "description": "session signing key; generated into INSTANCE_DIR when unset"},
+        "SESSION_COOKIE_SECURE": {"type": "boolean", "description": "send the session cookie over HTTPS only"},
+        "RATE_LIMIT_PER_MINUTE": {"type": "integer", "minimum": 1, "maximum": 100000, "description": "uploads and screenings per client per minute"},
         "SHARE_TOLERANCE_PP": {"type": "number", "minimum": 0, "maximum": 10, "description": "share tolerance, percentage points"},
         "AREA_TOLERANCE_PCT": {"type": "number", "minimum": 0, "maximum": 50, "description": "area tolerance, percent"},
     },
@@ -70,6 +84,9 @@ DEFAULTS = {
     "MEASUREMENTS_DB": str(ROOT / "instance" / "measurements.sqlite"),
     "RASTER_DIR": str(ROOT / "data" / "rasters"),
     "INSTANCE_DIR": str(ROOT / "instance"),
+    "SECRET_KEY": None,
+    "SESSION_COOKIE_SECURE": False,
+    "RATE_LIMIT_PER_MINUTE": 120,
     "SHARE_TOLERANCE_PP": 0.05,
     "AREA_TOLERANCE_PCT": 0.1,
 }
@@ -83,7 +100,8 @@ def load_config(overrides: dict | None = None) -> dict:
         if ENV_PREFIX + key in os.environ:
             value = os.environ[ENV_PREFIX + key]
             kind = CONFIG_SCHEMA["properties"][key].get("type")
-            config[key] = int(value) if kind == "integer" else float(value) if kind == "number" else value
+            config[key] = (int(value) if kind == "integer" else float(value) if kind == "number"
+                           else value.lower() in ("1", "true", "yes") if kind == "boolean" else value)
     config.update(overrides or {})
     if config["BASEMAP_DEFAULT"].startswith("tianditu") and not config.get("TIANDITU_TK"):
         raise ConfigError("config", "BASEMAP_DEFAULT", "天地图底图需要配置 TIANDITU_TK / Tianditu base maps need TIANDITU_TK")
@@ -118,6 +136,54 @@ def create_app(config: dict | None = None) -> Flask:
                                max_features=cfg["MAX_FEATURES"], max_vertices=cfg["MAX_VERTICES"])
     app.extensions["live"] = live
     app.extensions["repository"] = repo
+    instance = Path(cfg["INSTANCE_DIR"])
+    db = Database(instance / "app.sqlite")
+    app.extensions.update(accounts=Accounts(db), audit=AuditLog(db), staging=admin.Staging(), limits=limits,
+                          rate_limit=RateLimiter(cfg["RATE_LIMIT_PER_MINUTE"]))
+    app.config.update(SECRET_KEY=cfg["SECRET_KEY"] or _instance_secret(instance), SESSION_COOKIE_HTTPONLY=True,
+                      SESSION_COOKIE_SAMESITE="Lax", SESSION_COOKIE_SECURE=cfg["SESSION_COOKIE_SECURE"],
+                      WTF_CSRF_TIME_LIMIT=None)
+    csrf = CSRFProtect(app)
+    app.register_blueprint(admin.bp)
+    app.cli.add_command(admin.users_cli)
+    app.cli.add_command(admin.layers_cli)
+    audit = app.extensions["audit"]
+    tile_hosts = "https://tile.openstreetmap.org" + (" https://*.tianditu.gov.cn" if cfg.get("TIANDITU_TK") else "")
+
+    @app.before_request
+    def nonce():
+        g.csp_nonce = secrets.token_urlsafe(16)
+
+    @app.context_processor
+    def template_globals():
+        return {"csp_nonce": g.get("csp_nonce", ""), "user": admin.current_user()}
+
+    @app.template_filter("with_nonce")
+    def with_nonce(html: str) -> Markup:
+        """Folium writes bare <script> blocks; give them this response's CSP nonce."""
+        return Markup(re.sub(r"<script>", f'<script nonce="{g.csp_nonce}">', str(html)))
+
+    @app.after_request
+    def security_headers(resp):
+        resp.headers["Content-Security-Policy"] = (
+            f"default-src 'self'; script-src 'self' 'nonce-{g.get('csp_nonce', '')}'; style-src 'self' 'unsafe-inline'; "
+            f"img-src 'self' data: {tile_hosts}; connect-src 'self'; object-src 'none'; base-uri 'self'; frame-ancestors 'none'; "
+            "form-action 'self'")
+        resp.headers["X-Content-Type-Options"] = "nosniff"
+        resp.headers["X-Frame-Options"] = "DENY"
+        resp.headers["Referrer-Policy"] = "same-origin"
+        return resp
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(exc):
+        body = {"error": "表单已过期或缺少 CSRF 令牌，请刷新页面后重试", "error_en": exc.description, "status": 400}
+        if request.path.startswith("/api/"):
+            return jsonify(body), 400
+        return render_template("error.html", message=body["error"], status=400), 400
+
+    def record(action: str, summary: str, versions: dict, data: bytes | None = None):
+        user = admin.current_user() if request else None
+        audit.record(user["username"] if user else None, action, summary, versions, hashlib.sha256(data).hexdigest() if data else None)
 
     @app.errorhandler(DataError)
     def data_error(exc: DataError):
@@ -177,6 +243,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     def run_screening(payload: dict | None, upload, text: str | None, crs_text, district, bands_text) -> list[dict]:
         """One entry for the API and the form: parse, convert, screen, all on one data snapshot."""
+        app.extensions["rate_limit"]("screen")
         snap = live.get()
         service, screening = snap.districts, snap.screening
         crs = site_input.parse_crs(crs_text)
@@ -194,7 +261,11 @@ def create_app(config: dict | None = None) -> Flask:
             sites = site_input.sites_from_geojson(payload["geometry"], crs, limits, district_lon)
         else:
             raise DataError("请上传文件或提供坐标", "upload a file or give coordinates")
-        return screen_sites(screening, sites, bands, district or None)
+        results = screen_sites(screening, sites, bands, district or None)
+        raw = upload[1] if upload is not None else text.encode() if text else request.get_data()
+        versions = {k: v for r in results for k, v in r["method"]["data"]["layer_versions"].items()}
+        record("screen", "；".join(f"{r['site'].get('name') or '项目'}：{r['verdict']['summary']}" for r in results), versions, raw)
+        return results
 
     def response_body(results: list[dict], rid: str) -> dict:
         body = public(results[0]) if len(results) == 1 else {"sites": public(results)}
@@ -219,6 +290,8 @@ def create_app(config: dict | None = None) -> Flask:
             results = run_screening(payload, None, None, payload.get("crs"), payload.get("district"),
                                     ",".join(map(str, bands)) if isinstance(bands, list) else bands)
         return jsonify(response_body(results, results_cache.put(results)))
+
+    csrf.exempt(api_screen)  # a stateless JSON/upload API for scripts; forms below carry CSRF tokens
 
     @app.get("/screen")
     def screen_form():
@@ -323,6 +396,7 @@ def create_app(config: dict | None = None) -> Flask:
         snap = live.get()
         snap.districts.district_summary(adcode)
         result = snap.shares.district(adcode)
+        record("shares", _shares_summary(result), _versions(snap, adcode))
         if not _flag("geometry"):
             result = {**result, "conflicts": {k: {kk: vv for kk, vv in v.items() if kk != "geometry"} for k, v in result["conflicts"].items()}}
         return jsonify(result)
@@ -332,6 +406,7 @@ def create_app(config: dict | None = None) -> Flask:
         snap = live.get()
         summary = snap.districts.district_summary(adcode)
         result = snap.shares.district(adcode)
+        record("shares", _shares_summary(result), _versions(snap, adcode))
         m = build_conflict_map(adcode, result["conflicts"], snap.districts.bounds(adcode))
         return render_template("shares.html", plan=summary["plan"], result=result, map=render_parts(m),
                                tolerance_pp=cfg["SHARE_TOLERANCE_PP"], area_tolerance_pct=cfg["AREA_TOLERANCE_PCT"],
@@ -366,13 +441,17 @@ def create_app(config: dict | None = None) -> Flask:
 
     @app.get("/api/sections")
     def api_sections():
-        return jsonify(live.get().sections.section_results(request.args.get("district") or None, request.args.get("period") or None))
+        result = live.get().sections.section_results(request.args.get("district") or None, request.args.get("period") or None)
+        record("sections", f"断面水质 {result['district'] or '全部'} {result['period']}：" + "；".join(
+            f"{c['adcode']} {c['name']} {c['status']}" for c in result["plan_indicators"]), {"measurements": result["data"]["imports"][-1]["import_id"] if result["data"]["imports"] else None})
+        return jsonify(result)
 
     @app.get("/api/sections/<path:section_id>/series")
     def api_section_series(section_id: str):
         return jsonify(live.get().sections.series(section_id))
 
     @app.post("/api/sections/classify")
+    @csrf.exempt
     def api_classify():
         payload = request.get_json(silent=True)
         if not isinstance(payload, dict) or not isinstance(payload.get("values"), dict):
@@ -381,11 +460,16 @@ def create_app(config: dict | None = None) -> Flask:
         return jsonify(wq.classify(payload["values"], payload.get("water_body", "river")))
 
     @app.post("/api/sections/measurements")
+    @admin.login_required("admin")
     def api_sections_import():
         f = request.files.get("file")
         if f is None or not f.filename:
             raise DataError("请上传 CSV 或 Excel 文件（字段名 file）", "upload a CSV or Excel file as 'file'")
-        return jsonify(live.get().sections.import_file(f.filename, f.read()))
+        app.extensions["rate_limit"]("import")
+        data = f.read()
+        done = live.get().sections.import_file(f.filename, data)
+        record("sections_import", f"导入监测数据 {done['n_records']} 条", {}, data)
+        return jsonify(done)
 
     def sections_page(adcode: str, period: str | None, status: int = 200, **extra):
         snap = live.get()
@@ -401,6 +485,7 @@ def create_app(config: dict | None = None) -> Flask:
         return sections_page(adcode, request.args.get("period") or None)
 
     @app.post("/districts/<adcode>/sections/import")
+    @admin.login_required("admin")
     def sections_import(adcode: str):
         f = request.files.get("file")
         try:
@@ -461,7 +546,40 @@ def create_app(config: dict | None = None) -> Flask:
     return app
 
 
-HTTP_ZH = {400: "请求有误", 404: "未找到该页面或资源", 405: "不支持该请求方法", 413: "上传内容过大", 415: "不支持的内容类型"}
+HTTP_ZH = {400: "请求有误", 401: "请先登录", 403: "没有权限", 404: "未找到该页面或资源", 405: "不支持该请求方法", 413: "上传内容过大",
+           415: "不支持的内容类型", 429: "请求过于频繁，请稍后再试"}
+
+
+class RateLimiter:
+    """Per-client sliding window for the expensive endpoints (uploads, screening, imports)."""
+
+    def __init__(self, per_minute: int):
+        self.per_minute = per_minute
+        self._hits: dict[tuple[str, str], deque] = defaultdict(deque)
+        self._lock = threading.Lock()
+
+    def __call__(self, bucket: str):
+        key = (request.remote_addr or "?", bucket)
+        now = time.monotonic()
+        with self._lock:
+            hits = self._hits[key]
+            while hits and now - hits[0] > 60:
+                hits.popleft()
+            if len(hits) >= self.per_minute:
+                raise DataError(f"请求过于频繁：每分钟最多 {self.per_minute} 次，请稍后再试",
+                                f"rate limit: {self.per_minute} per minute", status=429)
+            hits.append(now)
+
+
+def _instance_secret(instance: Path) -> str:
+    """A random session key kept in the instance folder (never in the repository)."""
+    path = instance / "secret_key"
+    instance.mkdir(parents=True, exist_ok=True)
+    if not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_hex(32))
+    return path.read_text().strip()
 EXPORT_FORMATS = ("json", "geojson", "csv", "xlsx", "pdf")
 BATCH_MIN_POINTS = 200  # above this many point sites the CLI uses the vectorised engine
 
@@ -500,6 +618,15 @@ def rows_to_xlsx(rows: list[dict], columns=CSV_COLUMNS, title: str = "初筛结�
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()
+
+
+def _versions(snap, adcode: str) -> dict:
+    return {f"{adcode}/{k}": snap.store.layer_version(adcode, k) for k in KINDS}
+
+
+def _shares_summary(result: dict) -> str:
+    return "；".join(f"{r['name_zh']} {r['computed_pct']:.3f}% {r['status']}" for r in result["indicators"]
+                    if r["computed_pct"] is not None and ":" not in r["indicator"])
 
 
 def _public(summary: dict) -> dict:

@@ -46,6 +46,7 @@ class Site:
     name: str | None = None
     stated_area_ha: float | None = None
     notes: list[str] = field(default_factory=list)
+    properties: dict = field(default_factory=dict)  # the feature's attributes as read (untrusted text)
 
 
 # ---------------------------------------------------------------- CRS
@@ -219,7 +220,7 @@ def _make_site(geom, crs, limits, what, props, notes, district_lon, stated_area_
     geom, repair_notes = clean_geometry(geom, limits, what)
     lonlat, info = to_lonlat(geom, crs, district_lon)
     name = next((str(props[k]) for k in ("name", "名称", "NAME", "Name", "XMMC", "DKMC", "项目名称") if props.get(k)), None)
-    return Site(lonlat, info, name=name, stated_area_ha=stated_area_ha, notes=notes + repair_notes)
+    return Site(lonlat, info, name=name, stated_area_ha=stated_area_ha, notes=notes + repair_notes, properties=dict(props))
 
 
 # ---------------------------------------------------------------- uploads
@@ -393,7 +394,7 @@ def _read_ogr_path(path: Path, crs, limits, district_lon, encoding=None, notes=(
         file_crs = gdf.crs.to_epsg() or _epsg_from_wkt(gdf.crs)
     sites = []
     for i, (geom, (_, row)) in enumerate(zip(gdf.geometry, gdf.drop(columns="geometry").iterrows()), 1):
-        props = {k: v for k, v in row.items() if isinstance(v, str)}
+        props = {k: (v.item() if hasattr(v, "item") else v) for k, v in row.items() if v is not None and v == v}
         sites.append(_make_site(geom, file_crs, limits, f"第 {i} 个要素", props, list(notes), district_lon))
     return sites
 

@@ -67,6 +67,7 @@ class MapControls(folium.MacroElement):
         ZoningMap.coordsControl({{ this._parent.get_name() }});
         ZoningMap.legendControl({{ this._parent.get_name() }}, {{ this.legend|tojson }});
         ZoningMap.drawScreen({{ this._parent.get_name() }}, {{ this.adcode|tojson }});
+        ZoningMap.measureControl({{ this._parent.get_name() }});
         {% endmacro %}"""
     )
 
@@ -129,11 +130,6 @@ def build_district_map(adcode: str, plan: dict, bounds, config: dict, static: st
     _local_assets(fullscreen, static, [("Control.Fullscreen.js", "vendor/leaflet-fullscreen/Control.FullScreen.js")],
                   [("Control.FullScreen.css", "vendor/leaflet-fullscreen/Control.FullScreen.css")])
     fullscreen.add_to(m)
-    measure = folium.plugins.MeasureControl(position="topleft", primary_length_unit="meters", secondary_length_unit="kilometers",
-                                            primary_area_unit="hectares", secondary_area_unit="sqmeters", localization="cn")
-    _local_assets(measure, static, [("leaflet_measure_js", "vendor/leaflet-measure/leaflet-measure.js")],
-                  [("leaflet_measure_css", "vendor/leaflet-measure/leaflet-measure.css")])
-    measure.add_to(m)
     MapControls(legend, adcode).add_to(m)
     return m
 
@@ -258,3 +254,19 @@ class MapLegend(folium.MacroElement):
         super().__init__()
         self._name = "MapLegend"
         self.legend = legend
+
+
+def build_import_preview_map(staged, bounds, static: str = "/static") -> folium.Map:
+    """The uploaded features (simplified for display, no attribute text) over the district boundary."""
+    m = _base_map(bounds, static)
+    BlankBase().add_to(m)
+    cfg = KINDS["district"].to_dict()
+    cfg.update({"url": f"/api/districts/{staged.adcode}/layers/district?display=1", "rules": [], "plan_title": "", "attribution": ""})
+    RemoteGeoJson(KINDS["district"].name_zh, cfg).add_to(m)
+    geoms = shapely.simplify([s.geometry for s in staged.sites], 0.00005, preserve_topology=True)
+    fc = {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {}, "geometry": shapely.geometry.mapping(g)} for g in geoms]}
+    folium.GeoJson(fc, name="待发布图层（预览）", style_function=lambda f: {"color": "#d95f02", "weight": 1.5, "fillOpacity": 0.4},
+                   marker=folium.CircleMarker(radius=6, color="#d95f02", fill=True, fill_opacity=0.9)).add_to(m)
+    folium.LayerControl(collapsed=False).add_to(m)
+    return m

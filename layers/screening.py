@@ -33,7 +33,6 @@ class ScreeningService:
         self.district_codes = districts["adcode"].to_numpy()
         shapely.prepare(self.district_geoms)
         self.district_tree = shapely.STRtree(self.district_geoms)
-        self.layer_status = {k: ("示意数据" if v.is_demo else "正式数据") for k, v in self.kinds.items()}
 
     def districts_of(self, site) -> list[dict]:
         idx = self.district_tree.query(site, predicate="intersects")
@@ -54,13 +53,17 @@ class ScreeningService:
         if district and district not in {d["adcode"] for d in districts}:
             raise DataError(f"项目位置不在所选区县（{self.plans[district]['name']}）内", "the site does not lie in the selected district")
         layers = [screen_kind(k, site, site_area, frame, site_m, bands_m, GROUP_BY.get(key)) for key, k in self.kinds.items()]
+        versions = {f"{d['adcode']}/{key}": self.store.layer_version(d["adcode"], key) for d in districts for key in self.kinds}
+        status = {}
         for layer in layers:
-            layer["status"] = self.layer_status[layer["kind"]]
+            demo = any(versions[f"{d['adcode']}/{layer['kind']}"].startswith("demo") for d in districts) if districts else layer["is_demo"]
+            layer["is_demo"] = demo
+            layer["status"] = status[layer["kind"]] = "示意数据" if demo else "正式数据"
             layer["control_rules"] = self._rules(layer)
         summary = site_summary(site, districts, crs_info, stated_area_ha)
         if name:
             summary["name"] = name
-        data_info = {"version": self.store.info()["version"], "layers": self.layer_status}
+        data_info = {"version": self.store.info()["version"], "layers": status, "layer_versions": versions}
         return {"site": summary, "layers": layers, "verdict": verdict(layers, site_area), "method": method_block(crs_info, data_info, bands_m)}
 
     def _rules(self, layer: dict) -> list[dict]:

@@ -51,3 +51,14 @@ def launch(playwright):
 
 
 ARTIFACTS = os.path.join(os.path.dirname(__file__), "artifacts")
+
+
+def wait_js(page, expression: str, timeout_ms: int = 20_000, interval_ms: int = 100):
+    """Poll a JS expression with page.evaluate: the app's CSP forbids the eval that wait_for_function relies on."""
+    waited = 0
+    while waited < timeout_ms:
+        if page.evaluate(f"(() => {{ try {{ return !!({expression}); }} catch (e) {{ return false; }} }})()"):
+            return
+        page.wait_for_timeout(interval_ms)
+        waited += interval_ms
+    raise TimeoutError(f"timed out waiting for {expression}")

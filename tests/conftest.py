@@ -34,3 +34,24 @@ def make_app(tmp_path):
     def make(**overrides):
         return create_app({"MEASUREMENTS_DB": str(tmp_path / "measurements.sqlite"), "INSTANCE_DIR": str(tmp_path), **overrides})
     return make
+
+
+def csrf_token(client, path: str = "/login") -> str:
+    """The CSRF token a page embeds for this client's session (forms are CSRF-protected)."""
+    import re
+
+    html = client.get(path).get_data(as_text=True)
+    return re.search(r'name="csrf-token" content="([^"]+)"', html).group(1)
+
+
+def login(client, username: str, password: str):
+    return client.post("/login", data={"username": username, "password": password, "csrf_token": csrf_token(client)})
+
+
+def admin_client(app, username: str = "admin_test"):
+    """A test client logged in as a (created if missing) administrator."""
+    if app.extensions["accounts"].get(username) is None:
+        app.extensions["accounts"].create(username, "correct horse battery", "admin")
+    client = app.test_client()
+    assert login(client, username, "correct horse battery").status_code == 302
+    return client

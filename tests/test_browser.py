@@ -4,7 +4,7 @@ import os
 import pytest
 from pyproj import Transformer
 
-from browser import ARTIFACTS, CHROMIUM, OfflinePage, launch, serve
+from browser import ARTIFACTS, CHROMIUM, OfflinePage, launch, serve, wait_js
 from conftest import ADCODES
 from layers.catalogue import KINDS
 
@@ -31,7 +31,7 @@ def test_district_map_offline(browser_and_base, service, adcode):
     op = OfflinePage(browser, base)
     page = op.page
     page.goto(f"{base}/districts/{adcode}")
-    page.wait_for_function(LAYERS_READY % len(KINDS), timeout=20_000)
+    wait_js(page, LAYERS_READY % len(KINDS))
     assert page.locator(".leaflet-container").count() == 1
     control = page.inner_text(".leaflet-control-layers")
     for kind in KINDS.values():
@@ -64,9 +64,9 @@ def test_search_box_finds_a_section(browser_and_base, service):
     op = OfflinePage(browser, base)
     page = op.page
     page.goto(f"{base}/districts/500110")
-    page.wait_for_function(LAYERS_READY % len(KINDS), timeout=20_000)
+    wait_js(page, LAYERS_READY % len(KINDS))
     name = service.plans["500110"]["monitoring_sections"][0]["name"]
-    page.wait_for_function("document.querySelectorAll('#zm-search-names option').length > 0")
+    wait_js(page, "document.querySelectorAll('#zm-search-names option').length > 0")
     page.fill(".zm-search input", name)
     page.press(".zm-search input", "Enter")
     page.wait_for_selector(".leaflet-popup-content")
@@ -97,7 +97,7 @@ def test_draw_a_polygon_across_the_redline_edge_and_get_the_pdf(browser_and_base
     op = OfflinePage(browser, base)
     page = op.page
     page.goto(f"{base}/districts/500111")
-    page.wait_for_function(LAYERS_READY % len(KINDS), timeout=20_000)
+    wait_js(page, LAYERS_READY % len(KINDS))
     page.evaluate(f"ZoningMap.map.setView([{edge.y}, {edge.x}], 15, {{animate: false}})")
     page.wait_for_timeout(300)
     centre = page.evaluate(f"(() => {{ const p = ZoningMap.map.latLngToContainerPoint([{edge.y}, {edge.x}]); return [p.x, p.y]; }})()")
@@ -139,7 +139,7 @@ def test_sections_map_colours_and_chart(browser_and_base, service):
     op = OfflinePage(browser, base)
     page = op.page
     page.goto(f"{base}/districts/500110/sections")
-    page.wait_for_function("window.SectionsMap && SectionsMap.layer && SectionsMap.layer.getLayers().length === 5")
+    wait_js(page, "window.SectionsMap && SectionsMap.layer && SectionsMap.layer.getLayers().length === 5")
     colours = page.evaluate("Array.from(document.querySelectorAll('.sm-marker')).map(e => e.style.getPropertyValue('--c'))")
     assert len(colours) == 5 and all(c.startswith("#") for c in colours)
     assert "水质类别" in page.inner_text(".zm-legend")
@@ -159,7 +159,7 @@ def test_shares_page_renders_the_conflict_map(browser_and_base):
     op = OfflinePage(browser, base)
     page = op.page
     page.goto(f"{base}/districts/500110/shares")
-    page.wait_for_function("window.ZoningMap && ZoningMap.layers.length === 2 && ZoningMap.layers.every(l => l.zmCount !== undefined)")
+    wait_js(page, "window.ZoningMap && ZoningMap.layers.length === 2 && ZoningMap.layers.every(l => l.zmCount !== undefined)")
     assert page.locator(".conflict-map path.leaflet-interactive").count() > 3
     assert "不符合" in page.inner_text("table.indicators") and "符合" in page.inner_text("table.indicators")
     os.makedirs(ARTIFACTS, exist_ok=True)

@@ -12,7 +12,7 @@ import shapely
 from pyproj import Geod
 from shapely.geometry import Polygon, shape
 
-from conftest import ROOT
+from conftest import ROOT, csrf_token
 from geo.crs import reproject, wgs84_to_gcj02
 
 DATA = ROOT / "tests" / "data"
@@ -86,7 +86,7 @@ def test_point_and_typed_coordinates(client, service):
     body = client.post("/api/screen", json={"geometry": {"type": "Point", "coordinates": [p.x, p.y]}, "district": "500111"}).get_json()
     hit = next(layer for layer in body["layers"] if layer["kind"] == "redline")["hits"][0]
     assert hit["relation"] == "within" and hit["overlap_pct_of_site"] == 100.0
-    resp = client.post("/screen", data={"coordinates": f"{p.x},{p.y}", "crs": "EPSG:4490"})
+    resp = client.post("/screen", data={"coordinates": f"{p.x},{p.y}", "crs": "EPSG:4490", "csrf_token": csrf_token(client, "/screen")})
     assert resp.status_code == 303
     page = client.get(resp.headers["Location"]).get_data(as_text=True)
     assert "位于生态保护红线内" in page

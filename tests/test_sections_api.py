@@ -3,6 +3,8 @@ import io
 
 import pytest
 
+from conftest import admin_client, csrf_token, login
+
 
 
 @pytest.fixture()
@@ -64,22 +66,35 @@ def test_classify_calculator(client):
 CSV_GOOD = "adcode,section,date,DO,NH3-N,TP\n500110,北渡,2026-01-15,7.8,0.4,0.05\n"
 
 
-def test_import_with_one_bad_row_is_refused_whole(fresh):
+def test_import_needs_an_administrator(fresh):
     client = fresh.test_client()
+    resp = client.post("/api/sections/measurements", data={"file": (io.BytesIO(CSV_GOOD.encode()), "m.csv")})
+    assert resp.status_code in (400, 401)  # CSRF token or login missing: nothing imported either way
+    fresh.extensions["accounts"].create("reviewer1", "reviewer password", "reviewer")
+    login(client, "reviewer1", "reviewer password")
+    resp = client.post("/api/sections/measurements", data={"file": (io.BytesIO(CSV_GOOD.encode()), "m.csv")},
+                       headers={"X-CSRFToken": csrf_token(client, "/")})
+    assert resp.status_code == 403
+
+
+def test_import_with_one_bad_row_is_refused_whole(fresh):
+    client = admin_client(fresh)
+    token = csrf_token(client, "/")
     before = len(client.get("/api/sections/500110:北渡/series").get_json()["monthly"])
     text = CSV_GOOD + "500110,北渡,2026-02-15,7.5,abc,0.05\n500110,寨溪大桥,2026-02-15,7.5,0.3,0.04\n"
-    resp = client.post("/api/sections/measurements", data={"file": (io.BytesIO(text.encode()), "m.csv")})
+    resp = client.post("/api/sections/measurements", data={"file": (io.BytesIO(text.encode()), "m.csv")}, headers={"X-CSRFToken": token})
     assert resp.status_code == 400
     errors = resp.get_json()["details"]["errors"]
     assert [e["row"] for e in errors] == [3] and errors[0]["column"] == "NH3-N"
     assert len(client.get("/api/sections/500110:北渡/series").get_json()["monthly"]) == before
-    page = client.post("/districts/500110/sections/import", data={"file": (io.BytesIO(text.encode()), "m.csv")})
+    page = client.post("/districts/500110/sections/import", data={"file": (io.BytesIO(text.encode()), "m.csv"), "csrf_token": token})
     assert page.status_code == 400 and "NH3-N" in page.get_data(as_text=True)
 
 
 def test_import_good_file_and_data_is_no_longer_demo(fresh):
-    client = fresh.test_client()
-    resp = client.post("/api/sections/measurements", data={"file": (io.BytesIO(CSV_GOOD.encode("gbk")), "m.csv")})
+    client = admin_client(fresh)
+    resp = client.post("/api/sections/measurements", data={"file": (io.BytesIO(CSV_GOOD.encode("gbk")), "m.csv")},
+                       headers={"X-CSRFToken": csrf_token(client, "/")})
     assert resp.status_code == 200 and resp.get_json()["n_records"] == 1
     body = client.get("/api/sections?district=500110&period=2026-01").get_json()
     beidu = body["sections"][0]

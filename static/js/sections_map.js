@@ -94,7 +94,7 @@
       if (row.lat === null || row.lon === null) return;
       var m = L.marker([row.lat, row.lon], {icon: icon(row), title: row.name, keyboard: true});
       m.sectionRow = row;
-      m.bindTooltip(row.name + " " + (row.latest_class || "无数据"), {direction: "top"});
+      m.bindTooltip(ZoningMap.textNode(row.name + " " + (row.latest_class || "无数据")), {direction: "top"});
       m.bindPopup(function () { return popup(row); }, {maxWidth: 340, minWidth: 320});
       group.addLayer(m);
     });
@@ -103,6 +103,13 @@
     window.SectionsMap.map = map;
     return group;
   }
+
+  /* The month picker submits itself (no inline handlers: the CSP allows only this app's scripts). */
+  document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("select.auto-submit").forEach(function (s) {
+      s.addEventListener("change", function () { s.form.submit(); });
+    });
+  });
 
   window.SectionsMap = {sectionsLayer: sectionsLayer, chart: chart};
 })();

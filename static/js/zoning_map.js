@@ -16,6 +16,13 @@
     return style;
   }
 
+  /* Leaflet inserts string content as HTML; names come from uploaded data, so pass them as text. */
+  function textNode(value) {
+    var span = document.createElement("span");
+    span.textContent = String(value);
+    return span;
+  }
+
   function fmt(value, digits) {
     return Number(value).toLocaleString("zh-CN", {minimumFractionDigits: digits, maximumFractionDigits: digits});
   }
@@ -74,7 +81,7 @@
       pointToLayer: function (f, latlng) { return L.circleMarker(latlng, styleFor(config, f)); },
       onEachFeature: function (f, lyr) {
         lyr.bindPopup(function () { return popupContent(config, f.properties); }, {maxWidth: 380});
-        if (f.properties && f.properties.name) lyr.bindTooltip(String(f.properties.name), {sticky: true});
+        if (f.properties && f.properties.name) lyr.bindTooltip(textNode(f.properties.name), {sticky: true});
       }
     });
     layer.zmConfig = config;
@@ -192,6 +199,53 @@
     return ctl.addTo(map);
   }
 
+  /* Measuring with leaflet-draw's handlers (length on the sphere, area geodesic), without eval:
+   * the CSP allows no string-evaluated script, which rules out leaflet-measure's templates. */
+  var measureMode = null;
+  var measured = null;
+
+  function showMeasure(map, layer) {
+    measureMode = null;
+    if (!measured) measured = L.featureGroup().addTo(map);
+    measured.clearLayers();
+    measured.addLayer(layer);
+    var text;
+    if (layer instanceof L.Polygon) {
+      var m2 = L.GeometryUtil.geodesicArea(layer.getLatLngs()[0]);
+      text = "面积 " + fmt(m2, 0) + " m² ＝ " + fmt(m2 / 10000, 4) + " 公顷 ＝ " + fmt(m2 / 666.6667, 2) + " 亩";
+    } else {
+      var pts = layer.getLatLngs(), d = 0;
+      for (var i = 1; i < pts.length; i++) d += pts[i - 1].distanceTo(pts[i]);
+      text = "长度 " + fmt(d, 1) + " m";
+    }
+    var box = textNode(text + "（量算值，仅供参考）");
+    box.className = "zm-measure-result";
+    layer.bindPopup(box).openPopup();
+  }
+
+  function measureControl(map) {
+    if (!L.Draw) return null;
+    var ctl = L.control({position: "topleft"});
+    ctl.onAdd = function () {
+      var div = L.DomUtil.create("div", "leaflet-bar zm-measure");
+      [["line", "测距", "测量距离"], ["area", "测面", "测量面积"]].forEach(function (item) {
+        var a = L.DomUtil.create("a", "zm-measure-" + item[0], div);
+        a.href = "#";
+        a.textContent = item[1];
+        a.title = item[2];
+        L.DomEvent.on(a, "click", function (ev) {
+          L.DomEvent.preventDefault(ev);
+          L.DomEvent.stopPropagation(ev);
+          measureMode = item[0];
+          var opts = {shapeOptions: {color: "#ff7800", weight: 3}, metric: true, showLength: true};
+          (item[0] === "line" ? new L.Draw.Polyline(map, opts) : new L.Draw.Polygon(map, opts)).enable();
+        });
+      });
+      return div;
+    };
+    return ctl.addTo(map);
+  }
+
   /* Draw a polygon, rectangle or point and screen it (POST /api/screen), then open the result page. */
   function drawScreen(map, adcode) {
     if (!L.Control.Draw) return null;
@@ -216,6 +270,7 @@
     status.onAdd = function () { var d = L.DomUtil.create("div", "zm-status"); d.id = "zm-screen-status"; return d; };
     status.addTo(map);
     map.on(L.Draw.Event.CREATED, function (e) {
+      if (measureMode) { showMeasure(map, e.layer); return; }
       drawn.clearLayers();
       drawn.addLayer(e.layer);
       var box = document.getElementById("zm-screen-status");
@@ -237,12 +292,14 @@
 
   window.ZoningMap = {
     drawScreen: drawScreen,
+    measureControl: measureControl,
     remoteLayer: remoteLayer,
     blankBase: blankBase,
     searchControl: searchControl,
     coordsControl: coordsControl,
     legendControl: legendControl,
     gk3: gk3,
+    textNode: textNode,
     layers: registry
   };
 })();

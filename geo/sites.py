@@ -16,6 +16,7 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
+import numpy as np
 import pyogrio
 import shapely
 from pyproj import CRS
@@ -148,6 +149,8 @@ def clean_geometry(geom, limits: Limits, what: str) -> tuple[object, list[str]]:
     if kind not in ("Point", "MultiPoint", "Polygon", "MultiPolygon"):
         raise DataError(f"{what}：几何类型为 {kind}，仅支持点或面（项目用地范围请提供面）",
                         f"{what}: geometry type {kind} is not supported; give points or polygons")
+    if not np.isfinite(shapely.get_coordinates(geom)).all():
+        raise DataError(f"{what}：坐标含非数值（NaN 或无穷大）", f"{what}: coordinates contain NaN or infinity")
     if shapely.get_num_coordinates(geom) > limits.max_vertices:
         raise DataError(f"{what}：节点数超过上限 {limits.max_vertices}", f"{what}: more than {limits.max_vertices} vertices")
     if not geom.is_valid:

@@ -107,6 +107,58 @@ def main():
     buf = io.StringIO()
     buf.write("name,lon,lat\n站点A,105.70,29.60\n站点B,abc,29.61\n")
     (bad / "points_bad_row.csv").write_text(buf.getvalue(), encoding="utf-8")
+    more_bad(bad)
+    write_official_redline()
+
+
+def more_bad(bad: Path):
+    """More broken and hostile uploads: every one must get a 4xx and leave nothing behind."""
+    (bad / "circle_type.geojson").write_text(json.dumps({"type": "Circle", "coordinates": [105.7, 29.6], "radius": 100}))
+    (bad / "nan_coords.geojson").write_text('{"type": "Point", "coordinates": [NaN, 29.6]}')
+    (bad / "empty_collection.geojson").write_text(json.dumps({"type": "FeatureCollection", "features": []}))
+    (bad / "array_top.geojson").write_text(json.dumps([{"type": "Point", "coordinates": [105.7, 29.6]}]))
+    (bad / "two_point_polygon.geojson").write_text(json.dumps({"type": "Polygon", "coordinates": [[[105.7, 29.6], [105.71, 29.6]]]}))
+    (bad / "huge_coords.geojson").write_text(json.dumps({"type": "Point", "coordinates": [1e300, -1e300]}))
+    (bad / "feature_without_geometry.geojson").write_text(json.dumps({"type": "Feature", "properties": {"name": "x"}, "geometry": None}))
+    (bad / "not_xml.kml").write_text("this is not xml <kml", encoding="utf-8")
+    (bad / "latin1_garbage.txt").write_bytes(bytes(range(128, 256)) * 4)
+    (bad / "txt_without_parcels.txt").write_text("[属性描述]\n坐标系=2000国家大地坐标系\n[地块坐标]\n", encoding="utf-8")
+    (bad / "txt_point_before_header.txt").write_text("[地块坐标]\nJ1,1,3291800.000,35557750.000\n", encoding="utf-8")
+    (bad / "txt_xian80.txt").write_text(txt(SITE_GK).replace("2000国家大地坐标系", "1980西安坐标系"), encoding="utf-8")
+    (bad / "gpkg_is_text.gpkg").write_text("not a geopackage at all", encoding="utf-8")
+    with zipfile.ZipFile(bad / "shp_without_dbf.zip", "w") as zf:
+        with zipfile.ZipFile(HERE / "site_dazu_gk35_gbk.zip") as src:
+            for name in src.namelist():
+                if not name.endswith((".dbf", ".shx")):
+                    zf.writestr(name, src.read(name))
+    with zipfile.ZipFile(bad / "too_many_members.zip", "w") as zf:
+        for i in range(60):
+            zf.writestr(f"f{i}.txt", "x")
+    with zipfile.ZipFile(bad / "kmz_without_kml.kmz", "w") as zf:
+        zf.writestr("readme.txt", "no kml")
+    with zipfile.ZipFile(bad / "kmz_slip.kmz", "w") as zf:
+        zf.writestr("../../doc.kml", (HERE / "site_dazu.kml").read_text(encoding="utf-8"))
+    (bad / "mixed_encoding.csv").write_bytes("name,lon,lat\n".encode() + "甲,105.7,29.6\n".encode("utf-8") + "乙,abc,29.6\n".encode("gbk"))
+    (bad / "not_a_zip.zip").write_bytes(b"this is not a zip archive")
+
+
+def write_official_redline():
+    """An 'official' 大足 red line: GBK attributes (BHMC), GK zone 35 .prj, no .cpg, one self-intersecting polygon."""
+    tmp = HERE / "_official"
+    tmp.mkdir(exist_ok=True)
+    x0, y0 = SITE_GK[0]
+    polys = [
+        Polygon([(x0 - 400, y0 - 400), (x0 + 1200, y0 - 400), (x0 + 1200, y0 + 1000), (x0 - 400, y0 + 1000)]),  # covers the test site
+        Polygon([(x0 + 3000, y0), (x0 + 4000, y0 + 1000), (x0 + 4000, y0), (x0 + 3000, y0 + 1000)]),  # bow-tie: repaired
+    ]
+    gdf = gpd.GeoDataFrame({"BHMC": ["大足区生态保护红线（正式）甲", "大足区生态保护红线（正式）乙"], "GNLX": ["水源涵养", "水土保持"]},
+                           geometry=polys, crs=4523)
+    gdf.to_file(tmp / "hx.shp", engine="pyogrio", encoding="GBK")
+    (tmp / "hx.cpg").unlink(missing_ok=True)
+    with zipfile.ZipFile(HERE / "official_redline_dazu_gk35_gbk.zip", "w", zipfile.ZIP_DEFLATED) as zf:
+        for f in sorted(tmp.iterdir()):
+            zf.write(f, f.name)
+    shutil.rmtree(tmp)
 
 
 if __name__ == "__main__":

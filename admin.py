@@ -7,6 +7,7 @@ import time
 from functools import wraps
 
 import click
+from flask.cli import AppGroup
 from flask import (Blueprint, Response, abort, current_app, g, redirect, render_template, request, session, url_for)
 
 from geo.errors import DataError
@@ -204,8 +205,8 @@ def audit_csv():
 
 # ------------------------------------------------------------------ CLI
 
-users_cli = click.Group("users", help="账号管理 / accounts")
-layers_cli = click.Group("layers", help="正式图层：导入发布、历史、回退 / official layers")
+users_cli = AppGroup("users", help="账号管理 / accounts")
+layers_cli = AppGroup("layers", help="正式图层：导入发布、历史、回退 / official layers")
 
 
 @users_cli.command("create")

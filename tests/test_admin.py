@@ -131,3 +131,10 @@ def test_cli_users_and_layers(make_app):
     assert "EPSG:4523" in result.output and "已发布 v0001" in result.output
     assert runner.invoke(args=["layers", "rollback", "--district", "500111", "--kind", "redline", "--to", "demo"]).exit_code == 0
     assert "v0001" in runner.invoke(args=["layers", "history"]).output
+
+
+def test_screening_is_rate_limited(make_app):
+    client = make_app(RATE_LIMIT_PER_MINUTE=2).test_client()
+    point = {"geometry": {"type": "Point", "coordinates": [105.7, 29.6]}}
+    assert [client.post("/api/screen", json=point).status_code for _ in range(3)] == [200, 200, 429]
+    assert "请求过于频繁" in client.post("/api/screen", json=point).get_json()["error"]

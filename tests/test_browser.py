@@ -5,7 +5,7 @@ import pytest
 from pyproj import Transformer
 
 from browser import ARTIFACTS, CHROMIUM, OfflinePage, launch, serve, wait_js
-from conftest import ADCODES
+from conftest import ADCODES, ROOT
 from layers.catalogue import KINDS
 
 if not CHROMIUM:
@@ -166,3 +166,51 @@ def test_shares_page_renders_the_conflict_map(browser_and_base):
     page.screenshot(path=os.path.join(ARTIFACTS, "shares_500110.png"), full_page=True)
     assert op.errors == [] and op.external == []
     page.close()
+
+
+XSS = "<img src=x onerror=alert(1)>"
+
+
+def test_hostile_attribute_text_stays_text(make_app, tmp_path):
+    """A published feature named like an XSS payload shows as text in the map popup, the
+    search list, the result page and the PDF; no dialog ever fires."""
+    import json
+
+    import shapely
+
+    app = make_app(RATE_LIMIT_PER_MINUTE=100_000)
+    site = shapely.geometry.shape(json.loads((ROOT / "tests" / "data" / "site_dazu_cgcs2000.geojson").read_text())["features"][0]["geometry"])
+    layer = tmp_path / "pa.geojson"
+    layer.write_text(json.dumps({"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {
+        "name": XSS, "pa_type": "自然保护区", "level": "<script>alert(2)</script>"},
+        "geometry": shapely.geometry.mapping(site.buffer(0.005))}]}, ensure_ascii=False), encoding="utf-8")
+    result = app.test_cli_runner().invoke(args=["layers", "publish", str(layer), "--district", "500111", "--kind", "protected_area", "--yes"])
+    assert result.exit_code == 0, result.output
+    dialogs = []
+    with serve(app) as base, sync_api.sync_playwright() as p:
+        browser = launch(p)
+        op = OfflinePage(browser, base)
+        page = op.page
+        page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+        page.goto(f"{base}/districts/500111")
+        wait_js(page, LAYERS_READY % len(KINDS))
+        page.evaluate("(() => { const l = ZoningMap.layers.find(x => x.zmConfig.key === 'protected_area'); l.getLayers()[0].openPopup(); })()")
+        assert XSS in page.inner_text(".leaflet-popup-content")
+        assert page.locator(".leaflet-popup-content img").count() == 0
+        page.fill(".zm-search input", XSS)
+        page.press(".zm-search input", "Enter")
+        page.wait_for_timeout(300)
+        with open(ROOT / "tests" / "data" / "site_dazu_cgcs2000.geojson", "rb") as fh:
+            body = app.test_client().post("/api/screen", data={"file": (fh, "site.geojson")}).get_json()
+        page.goto(base + body["links"]["html"])
+        page.wait_for_timeout(500)
+        assert XSS in page.inner_text("main") and page.locator("main img").count() == 0
+        os.makedirs(ARTIFACTS, exist_ok=True)
+        page.screenshot(path=os.path.join(ARTIFACTS, "xss_result.png"), full_page=True)
+        pdf = page.request.get(base + body["links"]["pdf"])
+        assert pdf.status == 200
+        assert op.errors == [] and op.external == []
+        browser.close()
+    assert dialogs == []
+    html = app.test_client().get(body["links"]["html"]).get_data(as_text=True)
+    assert XSS not in html and "&lt;img src=x onerror=alert(1)&gt;" in html

@@ -1,0 +1,89 @@
+"""Publishing is atomic: a process killed mid-import leaves the old version served, and
+screenings running while a version is published each come from one consistent snapshot."""
+import subprocess
+import sys
+import threading
+
+import pytest
+
+from conftest import ROOT
+
+OFFICIAL = ROOT / "tests" / "data" / "official_redline_dazu_gk35_gbk.zip"
+SITE = ROOT / "tests" / "data" / "site_dazu_jzd.txt"
+
+PUBLISH = """
+import sys
+sys.path.insert(0, {root!r})
+from app import create_app
+app = create_app({{"INSTANCE_DIR": {inst!r}, "MEASUREMENTS_DB": ":memory:"}})
+result = app.test_cli_runner().invoke(args=["layers", "publish", {path!r}, "--district", "500111", "--kind", "redline", "--yes"])
+print(result.output)
+"""
+
+
+def publish_in_subprocess(inst, crash_at=None):
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(inst)}
+    if crash_at:
+        env["ZONING_CRASH_AT"] = crash_at
+    return subprocess.run([sys.executable, "-c", PUBLISH.format(root=str(ROOT), inst=str(inst), path=str(OFFICIAL))],
+                          env=env, capture_output=True, text=True, timeout=300)
+
+
+@pytest.mark.parametrize("crash_at", ["after-version-file", "before-manifest-swap"])
+def test_killed_import_leaves_the_previous_version(tmp_path, make_app, crash_at):
+    first = publish_in_subprocess(tmp_path)
+    assert first.returncode == 0 and "已发布 v0001" in first.stdout, first.stderr[-2000:]
+    killed = publish_in_subprocess(tmp_path, crash_at)
+    assert killed.returncode == -9  # SIGKILL at the hook point
+    app = make_app()  # a restart on the same instance folder
+    repo = app.extensions["repository"]
+    assert repo.current_versions() == {"500111/redline": "v0001"}
+    assert [v["id"] for v in repo.history()] == ["v0001"]
+    with open(SITE, "rb") as fh:
+        body = app.test_client().post("/api/screen", data={"file": (fh, SITE.name)}).get_json()
+    assert body["method"]["data"]["layer_versions"]["500111/redline"] == "v0001"
+    names = {f["properties"]["name"] for f in app.test_client().get("/api/districts/500111/layers/redline").get_json()["features"]}
+    assert names == {"大足区生态保护红线（正式）甲", "大足区生态保护红线（正式）乙"}
+
+
+def test_screenings_during_publish_see_one_version(make_app):
+    app = make_app(RATE_LIMIT_PER_MINUTE=100_000)
+    runner = app.test_cli_runner()
+    site = SITE.read_bytes()
+
+    def overlap(client):
+        import io
+
+        body = client.post("/api/screen", data={"file": (io.BytesIO(site), SITE.name)}).get_json()
+        red = next(layer for layer in body["layers"] if layer["kind"] == "redline")
+        return body["method"]["data"]["layer_versions"]["500111/redline"], red["total_overlap_m2"], red["status"]
+
+    demo = overlap(app.test_client())
+    assert runner.invoke(args=["layers", "publish", str(OFFICIAL), "--district", "500111", "--kind", "redline", "--yes"]).exit_code == 0
+    official = overlap(app.test_client())
+    expected = {demo[0]: demo[1:], official[0]: official[1:]}
+    assert demo[1] != official[1]
+
+    results, errors = [], []
+    stop = threading.Event()
+
+    def worker():
+        client = app.test_client()
+        while not stop.is_set():
+            try:
+                results.append(overlap(client))
+            except Exception as exc:  # collected and asserted below
+                errors.append(repr(exc))
+
+    threads = [threading.Thread(target=worker) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for i in range(4):  # flip between the demo and the official version while requests run
+        runner.invoke(args=["layers", "rollback", "--district", "500111", "--kind", "redline", "--to", "demo" if i % 2 == 0 else "v0001"])
+    stop.set()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert len(results) > 6
+    for version, total, status in results:
+        assert (total, status) == expected[version]  # the numbers always match the version the response names

@@ -219,7 +219,8 @@ def create_app(config: dict | None = None) -> Flask:
     def district_map(adcode: str):
         snap = live.get()
         summary = snap.districts.district_summary(adcode)
-        m = build_district_map(adcode, summary["plan"], snap.districts.bounds(adcode), cfg)
+        demo_kinds = frozenset(k for k in KINDS if snap.store.layer_version(adcode, k).startswith("demo"))
+        m = build_district_map(adcode, summary["plan"], snap.districts.bounds(adcode), cfg, demo_kinds=demo_kinds)
         return render_template("district.html", plan=summary["plan"], map=render_parts(m))
 
     @app.get("/api/districts")

@@ -97,8 +97,9 @@ def _base_map(bounds, static: str, draw: bool = False) -> folium.Map:
     return m
 
 
-def build_district_map(adcode: str, plan: dict, bounds, config: dict, static: str = "/static") -> folium.Map:
-    """bounds: (minx, miny, maxx, maxy) in lon/lat."""
+def build_district_map(adcode: str, plan: dict, bounds, config: dict, static: str = "/static",
+                       demo_kinds: frozenset = frozenset(KINDS)) -> folium.Map:
+    """bounds: (minx, miny, maxx, maxy) in lon/lat; demo_kinds: kinds still on demo geometry (labelled 示意)."""
     m = _base_map(bounds, static, draw=True)
     default = config.get("BASEMAP_DEFAULT", "none")
     tk = config.get("TIANDITU_TK")
@@ -120,7 +121,7 @@ def build_district_map(adcode: str, plan: dict, bounds, config: dict, static: st
             "url": f"/api/districts/{adcode}/layers/{key}?display=1",
             "rules": [{"text": r["text"], "line": r["source"]["line"]} for r in rules],
             "plan_title": plan["plan_title"],
-            "attribution": "" if key == "district" else DEMO_ATTRIBUTION,
+            "attribution": DEMO_ATTRIBUTION if key != "district" and key in demo_kinds else "",
         })
         RemoteGeoJson(kind.name_zh, cfg).add_to(m)
         legend.append({"title": kind.name_zh, "items": cfg["legend"]})

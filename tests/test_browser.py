@@ -171,7 +171,7 @@ def test_shares_page_renders_the_conflict_map(browser_and_base):
 XSS = "<img src=x onerror=alert(1)>"
 
 
-def test_hostile_attribute_text_stays_text(make_app, tmp_path):
+def test_hostile_attribute_text_stays_text(browser_and_base, make_app, tmp_path):
     """A published feature named like an XSS payload shows as text in the map popup, the
     search list, the result page and the PDF; no dialog ever fires."""
     import json
@@ -187,8 +187,8 @@ def test_hostile_attribute_text_stays_text(make_app, tmp_path):
     result = app.test_cli_runner().invoke(args=["layers", "publish", str(layer), "--district", "500111", "--kind", "protected_area", "--yes"])
     assert result.exit_code == 0, result.output
     dialogs = []
-    with serve(app) as base, sync_api.sync_playwright() as p:
-        browser = launch(p)
+    browser, _ = browser_and_base
+    with serve(app) as base:
         op = OfflinePage(browser, base)
         page = op.page
         page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
@@ -210,7 +210,7 @@ def test_hostile_attribute_text_stays_text(make_app, tmp_path):
         pdf = page.request.get(base + body["links"]["pdf"])
         assert pdf.status == 200
         assert op.errors == [] and op.external == []
-        browser.close()
+        page.close()
     assert dialogs == []
     html = app.test_client().get(body["links"]["html"]).get_data(as_text=True)
     assert XSS not in html and "&lt;img src=x onerror=alert(1)&gt;" in html

@@ -8,7 +8,7 @@ prcoords (the exact iterative inverse for GCJ-02).
 from __future__ import annotations
 
 import math
-from functools import lru_cache
+import threading
 
 import numpy as np
 import prcoords
@@ -40,10 +40,22 @@ def gk6_epsg(zone: int, with_prefix: bool = True) -> int:
     return 4478 + zone if with_prefix else 4489 + zone
 
 
-@lru_cache(maxsize=64)
+_per_thread = threading.local()
+
+
 def transformer(src_epsg: int, dst_epsg: int) -> Transformer:
-    """Cached transformer with x/y = easting/northing or lon/lat whatever the EPSG axis order."""
-    return Transformer.from_crs(src_epsg, dst_epsg, always_xy=True)
+    """Cached transformer with x/y = easting/northing or lon/lat whatever the EPSG axis order.
+
+    Cached per thread: a pyproj Transformer must not be used by two threads at once (the
+    server answers requests in parallel threads), and building one costs milliseconds.
+    """
+    cache = getattr(_per_thread, "transformers", None)
+    if cache is None:
+        cache = _per_thread.transformers = {}
+    key = (src_epsg, dst_epsg)
+    if key not in cache:
+        cache[key] = Transformer.from_crs(src_epsg, dst_epsg, always_xy=True)
+    return cache[key]
 
 
 def lonlat_to_gk3(lon: float, lat: float, zone: int | None = None) -> dict:

@@ -64,16 +64,25 @@ class IndexedKind:
                         chunks.append(shapely.LineString(xy[start:start + size + 1]))
                         owner.append(i)
             chunks = np.array(chunks, dtype=object)
-            self.projected[key] = (chunks, np.array(owner, dtype=np.int64), shapely.STRtree(chunks))
+            self.projected[key] = (chunks, np.array(owner, dtype=np.int64), built_tree(chunks))
         return self.projected[key]
 
 
 def index_kind(key: str, name_zh: str, gdf, attr_columns: tuple[str, ...]) -> IndexedKind:
     geoms = np.asarray(gdf.geometry.values, dtype=object)
-    shapely.prepare(geoms)
+    # Not prepared: GEOS prepared geometries build their indexes lazily and are not safe to share
+    # between the server's request threads (libgeos/geos#825). Each request prepares its own site.
     attrs = [{c: _plain(row[c]) for c in attr_columns if c in gdf.columns} for _, row in gdf.iterrows()]
     return IndexedKind(key, name_zh, gdf["feature_id"].to_numpy(), gdf["name"].to_numpy(), attrs, geoms,
-                       shapely.STRtree(geoms), bool(gdf["is_demo"].astype(bool).any()) if len(gdf) else False)
+                       built_tree(geoms), bool(gdf["is_demo"].astype(bool).any()) if len(gdf) else False)
+
+
+def built_tree(geoms) -> shapely.STRtree:
+    """An STRtree whose index is built now: GEOS builds it lazily on the first query, which is
+    a race when that query comes from several request threads at once."""
+    tree = shapely.STRtree(geoms)
+    tree.query(shapely.box(0, 0, 0, 0))
+    return tree
 
 
 def _plain(v):
@@ -121,11 +130,12 @@ def band_label(distance_m: float, bands_m) -> str:
 def screen_kind(kind: IndexedKind, site, site_area_m2: float, frame: LocalFrame, site_m, bands_m, group_by: str | None = None) -> dict:
     max_band = bands_m[-1]
     idx = kind.tree.query(_search_box(site, max_band), predicate="intersects")
+    shapely.prepare(site)  # the request's own geometry: prepared here, used by this thread only
     hits, touching = [], []
     projected = kind.in_frame(frame) if len(idx) else None
     for i in idx:
         feat = kind.geoms[i]
-        if shapely.intersects(feat, site):
+        if shapely.intersects(site, feat):
             relation = "within" if shapely.covers(feat, site) else "intersects"
             overlap = shapely.intersection(feat, site)
             overlap_m2 = area_m2(overlap)

@@ -11,7 +11,7 @@ import shapely.geometry
 
 from geo.area import area_m2
 from geo.errors import DataError
-from geo.screening import DEFAULT_BANDS_M, LocalFrame, index_kind, method_block, screen_kind, site_summary, verdict
+from geo.screening import DEFAULT_BANDS_M, LocalFrame, built_tree, index_kind, method_block, screen_kind, site_summary, verdict
 from layers.catalogue import KINDS
 from layers.store import LayerStore
 
@@ -31,8 +31,7 @@ class ScreeningService:
         districts = store.read_all("district")
         self.district_geoms = districts.geometry.values
         self.district_codes = districts["adcode"].to_numpy()
-        shapely.prepare(self.district_geoms)
-        self.district_tree = shapely.STRtree(self.district_geoms)
+        self.district_tree = built_tree(self.district_geoms)
 
     def districts_of(self, site) -> list[dict]:
         idx = self.district_tree.query(site, predicate="intersects")

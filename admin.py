@@ -132,15 +132,21 @@ def _mapping_from_form(staged) -> dict:
     return mapping
 
 
-@bp.route("/admin/imports/<token>", methods=["GET", "POST"])
-@login_required("admin")
-def import_review(token: str):
+def _staged_report(token: str, from_form: bool):
+    """(staged upload, current snapshot, field mapping, validation report) for a pending import."""
     staged = ext("staging").get(token)
     if staged is None:
         abort(404)
     snap = ext("live").get()
-    mapping = _mapping_from_form(staged) if request.method == "POST" else layer_import.auto_mapping(staged)
+    mapping = _mapping_from_form(staged) if from_form else layer_import.auto_mapping(staged)
     rep = layer_import.report(staged, mapping, snap.districts.store.read("district", staged.adcode).geometry.union_all())
+    return staged, snap, mapping, rep
+
+
+@bp.route("/admin/imports/<token>", methods=["GET", "POST"])
+@login_required("admin")
+def import_review(token: str):
+    staged, snap, _, rep = _staged_report(token, request.method == "POST")
     preview = build_import_preview_map(staged, snap.districts.bounds(staged.adcode))
     return render_template("admin_review.html", report=rep, token=token, map=render_parts(preview),
                            plan=snap.districts.plans[staged.adcode], user=current_user())
@@ -149,12 +155,7 @@ def import_review(token: str):
 @bp.post("/admin/imports/<token>/publish")
 @login_required("admin")
 def import_publish(token: str):
-    staged = ext("staging").get(token)
-    if staged is None:
-        abort(404)
-    snap = ext("live").get()
-    mapping = _mapping_from_form(staged)
-    rep = layer_import.report(staged, mapping, snap.districts.store.read("district", staged.adcode).geometry.union_all())
+    staged, _, mapping, rep = _staged_report(token, from_form=True)
     if not rep["ok"]:
         raise DataError("校验未通过，不能发布：" + "；".join(rep["problems"]), "validation failed; nothing was published")
     entry = publish(staged, mapping, current_user()["username"])

@@ -35,7 +35,23 @@ class LayerStore(Protocol):
     def info(self) -> dict: ...
 
 
-class GeoPackageStore:
+class FrameStore:
+    """Reads over in-memory frames, one GeoDataFrame per kind holding every district."""
+
+    _frames: dict[str, gpd.GeoDataFrame]
+
+    def adcodes(self) -> list[str]:
+        return sorted(self._frames["district"]["adcode"].unique())
+
+    def read(self, kind: str, adcode: str) -> gpd.GeoDataFrame:
+        gdf = self._frames[kind]
+        return gdf[gdf["adcode"] == adcode]
+
+    def read_all(self, kind: str) -> gpd.GeoDataFrame:
+        return self._frames[kind]
+
+
+class GeoPackageStore(FrameStore):
     def __init__(self, path: Path):
         self.path = Path(path)
         if not self.path.exists():
@@ -68,16 +84,6 @@ class GeoPackageStore:
         if kind.geometry_types != ("Point",):
             gdf["area_m2"] = [area_m2(g) for g in gdf.geometry]
         return gdf.set_crs(GEO_EPSG, allow_override=True)
-
-    def adcodes(self) -> list[str]:
-        return sorted(self._frames["district"]["adcode"].unique())
-
-    def read(self, kind: str, adcode: str) -> gpd.GeoDataFrame:
-        gdf = self._frames[kind]
-        return gdf[gdf["adcode"] == adcode]
-
-    def read_all(self, kind: str) -> gpd.GeoDataFrame:
-        return self._frames[kind]
 
     def info(self) -> dict:
         return {"path": str(self.path), "version": self.version, "store": "geopackage"}

@@ -22,7 +22,7 @@ import pyogrio
 from geo.area import area_m2
 from geo.crs import GEO_EPSG
 from layers.catalogue import KINDS
-from layers.store import GeoPackageStore
+from layers.store import FrameStore, GeoPackageStore
 
 CHINA_TZ = timezone(timedelta(hours=8))
 DEMO = "demo"
@@ -78,7 +78,7 @@ class LayerRepository:
             number = 1 + max((int(v["id"][1:]) for v in manifest["versions"]), default=0)
             vid = f"v{number:04d}"
             path = self.root / "versions" / f"{vid}.gpkg"
-            tmp = path.with_suffix(".gpkg.tmp")
+            tmp = path.with_name(f"{vid}.partial.gpkg")  # renamed into place once complete
             out = gdf.copy()
             out["adcode"] = adcode
             out["is_demo"] = 0
@@ -133,7 +133,7 @@ class LayerRepository:
         return VersionedStore(GeoPackageStore(self.base_gpkg), overrides)
 
 
-class VersionedStore:
+class VersionedStore(FrameStore):
     """The demo store with published versions layered over it, per district and kind.
 
     Implements the LayerStore interface; its version names the demo file and every published
@@ -155,16 +155,6 @@ class VersionedStore:
         self._frames = frames
         tag = ",".join(f"{k}={v}" for k, v in sorted(self.layer_versions.items()))
         self.version = base.version + ("+" + hashlib.sha256(tag.encode()).hexdigest()[:8] if tag else "")
-
-    def adcodes(self) -> list[str]:
-        return sorted(self._frames["district"]["adcode"].unique())
-
-    def read(self, kind: str, adcode: str) -> gpd.GeoDataFrame:
-        gdf = self._frames[kind]
-        return gdf[gdf["adcode"] == adcode]
-
-    def read_all(self, kind: str) -> gpd.GeoDataFrame:
-        return self._frames[kind]
 
     def layer_version(self, adcode: str, kind: str) -> str:
         return self.layer_versions.get(f"{adcode}/{kind}", f"{DEMO}:{self.base.version}")

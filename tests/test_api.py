@@ -1,11 +1,12 @@
 """Every route, including its errors."""
+import json
 import re
 
 import pytest
 import shapely
 from shapely.geometry import shape
 
-from conftest import ADCODES
+from conftest import ADCODES, ROOT
 from layers.catalogue import KINDS
 
 PAGE_LIMIT_BYTES = 1_500_000
@@ -98,3 +99,32 @@ def test_map_page_is_small_and_self_contained(client, adcode):
 
 def test_healthz(client):
     assert client.get("/healthz").get_json()["status"] == "ok"
+
+
+def test_tianditu_base_maps_when_a_key_is_configured(make_app):
+    client = make_app(TIANDITU_TK="test-key-123", BASEMAP_DEFAULT="tianditu_vec").test_client()
+    resp = client.get("/districts/500111")
+    html = resp.get_data(as_text=True)
+    for label in ("天地图 矢量", "天地图 影像"):
+        assert json.dumps(label)[1:-1] in html  # layer-control names, JSON-escaped in the map script
+    assert "tianditu.gov.cn/vec_w" in html and "tianditu.gov.cn/img_w" in html and "tk=test-key-123" in html
+    assert "https://*.tianditu.gov.cn" in resp.headers["Content-Security-Policy"]
+    default = make_app().test_client().get("/districts/500111")
+    assert "tianditu" not in default.get_data(as_text=True) and "tianditu" not in default.headers["Content-Security-Policy"]
+
+
+def test_broken_layer_file_stops_start_up_naming_file_and_field(make_app, tmp_path):
+    import pyogrio
+
+    from geo.errors import ConfigError
+
+    src = ROOT / "data" / "demo.gpkg"
+    bad = tmp_path / "bad.gpkg"
+    for name, _ in pyogrio.list_layers(src):
+        gdf = pyogrio.read_dataframe(src, layer=name)
+        if name == "protected_area":
+            gdf = gdf.drop(columns=["pa_type"])
+        pyogrio.write_dataframe(gdf, bad, layer=name)
+    with pytest.raises(ConfigError) as info:
+        make_app(LAYERS_GPKG=str(bad))
+    assert info.value.field == "protected_area.pa_type" and "bad.gpkg" in str(info.value)

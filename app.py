@@ -20,7 +20,7 @@ from pathlib import Path
 import click
 import jsonschema
 import yaml
-from flask import Flask, Response, g, jsonify, redirect, render_template, request, url_for
+from flask import Flask, Response, g, has_request_context, jsonify, redirect, render_template, request, url_for
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from markupsafe import Markup
 from werkzeug.exceptions import HTTPException
@@ -182,7 +182,8 @@ def create_app(config: dict | None = None) -> Flask:
         return render_template("error.html", message=body["error"], status=400), 400
 
     def record(action: str, summary: str, versions: dict, data: bytes | None = None):
-        user = admin.current_user() if request else None
+        """Audit entry; outside a request (CLI) the user is the operating-system account."""
+        user = admin.current_user() if has_request_context() else {"username": f"cli:{os.environ.get('USER', 'unknown')}"}
         audit.record(user["username"] if user else None, action, summary, versions, hashlib.sha256(data).hexdigest() if data else None)
 
     @app.errorhandler(DataError)
@@ -377,6 +378,8 @@ def create_app(config: dict | None = None) -> Flask:
                 for site in bar:
                     results.extend(screen_sites(screening, [site], DEFAULT_BANDS_M, district))
             rows = result_rows(results)
+            record("screen", "；".join(f"{r['site'].get('name') or '项目'}：{r['verdict']['summary']}" for r in results),
+                   {k: v for r in results for k, v in r["method"]["data"]["layer_versions"].items()}, data)
             for r in results:
                 click.echo(f"{r['site'].get('name') or '项目'}：{r['verdict']['summary']}")
         if out:
@@ -432,6 +435,7 @@ def create_app(config: dict | None = None) -> Flask:
                              "denominator_m2": r["denominator_m2"], "method": r["method"]})
                 pct = f"{r['computed_pct']:.3f}%" if r["computed_pct"] is not None else "—"
                 click.echo(f"{plans[adcode]['name']} {r['name_zh']}：计算 {pct}，规划 {r['plan_pct'] if r['plan_pct'] is not None else '—'}，{r['status']}")
+            record("shares", _shares_summary(result), _versions(snap, adcode))
             for f in result["findings"]:
                 click.echo(f"  · {f['text']}")
         if out:
@@ -444,7 +448,8 @@ def create_app(config: dict | None = None) -> Flask:
     def api_sections():
         result = live.get().sections.section_results(request.args.get("district") or None, request.args.get("period") or None)
         record("sections", f"断面水质 {result['district'] or '全部'} {result['period']}：" + "；".join(
-            f"{c['adcode']} {c['name']} {c['status']}" for c in result["plan_indicators"]), {"measurements": result["data"]["imports"][-1]["import_id"] if result["data"]["imports"] else None})
+            f"{c['adcode']} {c['name']} {c['status']}" for c in result["plan_indicators"]),
+            {"measurements_import": result["data"]["imports"][-1]["import_id"] if result["data"]["imports"] else None})
         return jsonify(result)
 
     @app.get("/api/sections/<path:section_id>/series")
@@ -526,6 +531,9 @@ def create_app(config: dict | None = None) -> Flask:
                  "deciding_parameters": "、".join(r["deciding_parameters"])} for r in result["sections"]]
         for r in rows:
             click.echo(f"{r['district']} {r['section']}（{r['level']}）{r['period']}：{r['class'] or '无数据'}类，目标 {r['target_class'] or '未明确'}，{r['compliant']}")
+        record("sections", f"断面水质报告 {district or '全部'} {result['period']}：" + "；".join(
+            f"{c['adcode']} {c['name']} {c['status']}" for c in result["plan_indicators"]),
+            {"measurements_import": result["data"]["imports"][-1]["import_id"] if result["data"]["imports"] else None})
         for c in result["plan_indicators"]:
             click.echo(f"{c['adcode']} {c['name']}：{c['status']}（{c['reason']}）")
         if out:

@@ -138,3 +138,15 @@ def test_screening_is_rate_limited(make_app):
     point = {"geometry": {"type": "Point", "coordinates": [105.7, 29.6]}}
     assert [client.post("/api/screen", json=point).status_code for _ in range(3)] == [200, 200, 429]
     assert "请求过于频繁" in client.post("/api/screen", json=point).get_json()["error"]
+
+
+def test_cli_reports_are_audited(make_app):
+    app = make_app()
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["shares", "--district", "500111"]).exit_code == 0
+    assert runner.invoke(args=["sections", "report", "--district", "500111"]).exit_code == 0
+    assert runner.invoke(args=["screen", str(DATA / "site_dazu_jzd.txt")]).exit_code == 0
+    entries = app.extensions["audit"].entries()
+    assert [e["action"] for e in entries[:3]] == ["screen", "sections", "shares"]
+    assert entries[0]["username"].startswith("cli:") and entries[0]["input_sha256"]
+    assert entries[2]["versions"]["500111/redline"].startswith("demo:")

@@ -267,8 +267,23 @@ def _refuse_xml_entities(text: bytes):
         raise DataError("KML 中含有 DOCTYPE/实体声明，出于安全原因拒绝处理", "KML with DOCTYPE/entity declarations is refused")
 
 
+MAGIC = {".gpkg": (b"SQLite format 3\x00",), ".shp": (b"\x00\x00\x27\x0a",)}
+
+
+def _check_magic(suffix: str, head: bytes, name: str):
+    """The bytes must be the format the name says: GDAL would otherwise open whatever they are."""
+    if suffix == ".kml":
+        text = head[:4096].lstrip(b"\xef\xbb\xbf \t\r\n")
+        if not (text.startswith(b"<?xml") or text.startswith(b"<kml")) or b"<kml" not in text:
+            raise DataError(f"{name} 不是 KML 文件（内容不是 KML）", f"{name} is not KML")
+        return
+    if suffix in MAGIC and not head.startswith(MAGIC[suffix]):
+        raise DataError(f"{name} 的内容与扩展名不符（不是有效的 {suffix} 文件）", f"{name}: content does not match {suffix}")
+
+
 def _read_kml(tmp, filename, data, crs, limits, district_lon):
     _refuse_xml_entities(data)
+    _check_magic(".kml", data, filename)
     path = tmp / "upload.kml"
     path.write_bytes(data)
     return _read_ogr_path(path, crs if crs is not None else 4326, limits, district_lon)
@@ -328,6 +343,9 @@ def _read_zip(tmp, filename, data, crs, limits, district_lon):
     if len(shps) > 1:
         raise DataError(f"压缩包中有 {len(shps)} 个 .shp，请每次上传一个图层", "several .shp files in one zip")
     shp = shps[0]
+    _check_magic(".shp", shp.read_bytes()[:4], shp.name)
+    if any(f.suffix.lower() in (".vrt", ".xml") for f in files):
+        raise DataError("压缩包中含有 .vrt/.xml 引用文件，出于安全原因拒绝处理", "archives with .vrt/.xml files are refused")
     for ext in (".shx", ".dbf"):
         if not any(f.suffix.lower() == ext and f.stem == shp.stem for f in files):
             raise DataError(f"Shapefile 缺少 {ext} 文件", f"the shapefile is missing its {ext} file")
@@ -372,6 +390,7 @@ def _shapefile_encoding(dbf: Path, cpg: Path | None) -> str:
 
 
 def _read_ogr(tmp, filename, data, crs, limits, district_lon):
+    _check_magic(PurePosixPath(filename.lower()).suffix, data, filename)
     path = tmp / ("upload" + PurePosixPath(filename.lower()).suffix)
     path.write_bytes(data)
     return _read_ogr_path(path, crs, limits, district_lon)

@@ -140,6 +140,15 @@ def more_bad(bad: Path):
         zf.writestr("../../doc.kml", (HERE / "site_dazu.kml").read_text(encoding="utf-8"))
     (bad / "mixed_encoding.csv").write_bytes("name,lon,lat\n".encode() + "甲,105.7,29.6\n".encode("utf-8") + "乙,abc,29.6\n".encode("gbk"))
     (bad / "not_a_zip.zip").write_bytes(b"this is not a zip archive")
+    # GDAL opens by content: VRT files named like other formats try to read local files
+    vrt = ('<OGRVRTDataSource><OGRVRTLayer name="x"><SrcDataSource>CSV:/etc/hostname</SrcDataSource>'
+           '<GeometryType>wkbNone</GeometryType></OGRVRTLayer></OGRVRTDataSource>')
+    (bad / "vrt_disguised.gpkg").write_text(vrt, encoding="utf-8")
+    (bad / "vrt_disguised.kml").write_text(vrt, encoding="utf-8")
+    with zipfile.ZipFile(bad / "vrt_in_zip.zip", "w") as zf:
+        zf.writestr("site.shp", vrt)
+        zf.writestr("site.shx", b"x")
+        zf.writestr("site.dbf", b"x" * 40)
 
 
 def write_official_redline():

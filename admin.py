@@ -2,9 +2,11 @@
 rollback, audit log. Business logic lives in layers/ (versions, layer_import, accounts)."""
 from __future__ import annotations
 
+import re
 import threading
 import time
 from functools import wraps
+from urllib.parse import urlsplit
 
 import click
 from flask.cli import AppGroup
@@ -71,17 +73,26 @@ def login_required(role: str = "reviewer"):
     return decorator
 
 
+def safe_next(target: str) -> str | None:
+    """A same-site path to go back to after login, or None (no scheme, no host, no control characters)."""
+    cleaned = re.sub(r"[\x00-\x1f\x7f]", "", target or "").replace("\\", "/")
+    parts = urlsplit(cleaned)
+    if not cleaned.startswith("/") or cleaned.startswith("//") or parts.scheme or parts.netloc:
+        return None
+    return cleaned
+
+
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     error = None
     if request.method == "POST":
+        ext("rate_limit")("login")
         user = ext("accounts").verify(request.form.get("username", ""), request.form.get("password", ""))
         if user:
             session.clear()
             session["user"] = user["username"]
             ext("audit").record(user["username"], "login", "登录", {})
-            target = request.args.get("next", "")
-            return redirect(target if target.startswith("/") and not target.startswith("//") else url_for("admin.dashboard"))
+            return redirect(safe_next(request.args.get("next", "")) or url_for("admin.dashboard"))
         error = "用户名或密码错误"
     return render_template("login.html", error=error), (401 if error else 200)
 

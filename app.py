@@ -113,10 +113,10 @@ def load_config(overrides: dict | None = None) -> dict:
 
 
 def _flag(name: str) -> bool:
-    raw = request.args.get(name, "0").strip().lower()
-    if raw in ("1", "true", "yes"):
+    raw = request.args.get(name, "0").strip()
+    if raw == "1":
         return True
-    if raw in ("0", "false", "no", ""):
+    if raw in ("0", ""):
         return False
     raise DataError(f"参数 {name} 只能是 0 或 1，收到：{raw[:40]}", f"parameter {name} must be 0 or 1, got {raw[:40]!r}")
 
@@ -181,9 +181,15 @@ def create_app(config: dict | None = None) -> Flask:
             return jsonify(body), 400
         return render_template("error.html", message=body["error"], status=400), 400
 
-    def record(action: str, summary: str, versions: dict, data: bytes | None = None):
-        """Audit entry; outside a request (CLI) the user is the operating-system account."""
-        user = admin.current_user() if has_request_context() else {"username": f"cli:{os.environ.get('USER', 'unknown')}"}
+    def record(action: str, summary: str, versions: dict, data: bytes | None = None, anonymous: bool = False):
+        """Audit entry; outside a request (CLI) the user is the operating-system account. The
+        CSRF-exempt API records no user: a cross-site post would otherwise write in the victim's name."""
+        if anonymous:
+            user = None
+        elif has_request_context():
+            user = admin.current_user()
+        else:
+            user = {"username": f"cli:{os.environ.get('USER', 'unknown')}"}
         audit.record(user["username"] if user else None, action, summary, versions, hashlib.sha256(data).hexdigest() if data else None)
 
     @app.errorhandler(DataError)
@@ -243,11 +249,14 @@ def create_app(config: dict | None = None) -> Flask:
         resp.headers["Cache-Control"] = "public, max-age=300"
         return resp
 
-    def run_screening(payload: dict | None, upload, text: str | None, crs_text, district, bands_text) -> list[dict]:
+    def run_screening(payload: dict | None, upload, text: str | None, crs_text, district, bands_text,
+                      cookie_free: bool = False) -> list[dict]:
         """One entry for the API and the form: parse, convert, screen, all on one data snapshot."""
         app.extensions["rate_limit"]("screen")
         snap = live.get()
         service, screening = snap.districts, snap.screening
+        if not isinstance(district, (str, type(None))) or not isinstance(crs_text, (str, type(None))):
+            raise DataError("district 与 crs 须为字符串", "district and crs must be strings")
         crs = site_input.parse_crs(crs_text)
         if district:
             service.district_summary(district)  # 404 for an unknown district
@@ -266,7 +275,8 @@ def create_app(config: dict | None = None) -> Flask:
         results = screen_sites(screening, sites, bands, district or None)
         raw = upload[1] if upload is not None else text.encode() if text else request.get_data()
         versions = {k: v for r in results for k, v in r["method"]["data"]["layer_versions"].items()}
-        record("screen", "；".join(f"{r['site'].get('name') or '项目'}：{r['verdict']['summary']}" for r in results), versions, raw)
+        record("screen", "；".join(f"{r['site'].get('name') or '项目'}：{r['verdict']['summary']}" for r in results), versions, raw,
+               anonymous=cookie_free)
         return results
 
     def response_body(results: list[dict], rid: str) -> dict:
@@ -283,14 +293,14 @@ def create_app(config: dict | None = None) -> Flask:
             if f is None or not f.filename:
                 raise DataError("multipart 请求须包含 file 字段", "multipart requests need a 'file' field")
             results = run_screening(None, (f.filename, f.read()), None, request.form.get("crs"), request.form.get("district"),
-                                    request.form.get("bands"))
+                                    request.form.get("bands"), cookie_free=True)
         else:
             payload = request.get_json(silent=True)
             if not isinstance(payload, dict):
                 raise DataError("请求体须为 JSON 对象或 multipart 文件上传", "the body must be a JSON object or a multipart upload", status=415)
             bands = payload.get("bands")
             results = run_screening(payload, None, None, payload.get("crs"), payload.get("district"),
-                                    ",".join(map(str, bands)) if isinstance(bands, list) else bands)
+                                    ",".join(map(str, bands)) if isinstance(bands, list) else bands, cookie_free=True)
         return jsonify(response_body(results, results_cache.put(results)))
 
     csrf.exempt(api_screen)  # a stateless JSON/upload API for scripts; forms below carry CSRF tokens
@@ -606,12 +616,22 @@ def _attachment(filename: str) -> dict:
     return {"Content-Disposition": f'attachment; filename="{filename}"'}
 
 
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def cell_text(value):
+    """Spreadsheet-safe value: text that Excel would run as a formula gets a leading apostrophe."""
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
+
+
 def rows_to_csv(rows: list[dict], columns=CSV_COLUMNS) -> str:
     buf = io.StringIO()
     buf.write("\ufeff")  # BOM so that Excel opens the Chinese text as UTF-8
     writer = csv.DictWriter(buf, fieldnames=columns)
     writer.writeheader()
-    writer.writerows(rows)
+    writer.writerows({k: cell_text(v) for k, v in row.items()} for row in rows)
     return buf.getvalue()
 
 
@@ -623,7 +643,10 @@ def rows_to_xlsx(rows: list[dict], columns=CSV_COLUMNS, title: str = "初筛结�
     ws.title = title
     ws.append(list(columns))
     for row in rows:
-        ws.append([row[c] for c in columns])
+        ws.append([cell_text(row[c]) for c in columns])
+        for cell in ws[ws.max_row]:
+            if isinstance(cell.value, str):
+                cell.data_type = "s"  # never a formula, whatever the text
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()

@@ -9,6 +9,7 @@ the easting's zone prefix.
 """
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 
@@ -38,7 +39,10 @@ class JzdFile:
 
 def _num(text: str, line_no: int, what: str) -> float:
     try:
-        return float(text.strip())
+        value = float(text.strip())
+        if not math.isfinite(value):
+            raise ValueError(text)
+        return value
     except ValueError:
         raise DataError(f"界址点文件第 {line_no} 行：{what}“{text.strip()[:20]}”不是数字",
                         f"boundary-point TXT line {line_no}: {what} {text.strip()[:20]!r} is not a number") from None
@@ -76,11 +80,17 @@ def parse(text: str) -> JzdFile:
             raise DataError(f"界址点文件第 {line_no} 行：坐标行应为“点号,圈号,X,Y”4 个字段", f"line {line_no}: a point row needs 4 fields")
         if not parcels:
             raise DataError(f"界址点文件第 {line_no} 行：坐标行之前没有地块头（以 @ 结尾的行）", f"line {line_no}: point row before any parcel header")
-        ring = int(_num(fields[1], line_no, "圈号"))
+        ring = _num(fields[1], line_no, "圈号")
+        if ring != int(ring) or not 1 <= ring <= 10_000:
+            raise DataError(f"界址点文件第 {line_no} 行：圈号应为正整数", f"line {line_no}: ring number must be a positive integer")
+        ring = int(ring)
         x_north, y_east = _num(fields[2], line_no, "X 坐标"), _num(fields[3], line_no, "Y 坐标")
         parcels[-1].rings.setdefault(ring, []).append((y_east, x_north))
     if not parcels:
         raise DataError("界址点文件中没有地块", "no parcel in the boundary-point TXT")
+    empty = [p.name for p in parcels if not p.rings]
+    if empty:
+        raise DataError(f"地块“{empty[0]}”没有界址点", f"parcel {empty[0]!r} has no points")
     notes = []
     if _looks_swapped(parcels):
         for p in parcels:
@@ -121,7 +131,7 @@ def parcel_geometry(parcel: Parcel):
             parcel.notes.append(f"第 {number} 圈缺少闭合点，已自动闭合 / ring {number} was not closed; closed")
         if len(pts) < 4:
             raise DataError(f"地块“{parcel.name}”第 {number} 圈点数不足 3 个", f"parcel {parcel.name!r} ring {number} has fewer than 3 points")
-        rings.append(Polygon(pts))
+        rings.append(shapely.make_valid(Polygon(pts)))  # repair before containment and difference
     shells, holes = [rings[0]], []
     for r in rings[1:]:
         (holes if shells[0].contains(r) else shells).append(r)

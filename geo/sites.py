@@ -167,7 +167,11 @@ def clean_geometry(geom, limits: Limits, what: str) -> tuple[object, list[str]]:
 # ---------------------------------------------------------------- GeoJSON
 
 def _geojson_crs(obj: dict):
-    name = ((obj.get("crs") or {}).get("properties") or {}).get("name", "")
+    crs = obj.get("crs")
+    props = crs.get("properties") if isinstance(crs, dict) else None
+    name = props.get("name", "") if isinstance(props, dict) else ""
+    if not isinstance(name, str):
+        return None
     m = re.search(r"EPSG::?(\d+)", name)
     if m:
         return int(m.group(1))
@@ -185,6 +189,11 @@ def _unclosed_rings(geometry: dict) -> bool:
     return any(len(r) >= 2 and r[0] != r[-1] for r in rings(geometry))
 
 
+def _props(feature: dict) -> dict:
+    props = feature.get("properties")
+    return props if isinstance(props, dict) else {}
+
+
 def features_from_geojson(obj) -> list[tuple[dict, dict]]:
     """(geometry, properties) pairs from a geometry, Feature or FeatureCollection."""
     if not isinstance(obj, dict) or "type" not in obj:
@@ -192,9 +201,11 @@ def features_from_geojson(obj) -> list[tuple[dict, dict]]:
     t = obj["type"]
     if t == "FeatureCollection":
         feats = obj.get("features") or []
-        return [(f.get("geometry"), f.get("properties") or {}) for f in feats if isinstance(f, dict)]
+        if not isinstance(feats, list):
+            raise DataError("FeatureCollection 的 features 须为数组", "FeatureCollection.features must be an array")
+        return [(f.get("geometry"), _props(f)) for f in feats if isinstance(f, dict)]
     if t == "Feature":
-        return [(obj.get("geometry"), obj.get("properties") or {})]
+        return [(obj.get("geometry"), _props(obj))]
     return [(obj, {})]
 
 
@@ -434,7 +445,10 @@ LAT_COLUMNS = ("lat", "latitude", "纬度", "y")
 
 
 def _read_csv(tmp, filename, data, crs, limits, district_lon):
-    rows = list(csv.DictReader(io.StringIO(_decode(data))))
+    try:
+        rows = list(csv.DictReader(io.StringIO(_decode(data))))
+    except csv.Error as exc:
+        raise DataError(f"CSV 格式错误：{exc}", f"malformed CSV: {exc}") from None
     if not rows:
         raise DataError("CSV 中没有数据行", "the CSV has no rows")
     cols = {c.strip().lower(): c for c in rows[0] if c}
@@ -457,6 +471,8 @@ def _read_csv(tmp, filename, data, crs, limits, district_lon):
 def _read_txt(tmp, filename, data, crs, limits, district_lon):
     parsed = jzd_txt.parse(_decode(data))
     zone, width, prefixed = jzd_txt.zone_from_header_or_prefix(parsed)
+    if zone is not None and not (25 <= zone <= 45 if width == 3 else 13 <= zone <= 23):
+        raise DataError(f"界址点文件的带号 {zone} 不在中国范围内（3° 带 25–45，6° 带 13–23）", f"zone {zone} is outside China")
     if crs is None:
         if zone is not None:
             crs = (gk3_epsg(zone, prefixed) if width == 3 else gk6_epsg(zone, prefixed)) if prefixed else (

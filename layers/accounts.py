@@ -115,6 +115,11 @@ class AuditLog:
         writer = csv.writer(buf)
         writer.writerow(["id", "at", "username", "action", "input_sha256", "summary", "versions"])
         for e in reversed(self.entries(limit=1_000_000)):
-            writer.writerow([e["id"], e["at"], e["username"], e["action"], e["input_sha256"] or "", e["summary"],
+            writer.writerow([e["id"], e["at"], _cell(e["username"]), e["action"], e["input_sha256"] or "", _cell(e["summary"]),
                              json.dumps(e["versions"], ensure_ascii=False)])
         return buf.getvalue()
+
+
+def _cell(text: str) -> str:
+    """Summaries hold uploaded names: text Excel would run as a formula gets a leading apostrophe."""
+    return "'" + text if text.startswith(("=", "+", "-", "@", "\t", "\r")) else text

@@ -82,7 +82,7 @@ def validate_bands(bands_m) -> tuple[float, ...]:
         bands = tuple(sorted(float(b) for b in bands_m))
     except (TypeError, ValueError):
         raise DataError("距离分级须为数字列表（米），如 0,100,500,1000,5000", "distance bands must be numbers in metres") from None
-    if not bands or bands[0] < 0 or bands[-1] > MAX_BAND_M or len(bands) > 10:
+    if not bands or not all(np.isfinite(bands)) or bands[0] < 0 or bands[-1] > MAX_BAND_M or len(bands) > 10:
         raise DataError(f"距离分级须为 0–{MAX_BAND_M} 米之间的 1–10 个数", f"distance bands must be 1–10 values in 0–{MAX_BAND_M} m")
     return bands
 

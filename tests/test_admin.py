@@ -150,3 +150,12 @@ def test_cli_reports_are_audited(make_app):
     assert [e["action"] for e in entries[:3]] == ["screen", "sections", "shares"]
     assert entries[0]["username"].startswith("cli:") and entries[0]["input_sha256"]
     assert entries[2]["versions"]["500111/redline"].startswith("demo:")
+
+
+@pytest.mark.parametrize("target", ["//evil.com", "/\t/evil.com", "/%09/evil.com", "https://evil.com", "/\\evil.com", "javascript:alert(1)"])
+def test_login_redirect_stays_on_site(target):
+    from admin import safe_next
+
+    assert safe_next("/admin/audit") == "/admin/audit"
+    result = safe_next(target)
+    assert result is None or (result.startswith("/") and not result.startswith("//") and "evil.com" not in result.split("/")[1])

@@ -279,3 +279,40 @@ def test_xian80_gk_by_epsg_code(client, reference):
     assert "Xian 1980" in body["site"]["crs"]["as_read"]
     assert any("七参数" in c for c in body["site"]["crs"]["conversions"])  # the datum caveat is stated
     assert body["site"]["area_m2"] == pytest.approx(reference["site_m2"], rel=1e-3)
+
+
+@pytest.mark.parametrize("payload", [
+    {"geometry": {"type": "Point", "coordinates": [105.7, 29.6]}, "district": ["500111"]},
+    {"geometry": {"type": "Point", "coordinates": [105.7, 29.6], "crs": "EPSG:4490"}},
+    {"geometry": {"type": "FeatureCollection", "features": 5}},
+    {"geometry": {"type": "Feature", "properties": [1], "geometry": {"type": "Point", "coordinates": [105.7, 29.6]}}},
+    {"geometry": {"type": "Point", "coordinates": [105.7, 29.6]}, "bands": ["nan"]},
+])
+def test_malformed_json_is_a_4xx_never_a_500(client, payload):
+    resp = client.post("/api/screen", json=payload)
+    assert resp.status_code < 500
+    assert resp.status_code == 200 or resp.get_json()["error"]
+
+
+@pytest.mark.parametrize("text", [
+    "[地块坐标]\n4,1,1,甲,面,,,,@\nJ1,nan,3291800,35557750\n",
+    "[地块坐标]\n4,1,1,甲,面,,,,@\n",
+    "[属性描述]\n带号=99\n[地块坐标]\n4,1,1,甲,面,,,,@\nJ1,1,3291800,557750\nJ2,1,3291800,558350\nJ3,1,3292180,558500\n",
+    "[地块坐标]\n9,1,1,甲,面,,,,@\nJ1,1,3291800,35557750\nJ2,1,3292400,35558350\nJ3,1,3291800,35558350\nJ4,1,3292400,35557750\n"
+    "J1,2,3291900,35557900\nJ2,2,3291900,35558000\nJ3,2,3292000,35558000\nJ4,2,3292000,35557900\n",
+])
+def test_malformed_boundary_txt_is_a_4xx_or_repaired(client, text):
+    resp = client.post("/api/screen", data={"file": (io.BytesIO(text.encode()), "p.txt")})
+    assert resp.status_code < 500, resp.get_json()
+
+
+def test_exports_do_not_run_formulas(client):
+    csv_text = "name,lon,lat\n=HYPERLINK(\"http://x\"),105.70,29.60\n"
+    body = client.post("/api/screen", data={"file": (io.BytesIO(csv_text.encode()), "p.csv")}).get_json()
+    exported = client.get(body["links"]["csv"]).get_data(as_text=True)
+    assert "'=HYPERLINK" in exported
+    from openpyxl import load_workbook
+
+    wb = load_workbook(io.BytesIO(client.get(body["links"]["xlsx"]).data))
+    values = [c.value for c in wb.active["A"]]
+    assert "'=HYPERLINK(\"http://x\")" in values and all(c.data_type != "f" for c in wb.active["A"])

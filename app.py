@@ -246,8 +246,10 @@ def create_app(config: dict | None = None) -> Flask:
     def api_layer(adcode: str, kind: str):
         fc = live.get().districts.layer_geojson(adcode, kind, _flag("display"))
         resp = app.response_class(json.dumps(fc, ensure_ascii=False, separators=(",", ":")), mimetype="application/geo+json")
-        resp.headers["Cache-Control"] = "public, max-age=300"
-        return resp
+        # revalidated on every use: a publish or rollback changes the data behind the same URL
+        resp.headers["Cache-Control"] = "no-cache"
+        resp.set_etag(f"{fc['data_version']}-{adcode}-{kind}-{int(_flag('display'))}")
+        return resp.make_conditional(request)
 
     def run_screening(payload: dict | None, upload, text: str | None, crs_text, district, bands_text,
                       cookie_free: bool = False) -> list[dict]:
@@ -331,7 +333,10 @@ def create_app(config: dict | None = None) -> Flask:
     @app.get("/screen/results/<rid>")
     def screen_result(rid: str):
         results = cached(rid)
-        m = build_result_map(results, overlap_geojson(results))
+        store = live.get().store
+        demo_layers = frozenset(f"{d['adcode']}/{k}" for r in results for d in r["site"]["districts"] for k in KINDS
+                                if store.layer_version(d["adcode"], k).startswith("demo"))
+        m = build_result_map(results, overlap_geojson(results), demo_layers=demo_layers)
         return render_template("screen_result.html", results=public(results), rid=rid, map=render_parts(m),
                                kind_names={k: v.name_zh for k, v in KINDS.items()})
 
@@ -421,7 +426,8 @@ def create_app(config: dict | None = None) -> Flask:
         summary = snap.districts.district_summary(adcode)
         result = snap.shares.district(adcode)
         record("shares", _shares_summary(result), _versions(snap, adcode))
-        m = build_conflict_map(adcode, result["conflicts"], snap.districts.bounds(adcode))
+        m = build_conflict_map(adcode, result["conflicts"], snap.districts.bounds(adcode),
+                               redline_is_demo=snap.store.layer_version(adcode, "redline").startswith("demo"))
         return render_template("shares.html", plan=summary["plan"], result=result, map=render_parts(m),
                                tolerance_pp=cfg["SHARE_TOLERANCE_PP"], area_tolerance_pct=cfg["AREA_TOLERANCE_PCT"],
                                kind_names={k: v.name_zh for k, v in KINDS.items()})
@@ -498,16 +504,22 @@ def create_app(config: dict | None = None) -> Flask:
 
     @app.get("/districts/<adcode>/sections")
     def district_sections(adcode: str):
-        return sections_page(adcode, request.args.get("period") or None)
+        page = sections_page(adcode, request.args.get("period") or None)
+        record("sections", f"断面水质页面 {adcode} {request.args.get('period') or '最新月份'}", {})
+        return page
 
     @app.post("/districts/<adcode>/sections/import")
     @admin.login_required("admin")
     def sections_import(adcode: str):
+        live.get().districts.district_summary(adcode)  # 404 before anything is stored
         f = request.files.get("file")
         try:
             if f is None or not f.filename:
                 raise DataError("请选择要导入的 CSV 或 Excel 文件", "choose a file")
-            done = live.get().sections.import_file(f.filename, f.read())
+            app.extensions["rate_limit"]("import")
+            data = f.read()
+            done = live.get().sections.import_file(f.filename, data)
+            record("sections_import", f"导入监测数据 {done['n_records']} 条（{f.filename}）", {}, data)
         except DataError as exc:
             return sections_page(adcode, None, exc.status, message=exc.message_zh, error=True,
                                  bad_rows=exc.details.get("errors", []))
@@ -521,7 +533,9 @@ def create_app(config: dict | None = None) -> Flask:
     def sections_import_cli(path):
         """Import measurements (CSV/Excel); a file with any bad row is refused whole."""
         try:
-            done = live.get().sections.import_file(Path(path).name, Path(path).read_bytes())
+            data = Path(path).read_bytes()
+            done = live.get().sections.import_file(Path(path).name, data)
+            record("sections_import", f"导入监测数据 {done['n_records']} 条（{Path(path).name}）", {}, data)
         except DataError as exc:
             for e in exc.details.get("errors", []):
                 click.echo(f"  第 {e['row']} 行 {e['column']}：{e['problem']}", err=True)

@@ -142,7 +142,7 @@ def render_parts(m: folium.Map) -> dict:
     return {"header": root.header.render(), "body": root.html.render(), "script": root.script.render()}
 
 
-def build_result_map(results: list[dict], overlaps: dict, static: str = "/static") -> folium.Map:
+def build_result_map(results: list[dict], overlaps: dict, static: str = "/static", demo_layers: frozenset = frozenset()) -> folium.Map:
     """The site in black, the overlap pieces solid, the district layers faded behind.
 
     No tooltips from folium here: they insert attribute values as HTML, and names may come from uploads.
@@ -160,7 +160,7 @@ def build_result_map(results: list[dict], overlaps: dict, static: str = "/static
             style["fillOpacity"] = min(style.get("fillOpacity", 0.3), 0.12)
             cfg.update({"url": f"/api/districts/{adcode}/layers/{key}?display=1", "rules": [], "plan_title": "",
                         "style": style, "style_values": {k: {**v, "fillOpacity": 0.12} for k, v in cfg["style_values"].items()},
-                        "attribution": "" if key == "district" else DEMO_ATTRIBUTION})
+                        "attribution": DEMO_ATTRIBUTION if f"{adcode}/{key}" in demo_layers else ""})
             RemoteGeoJson(f"{kind.name_zh}（{adcode}）", cfg).add_to(m)
     folium.GeoJson(overlaps, name="重叠部分", style_function=lambda f: {
         "color": {"redline": "#c00000", "water_source_zone": "#08306b", "protected_area": "#006d2c"}.get(f["properties"]["kind"], "#333"),
@@ -215,7 +215,7 @@ def build_sections_map(adcode: str, rows: list[dict], bounds, class_legend: list
 CONFLICT_COLORS = {"reserve_outside_redline": "#e31a1c", "grade1_outside_redline": "#ff7f00", "redline_internal_overlaps": "#6a3d9a"}
 
 
-def build_conflict_map(adcode: str, conflicts: dict, bounds, static: str = "/static") -> folium.Map:
+def build_conflict_map(adcode: str, conflicts: dict, bounds, static: str = "/static", redline_is_demo: bool = True) -> folium.Map:
     """Conflict areas in solid colour over the faded red line and the district boundary."""
     m = _base_map(bounds, static)
     BlankBase().add_to(m)
@@ -226,7 +226,7 @@ def build_conflict_map(adcode: str, conflicts: dict, bounds, static: str = "/sta
         if key == "redline":
             cfg["style"] = {**cfg["style"], "fillOpacity": 0.15, "opacity": 0.5}
         cfg.update({"url": f"/api/districts/{adcode}/layers/{key}?display=1", "rules": [], "plan_title": "",
-                    "attribution": "" if key == "district" else DEMO_ATTRIBUTION})
+                    "attribution": DEMO_ATTRIBUTION if key == "redline" and redline_is_demo else ""})
         RemoteGeoJson(KINDS[key].name_zh, cfg).add_to(m)
         legend.append({"title": KINDS[key].name_zh, "items": cfg["legend"]})
     items = []

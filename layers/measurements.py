@@ -128,3 +128,9 @@ class MeasurementStore:
         with self._lock:
             rows = self._conn.execute("SELECT id, source_name, imported_at, n_records FROM imports ORDER BY id").fetchall()
         return [{"import_id": r[0], "source_name": r[1], "imported_at": r[2], "n_records": r[3]} for r in rows]
+
+    def values_by_import(self) -> dict[int, int]:
+        """How many stored values each import still supplies (later imports replace earlier values)."""
+        with self._lock:
+            rows = self._conn.execute("SELECT import_id, COUNT(*) FROM measurements GROUP BY import_id").fetchall()
+        return {i: n for i, n in rows}

@@ -32,6 +32,11 @@ class ScreeningService:
         self.district_geoms = districts.geometry.values
         self.district_codes = districts["adcode"].to_numpy()
         self.district_tree = built_tree(self.district_geoms)
+        # per-zone projections and edge indexes for every district's zone, built now, not in a request
+        for geom in self.district_geoms:
+            frame = LocalFrame(geom.centroid.x, geom.centroid.y)
+            for kind in self.kinds.values():
+                kind.edge_chunks(frame)
 
     def districts_of(self, site) -> list[dict]:
         idx = self.district_tree.query(site, predicate="intersects")
@@ -52,10 +57,15 @@ class ScreeningService:
         if district and district not in {d["adcode"] for d in districts}:
             raise DataError(f"项目位置不在所选区县（{self.plans[district]['name']}）内", "the site does not lie in the selected district")
         layers = [screen_kind(k, site, site_area, frame, site_m, bands_m, GROUP_BY.get(key)) for key, k in self.kinds.items()]
-        versions = {f"{d['adcode']}/{key}": self.store.layer_version(d["adcode"], key) for d in districts for key in self.kinds}
+        # versions of every district the site lies in or has a hit in (a "near" zone may be next door)
+        adcodes = {d["adcode"] for d in districts} | {h["attributes"]["adcode"] for layer in layers for h in layer["hits"]}
+        versions = {f"{a}/{key}": self.store.layer_version(a, key) for a in sorted(adcodes) for key in self.kinds}
         status = {}
         for layer in layers:
-            demo = any(versions[f"{d['adcode']}/{layer['kind']}"].startswith("demo") for d in districts) if districts else layer["is_demo"]
+            for h in layer["hits"]:
+                h["is_demo"] = versions[f"{h['attributes']['adcode']}/{layer['kind']}"].startswith("demo")
+            involved = {d["adcode"] for d in districts} | {h["attributes"]["adcode"] for h in layer["hits"]}
+            demo = any(versions[f"{a}/{layer['kind']}"].startswith("demo") for a in involved) if involved else layer["is_demo"]
             layer["is_demo"] = demo
             layer["status"] = status[layer["kind"]] = "示意数据" if demo else "正式数据"
             layer["control_rules"] = self._rules(layer)

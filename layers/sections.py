@@ -33,8 +33,14 @@ class SectionService:
         return self.measurements.import_records(records, source_name or filename)
 
     def data_status(self) -> dict:
+        """Demo if any stored value still comes from the demo series; mixed if real values sit beside it."""
         imports = self.measurements.imports()
-        return {"is_demo": bool(imports) and all(i["source_name"] == DEMO_SOURCE for i in imports), "imports": imports}
+        live_values = self.measurements.values_by_import()
+        demo_ids = {i["import_id"] for i in imports if i["source_name"] == DEMO_SOURCE}
+        demo_values = sum(n for i, n in live_values.items() if i in demo_ids)
+        other_values = sum(n for i, n in live_values.items() if i not in demo_ids)
+        return {"is_demo": demo_values > 0, "is_mixed": demo_values > 0 and other_values > 0,
+                "demo_values": demo_values, "imported_values": other_values, "imports": imports}
 
     def _check_district(self, adcode: str | None):
         if adcode and adcode not in self.plans:

@@ -91,7 +91,7 @@ def test_import_with_one_bad_row_is_refused_whole(fresh):
     assert page.status_code == 400 and "NH3-N" in page.get_data(as_text=True)
 
 
-def test_import_good_file_and_data_is_no_longer_demo(fresh):
+def test_import_good_file_and_data_is_marked_mixed(fresh):
     client = admin_client(fresh)
     resp = client.post("/api/sections/measurements", data={"file": (io.BytesIO(CSV_GOOD.encode("gbk")), "m.csv")},
                        headers={"X-CSRFToken": csrf_token(client, "/")})
@@ -100,7 +100,8 @@ def test_import_good_file_and_data_is_no_longer_demo(fresh):
     beidu = body["sections"][0]
     # by hand: DO 7.8 Ⅰ, NH3-N 0.4 Ⅱ, TP 0.05 Ⅱ (river) → Ⅱ, decided by NH3-N and TP
     assert beidu["latest_class"] == "Ⅱ" and sorted(beidu["deciding_parameters"]) == ["NH3-N", "TP"]
-    assert body["data"]["is_demo"] is False
+    assert body["data"]["is_demo"] is True and body["data"]["is_mixed"] is True  # demo values remain elsewhere
+    assert body["data"]["imported_values"] == 3
 
 
 def test_cli_import_and_report(fresh, tmp_path):

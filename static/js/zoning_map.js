@@ -218,7 +218,7 @@
       for (var i = 1; i < pts.length; i++) d += pts[i - 1].distanceTo(pts[i]);
       text = "长度 " + fmt(d, 1) + " m";
     }
-    var box = textNode(text + "（量算值，仅供参考）");
+    var box = textNode(text + "（球面近似量算，与椭球面积相差约 0.3%，仅供参考；正式面积请用选址初筛）");
     box.className = "zm-measure-result";
     layer.bindPopup(box).openPopup();
   }

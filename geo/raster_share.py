@@ -16,6 +16,8 @@ Class codes come from the preset table data/landcover_presets.yaml.
 """
 from __future__ import annotations
 
+import logging
+
 import math
 from functools import lru_cache
 from pathlib import Path
@@ -30,6 +32,10 @@ import shapely.geometry
 import yaml
 from rasterio.transform import Affine
 from pyproj import CRS, Proj, Transformer
+
+# GDAL_SKIP (geo/__init__.py) names a vector driver that rasterio's own GDAL build lacks; its
+# "unable to find driver" notice is expected, not a fault.
+logging.getLogger("rasterio._env").setLevel(logging.ERROR)
 
 from geo.area import area_m2
 from geo.errors import DataError

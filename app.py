@@ -481,6 +481,12 @@ def create_app(config: dict | None = None) -> Flask:
                             'body must be {"water_body": "river"|"lake", "values": {...}}')
         return jsonify(wq.classify(payload["values"], payload.get("water_body", "river")))
 
+    def import_measurements(filename: str, data: bytes) -> dict:
+        """All-or-nothing import (a DataError lists every bad row), audited with the file's hash."""
+        done = live.get().sections.import_file(filename, data)
+        record("sections_import", f"导入监测数据 {done['n_records']} 条（{filename}）", {}, data)
+        return done
+
     @app.post("/api/sections/measurements")
     @admin.login_required("admin")
     def api_sections_import():
@@ -488,10 +494,7 @@ def create_app(config: dict | None = None) -> Flask:
         if f is None or not f.filename:
             raise DataError("请上传 CSV 或 Excel 文件（字段名 file）", "upload a CSV or Excel file as 'file'")
         app.extensions["rate_limit"]("import")
-        data = f.read()
-        done = live.get().sections.import_file(f.filename, data)
-        record("sections_import", f"导入监测数据 {done['n_records']} 条", {}, data)
-        return jsonify(done)
+        return jsonify(import_measurements(f.filename, f.read()))
 
     def sections_page(adcode: str, period: str | None, status: int = 200, **extra):
         snap = live.get()
@@ -517,9 +520,7 @@ def create_app(config: dict | None = None) -> Flask:
             if f is None or not f.filename:
                 raise DataError("请选择要导入的 CSV 或 Excel 文件", "choose a file")
             app.extensions["rate_limit"]("import")
-            data = f.read()
-            done = live.get().sections.import_file(f.filename, data)
-            record("sections_import", f"导入监测数据 {done['n_records']} 条（{f.filename}）", {}, data)
+            done = import_measurements(f.filename, f.read())
         except DataError as exc:
             return sections_page(adcode, None, exc.status, message=exc.message_zh, error=True,
                                  bad_rows=exc.details.get("errors", []))
@@ -533,9 +534,7 @@ def create_app(config: dict | None = None) -> Flask:
     def sections_import_cli(path):
         """Import measurements (CSV/Excel); a file with any bad row is refused whole."""
         try:
-            data = Path(path).read_bytes()
-            done = live.get().sections.import_file(Path(path).name, data)
-            record("sections_import", f"导入监测数据 {done['n_records']} 条（{Path(path).name}）", {}, data)
+            done = import_measurements(Path(path).name, Path(path).read_bytes())
         except DataError as exc:
             for e in exc.details.get("errors", []):
                 click.echo(f"  第 {e['row']} 行 {e['column']}：{e['problem']}", err=True)

@@ -24,7 +24,6 @@ import numpy as np
 import shapely
 import yaml
 from shapely.geometry import LineString, Point, shape
-from shapely.ops import substring
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))

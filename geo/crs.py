@@ -13,10 +13,9 @@ import threading
 import numpy as np
 import prcoords
 import shapely
-from pyproj import CRS, Geod, Transformer
+from pyproj import Geod, Transformer
 
 GEO_EPSG = 4490
-GEO_CRS = CRS.from_epsg(GEO_EPSG)
 # GRS80 is the CGCS2000 ellipsoid to 1e-10 in flattening.
 GEOD = Geod(ellps="GRS80")
 

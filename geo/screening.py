@@ -14,10 +14,9 @@ from datetime import datetime, timedelta, timezone
 
 import numpy as np
 import shapely
-from pyproj import Transformer
 from shapely.ops import nearest_points
 
-from geo.area import M2_PER_HA, M2_PER_MU, METHOD_AREA, area_m2
+from geo.area import M2_PER_HA, METHOD_AREA, area_m2, area_summary
 from geo.crs import GEO_EPSG, GEOD, gk3_epsg, gk3_zone, lonlat_to_gk3, transformer
 
 DEFAULT_BANDS_M = (0, 100, 500, 1000, 5000)
@@ -194,14 +193,15 @@ def _pct_of_site(overlap_m2: float, site_area_m2: float, relation: str) -> float
 
 
 def site_summary(site, districts: list[dict], crs_info: dict, stated_area_ha: float | None = None) -> dict:
-    a = area_m2(site)
+    areas = area_summary(site)
+    a = areas["area_m2"]
     c = site.centroid if site.geom_type != "Point" else site
     gk = lonlat_to_gk3(c.x, c.y)
     out = {
         "geometry_type": site.geom_type,
-        "area_m2": round(a, 2),
-        "area_ha": round(a / M2_PER_HA, 4),
-        "area_mu": round(a / M2_PER_MU, 2),
+        "area_m2": areas["area_m2"],
+        "area_ha": areas["area_ha"],
+        "area_mu": areas["area_mu"],
         "centroid": {"lon": round(c.x, 7), "lat": round(c.y, 7)},
         "centroid_gk3": {k: (round(v, 3) if isinstance(v, float) else v) for k, v in gk.items()},
         "crs": crs_info,

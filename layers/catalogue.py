@@ -31,7 +31,6 @@ class LayerKind:
     style_by: str | None = None
     style_values: dict = field(default_factory=dict)
     rule_key: str | None = None  # key in plan control_rules
-    in_layer_control: bool = True
 
     @property
     def required_attributes(self) -> tuple[str, ...]:
@@ -138,7 +137,6 @@ KINDS: dict[str, LayerKind] = {
     )
 }
 
-THEMATIC_KINDS = tuple(k for k in KINDS if k != "district")
 
 
 def get_kind(key: str) -> LayerKind | None:

@@ -21,8 +21,6 @@ from geo.errors import DataError
 from layers.catalogue import KINDS, PA_COLORS, ZONE_COLORS
 
 CHINA_TZ = timezone(timedelta(hours=8))
-# Attributes the system fills in; the rest come from the upload through the field mapping.
-SYSTEM_ATTRIBUTES = ("feature_id", "adcode", "source", "is_demo")
 REQUIRED = {"district": ("name",), "redline": ("name",), "water_source_zone": ("name", "zone"),
             "protected_area": ("name", "pa_type"), "monitoring_section": ("name", "level")}
 SYNONYMS = {

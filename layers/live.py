@@ -27,10 +27,6 @@ class Snapshot:
     shares: ShareService
     sections: SectionService
 
-    @property
-    def version(self) -> str:
-        return self.store.info()["version"]
-
 
 class LiveData:
     def __init__(self, repo: LayerRepository, plans: dict, measurements: MeasurementStore, raster_dir: Path,

@@ -9,7 +9,6 @@ import numpy as np
 import shapely
 import shapely.geometry
 
-from geo.area import area_m2
 from geo.errors import DataError
 from geo.screening import DEFAULT_BANDS_M, LocalFrame, built_tree, index_kind, method_block, screen_kind, site_summary, verdict
 from layers.catalogue import KINDS
@@ -52,8 +51,9 @@ class ScreeningService:
         c = site.centroid if site.geom_type != "Point" else site
         frame = LocalFrame(c.x, c.y)
         site_m = frame.to_m(site)
-        site_area = area_m2(site)
         districts = self.districts_of(site)
+        summary = site_summary(site, districts, crs_info, stated_area_ha)
+        site_area = summary["area_m2"]
         if district and district not in {d["adcode"] for d in districts}:
             raise DataError(f"项目位置不在所选区县（{self.plans[district]['name']}）内", "the site does not lie in the selected district")
         layers = [screen_kind(k, site, site_area, frame, site_m, bands_m, GROUP_BY.get(key)) for key, k in self.kinds.items()]
@@ -69,7 +69,6 @@ class ScreeningService:
             layer["is_demo"] = demo
             layer["status"] = status[layer["kind"]] = "示意数据" if demo else "正式数据"
             layer["control_rules"] = self._rules(layer)
-        summary = site_summary(site, districts, crs_info, stated_area_ha)
         if name:
             summary["name"] = name
         data_info = {"version": self.store.info()["version"], "layers": status, "layer_versions": versions}

@@ -4,7 +4,6 @@ import io
 import re
 
 import pytest
-import shapely
 from pyproj import Geod
 
 from conftest import ROOT, admin_client, csrf_token, login

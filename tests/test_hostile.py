@@ -1,6 +1,5 @@
 """The hostile and broken corpus (tests/data/bad): each file gets a 4xx with a clear message,
 nothing is left on disk, and the server is still healthy afterwards."""
-import os
 from pathlib import Path
 
 import pytest

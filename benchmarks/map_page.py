@@ -20,7 +20,9 @@ sys.path.insert(0, str(ROOT))
 import folium  # noqa: E402
 
 from app import create_app  # noqa: E402
-from layers.catalogue import KINDS  # noqa: E402
+from geo.vocabulary import default as _vocabulary
+
+KINDS = _vocabulary().kinds
 
 LIMIT_BYTES = 1_500_000
 
@@ -35,7 +37,7 @@ def naive_page_bytes(service, adcode: str) -> int:
 
 def main() -> None:
     app = create_app()
-    service = app.extensions["live"].get().districts
+    service = app.extensions["services"].live.get().districts
     client = app.test_client()
     rows = []
     for adcode in service.plans:

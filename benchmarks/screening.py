@@ -46,8 +46,8 @@ def main() -> None:
     from waitress.server import create_server
 
     app = create_app({"MEASUREMENTS_DB": str(ROOT / "benchmarks" / "results" / "bench.sqlite")})
-    screening = app.extensions["live"].get().screening
-    store = app.extensions["live"].get().districts.store
+    screening = app.extensions["services"].live.get().screening
+    store = app.extensions["services"].live.get().districts.store
     centre = screening.kinds["redline"].geoms[0].representative_point()
     angles = np.linspace(0, 2 * np.pi, 200, endpoint=False)
     site = shapely.Polygon(np.column_stack([centre.x + 0.01 * np.cos(angles), centre.y + 0.008 * np.sin(angles)]))

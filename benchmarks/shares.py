@@ -26,7 +26,7 @@ sys.path.insert(0, {root!r})
 from app import create_app
 app = create_app({{"MEASUREMENTS_DB": ":memory:"}})
 t_app = time.perf_counter()
-app.extensions["live"].get().shares.all_districts()
+app.extensions["services"].live.get().shares.all_districts()
 print(t_app - t, time.perf_counter() - t_app)
 """
 
@@ -38,8 +38,8 @@ def main() -> None:
     from geo.raster_share import class_share
 
     app = create_app({"MEASUREMENTS_DB": ":memory:"})
-    shares = app.extensions["live"].get().shares
-    store = app.extensions["live"].get().districts.store
+    shares = app.extensions["services"].live.get().shares
+    store = app.extensions["services"].live.get().districts.store
     client = app.test_client()
     for adcode in shares.plans:
         shares.district(adcode)

@@ -3,7 +3,7 @@
     .venv/bin/python data/build_demo_measurements.py
 
 Monthly samples 2024-01 … 2025-12 for every monitoring section in data/plans/*.yaml, in the same
-format that geo.water_quality.parse_measurements imports (the file is checked by importing it).
+format that geo.water.parse_measurements imports (the file is checked by importing it).
 The numbers are invented but plausible: each section sits at a quality level matching its plan
 facts (2020 class, target class), pollutants rise and DO falls in the summer flood season, and a few
 exceedances echo the plans: 大足 玉滩水库入口/出口 reach Ⅳ in some summer months (Ⅳ in 2020 per the
@@ -25,8 +25,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from geo.plans import load_plans  # noqa: E402
-from geo.water_quality import (PARAMETER_KEYS, class_name, classify_periods, load_table,  # noqa: E402
-                               parse_measurements, sections_from_plans)
+from geo.water import (PARAMETER_KEYS, class_name, classify_periods, load_table,  # noqa: E402
+                       parse_measurements, sections_from_plans)
 
 SEED = 2024
 OUT = ROOT / "data" / "demo_measurements.csv"

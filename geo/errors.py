@@ -1,21 +1,51 @@
-"""Errors a user can act on, in Chinese first with English alongside."""
+"""Errors a user can act on, in Chinese first with English alongside.
+
+The engine says what went wrong by the class it raises, never by an HTTP status: the web
+adapter maps classes to statuses in one table (web/errors.py), the CLI prints the message.
+Every class is a DataError, so "any problem with what the user gave us" is one except clause.
+"""
 
 
 class DataError(Exception):
     """Bad input data: the message says what is wrong and how to fix it."""
 
-    def __init__(self, message_zh: str, message_en: str, status: int = 400, details: dict | None = None):
+    def __init__(self, message_zh: str, message_en: str, details: dict | None = None):
         super().__init__(f"{message_zh} / {message_en}")
         self.message_zh = message_zh
         self.message_en = message_en
-        self.status = status
         self.details = details or {}
 
-    def to_dict(self) -> dict:
-        out = {"error": self.message_zh, "error_en": self.message_en, "status": self.status}
-        if self.details:
-            out["details"] = self.details
-        return out
+
+class NotFoundError(DataError):
+    """An unknown district, layer kind, section, version or result."""
+
+
+class TooLargeError(DataError):
+    """An upload or archive over a configured limit."""
+
+
+class UnsupportedFormatError(DataError):
+    """A file type or request body the service does not read."""
+
+
+class ConflictError(DataError):
+    """The thing to create exists already."""
+
+
+class AuthRequiredError(DataError):
+    """The action needs a logged-in user."""
+
+
+class ForbiddenError(DataError):
+    """The logged-in user's role does not allow the action."""
+
+
+class RateLimitedError(DataError):
+    """Too many requests from one client in the window."""
+
+
+class UnavailableError(DataError):
+    """A component the answer needs is not installed on this server (fonts, PDF renderer)."""
 
 
 class ConfigError(Exception):

@@ -17,7 +17,6 @@ Class codes come from the preset table data/landcover_presets.yaml.
 from __future__ import annotations
 
 import logging
-
 import math
 from functools import lru_cache
 from pathlib import Path
@@ -30,16 +29,16 @@ import shapely
 import shapely.affinity
 import shapely.geometry
 import yaml
-from rasterio.transform import Affine
 from pyproj import CRS, Proj, Transformer
+from rasterio.transform import Affine
+
+from geo.area import area_m2
+from geo.errors import DataError
+from geo.geometry import dissolve, polygonal
 
 # GDAL_SKIP (geo/__init__.py) names a vector driver that rasterio's own GDAL build lacks; its
 # "unable to find driver" notice is expected, not a fault.
 logging.getLogger("rasterio._env").setLevel(logging.ERROR)
-
-from geo.area import area_m2
-from geo.errors import DataError
-from geo.plans import indicator as plan_indicator
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 PRESETS_PATH = DATA_DIR / "landcover_presets.yaml"
@@ -164,8 +163,8 @@ def _coverage_exactextract(poly_px, width: int, height: int):
 def _coverage_exact(poly_px, width: int, height: int):
     """Exact coverage without exactextract: rasterise the interior, intersect boundary pixels as squares."""
     minx, miny, maxx, maxy = poly_px.bounds
-    c0, r0 = max(int(math.floor(minx)), 0), max(int(math.floor(miny)), 0)
-    c1, r1 = min(int(math.ceil(maxx)), width), min(int(math.ceil(maxy)), height)
+    c0, r0 = max(math.floor(minx), 0), max(math.floor(miny), 0)
+    c1, r1 = min(math.ceil(maxx), width), min(math.ceil(maxy), height)
     if c1 <= c0 or r1 <= r0:
         empty = np.array([], dtype=np.int64)
         return empty, empty, np.array([], dtype=np.float64)
@@ -306,9 +305,7 @@ def _method_text(engine: str, area_note: str, ee_version: str | None) -> str:
 
 
 def _stats_for(ds, preset: dict, codes: list[int], polygon_lonlat, engine: str) -> dict:
-    from geo.shares import _polygonal, _union
-
-    polygon_lonlat = _polygonal(_union(polygon_lonlat))  # GeoDataFrame / collection → (Multi)Polygon
+    polygon_lonlat = polygonal(dissolve(polygon_lonlat))  # GeoDataFrame / collection → (Multi)Polygon
     transform = ds.transform
     poly = polygon_to_raster_crs(polygon_lonlat, ds.crs)
     rows, cols, frac, used = polygon_coverage(poly, transform, ds.width, ds.height, engine)
@@ -437,61 +434,3 @@ def class_share(raster_path, polygon_lonlat, preset=None, classes=("forest",), e
     Areas are ellipsoidal m² (GRS80); share_pct = class_m2 / valid_m2 × 100.
     """
     return class_shares(raster_path, {"polygon": polygon_lonlat}, preset, classes, engine)["polygon"]
-
-
-def forest_cover_row(
-    raster_path,
-    district_geom,
-    plan: dict,
-    preset=None,
-    tolerance: float = 0.05,
-    redline_geom=None,
-    compare_with: str = "value_2020",
-    engine: str = "auto",
-) -> dict:
-    """Indicator row for 森林覆盖率 from a land-cover raster (same shape as geo.shares rows).
-
-    plan_pct is the plan's forest_cover ``value_2020`` (or ``target_2025`` with compare_with="target_2025");
-    the other figure is given as plan_value_2020 / target_2025_text. ``inside_redline`` holds the
-    share inside the (dissolved) red line when redline_geom is given. ``raster`` holds the full class_share result.
-    """
-    from geo.shares import _polygonal, _union, parse_number, status_for
-
-    district = _union(district_geom)
-    polys = {"district": district}
-    if redline_geom is not None:
-        rl = _union(redline_geom)
-        rl = _polygonal(shapely.intersection(rl, district))
-        if not rl.is_empty:
-            polys["redline"] = rl
-    res = class_shares(raster_path, polys, preset, ("forest",), engine)
-    d = res["district"]
-    ind = plan_indicator(plan, "forest_cover") or {}
-    v2020 = parse_number(ind.get("value_2020"))
-    t2025 = parse_number(ind.get("target_2025"))
-    plan_pct = v2020 if compare_with == "value_2020" else t2025
-    computed = d["share_pct"]
-    diff = None if computed is None or plan_pct is None else computed - plan_pct
-    demo = "（示意栅格，非遥感数据）" if d["is_demo"] else ""
-    return {
-        "indicator": "forest_cover",
-        "name_zh": f"森林覆盖率（土地覆盖栅格：{'、'.join(d['class_names_zh'])}）{demo}",
-        "computed_pct": computed,
-        "plan_pct": plan_pct,
-        "diff_pct_points": diff,
-        "tolerance_pct_points": tolerance,
-        "status": status_for(computed, plan_pct, tolerance),
-        "numerator_m2": d["class_m2"],
-        "denominator_m2": d["valid_m2"],
-        "method": d["method"]
-        + f"分类预设：{d['preset_name_zh']}，林地编码 {d['codes']}。注意：林业统计的森林覆盖率含国家特别规定的灌木林地等，"
-        "与土地覆盖产品的林地类口径不完全相同。",
-        "source": {"seed": plan.get("seed"), "line": (ind.get("source") or {}).get("line")},
-        "compared_with": compare_with,
-        "plan_value_2020": ind.get("value_2020"),
-        "target_2025_text": ind.get("target_2025"),
-        "target_2025_pct": t2025,
-        "gap_to_target_2025_pct_points": None if computed is None or t2025 is None else computed - t2025,
-        "inside_redline": res.get("redline"),
-        "raster": d,
-    }

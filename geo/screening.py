@@ -16,6 +16,7 @@ import numpy as np
 import shapely
 from shapely.ops import nearest_points
 
+from geo import vocabulary
 from geo.area import M2_PER_HA, METHOD_AREA, area_m2, area_summary
 from geo.crs import GEO_EPSG, GEOD, gk3_epsg, gk3_zone, lonlat_to_gk3, transformer
 
@@ -214,13 +215,10 @@ def site_summary(site, districts: list[dict], crs_info: dict, stated_area_ha: fl
     return out
 
 
-ZONE_ORDER = ("一级保护区", "二级保护区", "准保护区")
-
-
 def _verdict_groups(layer: dict):
     """(label, hits, dissolved overlap ha) per water-source zone level, else one per kind."""
     if layer["kind"] == "water_source_zone" and layer["hits"]:
-        for zone in ZONE_ORDER:
+        for zone in vocabulary.default().kinds["water_source_zone"].attribute("zone").values:
             hits = [h for h in layer["hits"] if h["attributes"].get("zone") == zone]
             if hits:
                 yield f"饮用水水源{zone}", hits, layer["groups"].get(zone, {}).get("total_overlap_ha", 0.0)
@@ -247,7 +245,7 @@ def verdict(layers: list[dict], site_area_m2: float) -> dict:
                 near.append(label)
             else:
                 lines.append(f"不涉及{label}；{layer['max_band_m'] / 1000:g} km 范围内无{label}")
-    level = "涉及" if involved else ("临近" if near else "不涉及")
+    level = vocabulary.status("verdict", "involved" if involved else ("near" if near else "clear"))
     return {"level": level, "involved": involved, "near": near, "lines": lines, "summary": "；".join(lines)}
 
 

@@ -16,37 +16,17 @@ import shapely
 
 from geo import sites as site_input
 from geo.area import M2_PER_KM2, area_m2
-from geo.crs import GEO_EPSG
-from geo.errors import DataError
-from layers.catalogue import KINDS, PA_COLORS, ZONE_COLORS
+from geo.crs import GEO_EPSG, parse_crs
+from geo.vocabulary import LayerKind
 
 CHINA_TZ = timezone(timedelta(hours=8))
-REQUIRED = {"district": ("name",), "redline": ("name",), "water_source_zone": ("name", "zone"),
-            "protected_area": ("name", "pa_type"), "monitoring_section": ("name", "level")}
-SYNONYMS = {
-    "name": ("name", "名称", "mc", "bhmc", "xmmc", "dkmc", "hxmc", "bhqmc", "bhdmc", "sydmc", "dmmc"),
-    "full_name": ("full_name", "全称", "qc"),
-    "function": ("function", "主导功能", "zdgn", "gnlx", "功能类型", "功能"),
-    "source_name": ("source_name", "水源地", "水源地名称", "sydmc", "syd"),
-    "zone": ("zone", "保护区级别", "bhqjb", "级别", "bhqdj", "jb"),
-    "water_body": ("water_body", "水源类型", "sylx", "水体类型"),
-    "scale": ("scale", "规模", "gm"),
-    "method": ("method", "划分依据", "批复文号", "pfwh", "依据"),
-    "pa_type": ("pa_type", "保护地类型", "bhdlx", "类型", "lx"),
-    "level": ("level", "级别", "jb", "dmjb"),
-    "river": ("river", "河流", "hl", "所在河流"),
-    "target_class": ("target_class", "目标类别", "mbszlb", "目标水质"),
-    "class_2020": ("class_2020", "现状类别", "xzszlb"),
-}
-ZONE_ALIASES = {"一级": "一级保护区", "二级": "二级保护区", "准": "准保护区", "准保护": "准保护区"}
-ALLOWED = {"zone": set(ZONE_COLORS), "pa_type": set(PA_COLORS), "level": None}
 
 
 @dataclass
 class StagedImport:
     token: str
     adcode: str
-    kind: str
+    kind: LayerKind
     source_name: str
     input_sha256: str
     sites: list
@@ -62,35 +42,32 @@ class StagedImport:
         return list(seen)
 
 
-def stage(filename: str, data: bytes, adcode: str, kind: str, crs_text: str | None, limits, user: str, district_lon: float) -> StagedImport:
-    if kind not in KINDS:
-        raise DataError(f"未知的图层类型：{kind}", f"unknown layer kind {kind}", status=404)
-    crs = site_input.parse_crs(crs_text)
+def stage(filename: str, data: bytes, adcode: str, kind: LayerKind, crs_text: str | None, limits, user: str,
+          district_lon: float) -> StagedImport:
+    crs = parse_crs(crs_text)
     sites = site_input.sites_from_upload(filename, data, crs, limits, district_lon)
     return StagedImport(secrets.token_urlsafe(16), adcode, kind, filename, hashlib.sha256(data).hexdigest(), sites, user)
 
 
 def auto_mapping(staged: StagedImport) -> dict[str, str]:
+    """Source field for each attribute, by the vocabulary's synonyms (BHMC → name); case ignored."""
     lower = {f.lower(): f for f in staged.fields}
     mapping = {}
-    for attr in KINDS[staged.kind].attributes + ("name",):
-        for candidate in SYNONYMS.get(attr, (attr,)):
+    for attr in staged.kind.importable:
+        for candidate in attr.synonyms:
             if candidate.lower() in lower:
-                mapping[attr] = lower[candidate.lower()]
+                mapping[attr.key] = lower[candidate.lower()]
                 break
     return mapping
 
 
-def _value(site, field_name: str | None, attr: str) -> str:
+def _value(site, field_name: str | None, attr) -> str:
     raw = site.properties.get(field_name) if field_name else None
-    text = "" if raw is None else str(raw).strip()
-    if attr == "zone":
-        text = ZONE_ALIASES.get(text, text)
-    return text
+    return attr.canonical("" if raw is None else str(raw).strip())
 
 
 def report(staged: StagedImport, mapping: dict[str, str], district_geom) -> dict:
-    kind = KINDS[staged.kind]
+    kind = staged.kind
     geom_types = Counter(s.geometry.geom_type for s in staged.sites)
     expected = set(kind.geometry_types) | ({"MultiPoint"} if "Point" in kind.geometry_types else set())
     problems = []
@@ -101,19 +78,20 @@ def report(staged: StagedImport, mapping: dict[str, str], district_geom) -> dict
     keys = [shapely.to_wkb(shapely.normalize(s.geometry)) for s in staged.sites]
     dup_counts = Counter(keys)
     duplicates = [i + 1 for i, k in enumerate(keys) if dup_counts[k] > 1]
-    missing = [a for a in REQUIRED[staged.kind] if not mapping.get(a)]
+    missing = [a for a in kind.import_required if not mapping.get(a)]
     if missing:
         problems.append(f"必需字段未映射：{'、'.join(missing)}")
     unknown_fields = [f for f in mapping.values() if f and f not in staged.fields]
     if unknown_fields:
         problems.append(f"映射的源字段不存在：{'、'.join(unknown_fields)}")
     value_problems = []
-    for attr, allowed in ALLOWED.items():
-        if attr in kind.attributes and mapping.get(attr) and allowed:
-            bad = sorted({_value(s, mapping[attr], attr) for s in staged.sites} - allowed)
+    for attr in kind.own:
+        if attr.values and mapping.get(attr.key):
+            bad = sorted({_value(s, mapping[attr.key], attr) for s in staged.sites} - set(attr.values))
             if bad:
-                value_problems.append(f"{attr} 取值不在 {'、'.join(sorted(allowed))} 中：{'、'.join(bad[:5])}")
-    empty_names = [i + 1 for i, s in enumerate(staged.sites) if not _value(s, mapping.get("name"), "name")]
+                value_problems.append(f"{attr.label}（{attr.key}）取值不在 {'、'.join(attr.values)} 中：{'、'.join(bad[:5])}")
+    name_attr = kind.attribute("name")
+    empty_names = [i + 1 for i, s in enumerate(staged.sites) if not _value(s, mapping.get("name"), name_attr)]
     if mapping.get("name") and empty_names:
         value_problems.append(f"{len(empty_names)} 个要素名称为空（第 {', '.join(map(str, empty_names[:10]))} 个）")
     problems += value_problems
@@ -124,10 +102,11 @@ def report(staged: StagedImport, mapping: dict[str, str], district_geom) -> dict
     naive = sum(area_m2(s.geometry) for s in staged.sites)
     crs_info = staged.sites[0].crs if staged.sites else {}
     return {
-        "adcode": staged.adcode, "kind": staged.kind, "kind_name_zh": kind.name_zh, "source_name": staged.source_name,
+        "adcode": staged.adcode, "kind": kind.key, "kind_name_zh": kind.name_zh, "source_name": staged.source_name,
         "input_sha256": staged.input_sha256, "crs": crs_info, "feature_count": len(staged.sites),
         "geometry_types": dict(geom_types), "repaired": repaired, "duplicates": duplicates, "fields": staged.fields,
-        "mapping": mapping, "required": list(REQUIRED[staged.kind]), "attributes": list(kind.attributes),
+        "mapping": mapping, "required": list(kind.import_required), "attributes": [a.key for a in kind.importable],
+        "attribute_labels": {a.key: a.label for a in kind.importable},
         "naive_sum_m2": round(naive, 2), "dissolved_m2": round(dissolved, 2), "dissolved_km2": round(dissolved / M2_PER_KM2, 4),
         "inside_district_m2": round(inside, 2), "outside_district_m2": round(dissolved - inside, 2),
         "share_of_district_pct": round(inside / district_m2 * 100, 4) if district_m2 else None,
@@ -136,16 +115,16 @@ def report(staged: StagedImport, mapping: dict[str, str], district_geom) -> dict
 
 
 def build_layer(staged: StagedImport, mapping: dict[str, str], version_hint: str, published_by: str) -> gpd.GeoDataFrame:
-    kind = KINDS[staged.kind]
+    kind = staged.kind
     rows = []
     source = f"正式数据：{staged.source_name}（{published_by} 于 {datetime.now(CHINA_TZ):%Y-%m-%d} 导入）"
     for i, s in enumerate(staged.sites, 1):
-        row = {"feature_id": f"{staged.adcode}-{staged.kind}-{version_hint}-{i:04d}", "name": _value(s, mapping.get("name"), "name"),
+        row = {"feature_id": f"{staged.adcode}-{kind.key}-{version_hint}-{i:04d}", "name": _value(s, mapping.get("name"), kind.attribute("name")),
                "adcode": staged.adcode, "source": source, "is_demo": 0}
-        for attr in kind.attributes:
-            row[attr] = _value(s, mapping.get(attr), attr)
+        for attr in kind.own:
+            row[attr.key] = _value(s, mapping.get(attr.key), attr)
         geom = s.geometry
-        if kind.geometry_types == ("Point",) and geom.geom_type == "MultiPoint":
+        if kind.is_point and geom.geom_type == "MultiPoint":
             geom = geom.geoms[0]
         row["geometry"] = geom
         rows.append(row)

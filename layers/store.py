@@ -1,7 +1,7 @@
 """Layer storage behind one small interface (a PostGIS store can implement the same three methods).
 
 The GeoPackage store reads every layer once at start-up through pyogrio, validates it
-against the catalogue, and keeps the frames in memory: the shipped data are small, and
+against the vocabulary, and keeps the frames in memory: the shipped data are small, and
 per-request disk reads would put I/O on the hot path.
 """
 from __future__ import annotations
@@ -18,7 +18,7 @@ import shapely.geometry
 from geo.area import M2_PER_HA, M2_PER_KM2, area_m2
 from geo.crs import GEO_EPSG
 from geo.errors import ConfigError
-from layers.catalogue import KINDS, LayerKind
+from geo.vocabulary import LayerKind, Vocabulary
 
 # Display copies: ~5 m tolerance and 6 decimals (≈0.1 m) keep pages small; analysis uses full precision.
 DISPLAY_TOLERANCE_DEG = 0.00005
@@ -52,21 +52,22 @@ class FrameStore:
 
 
 class GeoPackageStore(FrameStore):
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, vocab: Vocabulary):
         self.path = Path(path)
+        self.vocab = vocab
         if not self.path.exists():
             raise ConfigError(self.path, "(文件)", "图层数据文件不存在 / layer file not found; run data/build_demo.py or configure LAYERS_GPKG")
         self.version = hashlib.sha256(self.path.read_bytes()).hexdigest()[:12]
         available = {name for name, _ in pyogrio.list_layers(self.path)}
         self._frames: dict[str, gpd.GeoDataFrame] = {}
-        for key, kind in KINDS.items():
+        for key, kind in vocab.kinds.items():
             if key not in available:
                 raise ConfigError(self.path, key, f"缺少图层 / missing layer '{key}'")
             self._frames[key] = self.load_layer(self.path, kind)
 
     @staticmethod
     def load_layer(path: Path, kind: LayerKind) -> gpd.GeoDataFrame:
-        """One kind's layer from a GeoPackage, validated against the catalogue (file and field named on failure)."""
+        """One kind's layer from a GeoPackage, validated against the vocabulary (file and field named on failure)."""
         gdf = pyogrio.read_dataframe(path, layer=kind.key)
         where = f"{kind.key}"
         if gdf.crs is None or gdf.crs.to_epsg() not in (GEO_EPSG, 4326):
@@ -81,7 +82,7 @@ class GeoPackageStore(FrameStore):
         if invalid.any():
             raise ConfigError(path, f"{where}.geometry", f"{int(invalid.sum())} 个无效几何，例如 {gdf.loc[invalid, 'feature_id'].iloc[0]} / invalid geometries")
         gdf["adcode"] = gdf["adcode"].astype(str)
-        if kind.geometry_types != ("Point",):
+        if not kind.is_point:
             gdf["area_m2"] = [area_m2(g) for g in gdf.geometry]
         return gdf.set_crs(GEO_EPSG, allow_override=True)
 
@@ -92,7 +93,7 @@ class GeoPackageStore(FrameStore):
 def to_feature_collection(gdf: gpd.GeoDataFrame, kind: LayerKind, display: bool = False) -> dict:
     """GeoJSON in lon/lat (x = longitude), with ellipsoidal areas in km² and 公顷 on polygons."""
     geoms = gdf.geometry.values
-    if display and kind.geometry_types != ("Point",):
+    if display and not kind.is_point:
         geoms = shapely.simplify(geoms, DISPLAY_TOLERANCE_DEG, preserve_topology=True)
     if display:
         geoms = shapely.transform(geoms, lambda xy: xy.round(DISPLAY_DECIMALS))

@@ -21,7 +21,8 @@ import pyogrio
 
 from geo.area import area_m2
 from geo.crs import GEO_EPSG
-from layers.catalogue import KINDS
+from geo.errors import NotFoundError
+from geo.vocabulary import Vocabulary
 from layers.store import FrameStore, GeoPackageStore
 
 CHINA_TZ = timezone(timedelta(hours=8))
@@ -45,8 +46,9 @@ def _fsync_dir(path: Path):
 
 
 class LayerRepository:
-    def __init__(self, base_gpkg: Path, root: Path):
+    def __init__(self, base_gpkg: Path, root: Path, vocab: Vocabulary):
         self.base_gpkg = Path(base_gpkg)
+        self.vocab = vocab
         self.root = Path(root)
         (self.root / "versions").mkdir(parents=True, exist_ok=True)
         self.manifest_path = self.root / "manifest.json"
@@ -71,8 +73,7 @@ class LayerRepository:
     # ------------------------------------------------------------ versions
     def publish(self, adcode: str, kind: str, gdf: gpd.GeoDataFrame, meta: dict) -> dict:
         """Store gdf (EPSG:4490, catalogue attributes) as the new current version of (adcode, kind)."""
-        if kind not in KINDS:
-            raise ValueError(f"unknown kind {kind}")
+        self.vocab.kind(kind)
         with self._lock:
             manifest = self.manifest()
             number = 1 + max((int(v["id"][1:]) for v in manifest["versions"]), default=0)
@@ -107,7 +108,8 @@ class LayerRepository:
             key = f"{adcode}/{kind}"
             if version_id != DEMO and not any(v["id"] == version_id and v["adcode"] == adcode and v["kind"] == kind
                                               for v in manifest["versions"]):
-                raise KeyError(version_id)
+                raise NotFoundError(f"{adcode} 的{self.vocab.kind(kind).name_zh}没有版本 {version_id[:20]}",
+                                    f"no version {version_id[:20]!r} for {adcode}/{kind}")
             if version_id == DEMO:
                 manifest["current"].pop(key, None)
             else:
@@ -130,7 +132,7 @@ class LayerRepository:
             adcode, kind = key.split("/")
             entry = next(v for v in manifest["versions"] if v["id"] == vid)
             overrides[(adcode, kind)] = (vid, self.root / "versions" / entry["file"])
-        return VersionedStore(GeoPackageStore(self.base_gpkg), overrides)
+        return VersionedStore(GeoPackageStore(self.base_gpkg, self.vocab), overrides)
 
 
 class VersionedStore(FrameStore):
@@ -142,15 +144,16 @@ class VersionedStore(FrameStore):
 
     def __init__(self, base: GeoPackageStore, overrides: dict[tuple[str, str], tuple[str, Path]]):
         self.base = base
+        self.vocab = base.vocab
         self.layer_versions = {f"{a}/{k}": vid for (a, k), (vid, _) in overrides.items()}
         frames = {}
-        for kind in KINDS:
+        for kind in self.vocab.kinds:
             frame = base.read_all(kind)
             replaced = {a for (a, k) in overrides if k == kind}
             parts = [frame[~frame["adcode"].isin(replaced)]]
             for (adcode, k), (_, path) in sorted(overrides.items()):
                 if k == kind:
-                    parts.append(GeoPackageStore.load_layer(path, KINDS[kind]))
+                    parts.append(GeoPackageStore.load_layer(path, self.vocab.kinds[kind]))
             frames[kind] = gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), geometry="geometry", crs=GEO_EPSG)
         self._frames = frames
         tag = ",".join(f"{k}={v}" for k, v in sorted(self.layer_versions.items()))
@@ -158,6 +161,10 @@ class VersionedStore(FrameStore):
 
     def layer_version(self, adcode: str, kind: str) -> str:
         return self.layer_versions.get(f"{adcode}/{kind}", f"{DEMO}:{self.base.version}")
+
+    def is_demo(self, adcode: str, kind: str) -> bool:
+        """The one rule for "is this layer demo data": no published version replaces the shipped one."""
+        return self.layer_version(adcode, kind).startswith(DEMO)
 
     def info(self) -> dict:
         return {"path": str(self.base.path), "version": self.version, "store": "geopackage+versions",

@@ -8,7 +8,6 @@ sys.path.insert(0, str(ROOT))
 
 from app import create_app  # noqa: E402
 
-SEEDS = ROOT.parent / "shared" / "seeds"
 ADCODES = ["500152", "500110", "500235", "500111", "500102"]
 
 
@@ -25,7 +24,7 @@ def client(app):
 
 @pytest.fixture(scope="session")
 def service(app):
-    return app.extensions["live"].get().districts
+    return app.extensions["services"].live.get().districts
 
 
 @pytest.fixture()
@@ -50,8 +49,8 @@ def login(client, username: str, password: str):
 
 def admin_client(app, username: str = "admin_test"):
     """A test client logged in as a (created if missing) administrator."""
-    if app.extensions["accounts"].get(username) is None:
-        app.extensions["accounts"].create(username, "correct horse battery", "admin")
+    if app.extensions["services"].accounts.get(username) is None:
+        app.extensions["services"].accounts.create(username, "correct horse battery", "admin")
     client = app.test_client()
     assert login(client, username, "correct horse battery").status_code == 302
     return client

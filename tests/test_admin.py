@@ -28,7 +28,7 @@ def test_admin_pages_need_an_administrator(make_app):
     app = make_app()
     client = app.test_client()
     assert client.get("/admin/").status_code == 302  # to the login page
-    app.extensions["accounts"].create("reviewer1", "reviewer password", "reviewer")
+    app.extensions["services"].accounts.create("reviewer1", "reviewer password", "reviewer")
     login(client, "reviewer1", "reviewer password")
     assert client.get("/admin/").status_code == 403
     assert login(app.test_client(), "reviewer1", "wrong password!").status_code == 401
@@ -37,7 +37,7 @@ def test_admin_pages_need_an_administrator(make_app):
 def test_passwords_are_hashed_and_cookies_hardened(make_app, tmp_path):
     app = make_app()
     client = admin_client(app)
-    (stored,), = app.extensions["accounts"].db.execute("SELECT password_hash FROM users WHERE username = 'admin_test'")
+    (stored,), = app.extensions["services"].accounts.db.execute("SELECT password_hash FROM users WHERE username = 'admin_test'")
     assert stored.startswith("scrypt:") and "correct horse battery" not in stored
     resp = app.test_client().post("/login", data={"username": "admin_test", "password": "correct horse battery",
                                                   "csrf_token": csrf_token(app.test_client(), "/login")})
@@ -76,7 +76,7 @@ def test_import_publish_screen_rollback_audit(make_app):
     resp = client.post(f"/admin/imports/{token}/publish", data={"csrf_token": csrf_token(client, "/admin/"), "map_name": "BHMC",
                                                                 "map_function": "GNLX"})
     assert resp.status_code == 303
-    history = app.extensions["repository"].history("500111", "redline")
+    history = app.extensions["services"].repository.history("500111", "redline")
     assert history[0]["current"] and history[0]["created_by"] == "admin_test"
     vid = history[0]["id"]
 
@@ -104,8 +104,8 @@ def test_import_publish_screen_rollback_audit(make_app):
     assert vid in screens[1]["versions"] and "demo" in screens[2]["versions"]
     assert [r["action"] for r in rows if r["action"] in ("publish", "rollback")] == ["publish", "rollback"]
     # the earlier version stays and can be made current again
-    app.extensions["repository"].rollback("500111", "redline", vid)
-    app.extensions["live"].reload()
+    app.extensions["services"].repository.rollback("500111", "redline", vid)
+    app.extensions["services"].live.reload()
     assert screen_site(client)["method"]["data"]["layer_versions"]["500111/redline"] == vid
 
 
@@ -117,7 +117,7 @@ def test_publish_is_refused_when_required_fields_are_missing(make_app):
     assert "必需字段未映射：pa_type" in page
     token = review_url.rsplit("/", 1)[1]
     resp = client.post(f"/admin/imports/{token}/publish", data={"csrf_token": csrf_token(client, "/admin/"), "map_name": "BHMC"})
-    assert resp.status_code == 400 and app.extensions["repository"].history() == []
+    assert resp.status_code == 400 and app.extensions["services"].repository.history() == []
 
 
 def test_cli_users_and_layers(make_app):
@@ -145,7 +145,7 @@ def test_cli_reports_are_audited(make_app):
     assert runner.invoke(args=["shares", "--district", "500111"]).exit_code == 0
     assert runner.invoke(args=["sections", "report", "--district", "500111"]).exit_code == 0
     assert runner.invoke(args=["screen", str(DATA / "site_dazu_jzd.txt")]).exit_code == 0
-    entries = app.extensions["audit"].entries()
+    entries = app.extensions["services"].audit.entries()
     assert [e["action"] for e in entries[:3]] == ["screen", "sections", "shares"]
     assert entries[0]["username"].startswith("cli:") and entries[0]["input_sha256"]
     assert entries[2]["versions"]["500111/redline"].startswith("demo:")
@@ -153,7 +153,7 @@ def test_cli_reports_are_audited(make_app):
 
 @pytest.mark.parametrize("target", ["//evil.com", "/\t/evil.com", "/%09/evil.com", "https://evil.com", "/\\evil.com", "javascript:alert(1)"])
 def test_login_redirect_stays_on_site(target):
-    from admin import safe_next
+    from web.security import safe_next
 
     assert safe_next("/admin/audit") == "/admin/audit"
     result = safe_next(target)

@@ -7,7 +7,9 @@ import shapely
 from shapely.geometry import shape
 
 from conftest import ADCODES, ROOT
-from layers.catalogue import KINDS
+from geo.vocabulary import default as _vocabulary
+
+KINDS = _vocabulary().kinds
 
 PAGE_LIMIT_BYTES = 1_500_000
 

@@ -6,7 +6,9 @@ from pyproj import Transformer
 
 from browser import ARTIFACTS, CHROMIUM, OfflinePage, launch, serve, wait_js
 from conftest import ADCODES, ROOT
-from layers.catalogue import KINDS
+from geo.vocabulary import default as _vocabulary
+
+KINDS = _vocabulary().kinds
 
 if not CHROMIUM:
     if os.environ.get("CI"):

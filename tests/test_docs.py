@@ -1,7 +1,7 @@
 """Every setting and every API field is documented in the README."""
 from conftest import ROOT
 
-from app import CONFIG_SCHEMA
+from services.config import CONFIG_SCHEMA
 
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 

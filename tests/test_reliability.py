@@ -36,7 +36,7 @@ def test_killed_import_leaves_the_previous_version(tmp_path, make_app, crash_at)
     killed = publish_in_subprocess(tmp_path, crash_at)
     assert killed.returncode == -9  # SIGKILL at the hook point
     app = make_app()  # a restart on the same instance folder
-    repo = app.extensions["repository"]
+    repo = app.extensions["services"].repository
     assert repo.current_versions() == {"500111/redline": "v0001"}
     assert [v["id"] for v in repo.history()] == ["v0001"]
     with open(SITE, "rb") as fh:

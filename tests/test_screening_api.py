@@ -125,7 +125,7 @@ def test_exports(client):
 
 
 def test_pdf_report(client):
-    from layers.report import cjk_font_available
+    from render.pdf import cjk_font_available
 
     if not cjk_font_available():
         if os.environ.get("CI"):

@@ -99,7 +99,7 @@ def test_batch_engine_agrees_with_the_per_site_engine(app):
 
     from geo.screening import screen_points
 
-    kinds = list(app.extensions["live"].get().screening.kinds.values())
+    kinds = list(app.extensions["services"].live.get().screening.kinds.values())
     rng = np.random.default_rng(7)
     lons, lats = rng.uniform(105.5, 106.0, 300), rng.uniform(29.4, 29.85, 300)
     batch = screen_points(kinds, lons, lats, 5000)

@@ -70,7 +70,7 @@ def test_import_needs_an_administrator(fresh):
     client = fresh.test_client()
     resp = client.post("/api/sections/measurements", data={"file": (io.BytesIO(CSV_GOOD.encode()), "m.csv")})
     assert resp.status_code in (400, 401)  # CSRF token or login missing: nothing imported either way
-    fresh.extensions["accounts"].create("reviewer1", "reviewer password", "reviewer")
+    fresh.extensions["services"].accounts.create("reviewer1", "reviewer password", "reviewer")
     login(client, "reviewer1", "reviewer password")
     resp = client.post("/api/sections/measurements", data={"file": (io.BytesIO(CSV_GOOD.encode()), "m.csv")},
                        headers={"X-CSRFToken": csrf_token(client, "/")})

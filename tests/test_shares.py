@@ -13,6 +13,7 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pyogrio
+import pyproj
 import pytest
 import rasterio
 import shapely
@@ -21,7 +22,7 @@ from rasterio.transform import from_origin
 from geo.crs import reproject
 from geo.errors import DataError
 from geo.plans import indicator, load_plan, load_plans
-from geo.raster_share import class_share, class_shares, forest_cover_row, resolve_preset
+from geo.raster_share import class_share, class_shares, resolve_preset
 from geo.shares import (
     STATUS_FAIL,
     STATUS_NONE,
@@ -30,6 +31,7 @@ from geo.shares import (
     consistency_findings,
     dissolved_area,
     district_shares,
+    forest_cover_row,
     overlap_matrix,
     protected_area_share,
     redline_share,
@@ -333,6 +335,45 @@ def test_conflicts(layers):
 
     json.dumps(c, ensure_ascii=False)  # GeoJSON-ready
 
+
+
+def test_conflicts_put_core_zones_first():
+    """A 自然保护区 whose zone attribute says 核心 is listed before larger reserves outside the red line."""
+    geod = pyproj.Geod(ellps="GRS80")
+
+    def geod_m2(g):
+        return abs(geod.geometry_area_perimeter(g)[0])
+
+    district = shapely.box(107.00, 30.00, 107.50, 30.40)
+    red = shapely.box(107.00, 30.00, 107.10, 30.10)
+    large = shapely.box(107.20, 30.20, 107.30, 30.30)  # 0.1° × 0.1°, not a core zone
+    small = shapely.box(107.35, 30.20, 107.38, 30.23)  # 0.03° × 0.03°, core zone
+    assert geod_m2(large) > 10 * geod_m2(small)
+
+    def layers_with(small_zone):
+        return {
+            "district": gdf([{"feature_id": "d", "name": "区", "geometry": district}]),
+            "redline": gdf([{"feature_id": "RL", "name": "红线", "geometry": red}]),
+            "protected_area": gdf(
+                [
+                    {"feature_id": "L", "name": "大保护区", "pa_type": "自然保护区", "functional_zone": "一般控制区", "geometry": large},
+                    {"feature_id": "S", "name": "小保护区", "pa_type": "自然保护区", "functional_zone": small_zone, "geometry": small},
+                ]
+            ),
+        }
+
+    res = conflicts(layers_with("核心区"), {"seed": "x.txt"})["reserve_outside_redline"]
+    feats = res["features"]
+    assert [f["feature_id"] for f in feats] == ["S", "L"]  # core first, although smaller and listed second
+    assert [f["core_zone"] for f in feats] == [True, False]
+    assert feats[0]["outside_m2"] == pytest.approx(geod_m2(small), rel=1e-9)
+    assert feats[1]["outside_m2"] == pytest.approx(geod_m2(large), rel=1e-9)
+    assert feats[0]["outside_pct"] == pytest.approx(100.0, abs=1e-9)
+    assert res["area_m2"] == pytest.approx(geod_m2(small) + geod_m2(large), rel=1e-9)
+    # without a core zone the larger part outside the red line comes first
+    plain = conflicts(layers_with("一般控制区"), {"seed": "x.txt"})["reserve_outside_redline"]["features"]
+    assert [f["feature_id"] for f in plain] == ["L", "S"]
+    assert not any(f["core_zone"] for f in plain)
 
 # --- real plans and demo layers -----------------------------------------------------------
 

@@ -48,7 +48,7 @@ def test_shares_page_home_badges_and_errors(client):
     html = client.get("/districts/500235/shares").get_data(as_text=True)
     assert "图层叠加矩阵" in html and "生态保护红线面积比例" in html and "冲突区域" in html
     home = client.get("/").get_data(as_text=True)
-    assert "badge status-符合" in home
+    assert "badge status-ok" in home
     assert client.get("/api/districts/999999/shares").status_code == 404
     assert client.get("/api/districts/500110/shares?geometry=1").get_json()["conflicts"]["reserve_outside_redline"]["geometry"]
 

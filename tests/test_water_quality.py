@@ -3,16 +3,17 @@
 Expected classes and ratios are worked out by hand from Table 1 (data/gb3838_2002.yaml).
 """
 import io
+import json
 from datetime import datetime
 from pathlib import Path
 
+import jsonschema
 import pytest
 import yaml
 
-from geo import water_quality as wq
+from geo import water as wq
 from geo.errors import ConfigError, DataError
 from geo.plans import load_plans
-from layers.measurements import MeasurementStore
 
 ROOT = Path(__file__).resolve().parent.parent
 WATER = ROOT / "tests" / "data" / "water"
@@ -44,14 +45,28 @@ def test_table_has_exactly_the_basic_items_with_river_and_lake_tp():
     assert t["source"]
 
 
+def test_table_schema_is_valid_draft_2020_12():
+    schema = json.loads(wq.SCHEMA_PATH.read_text(encoding="utf-8"))
+    jsonschema.Draft202012Validator.check_schema(schema)
+    assert schema["properties"]["parameters"]["required"] == list(wq.PARAMETER_KEYS)
+
+
 @pytest.mark.parametrize("mutate, field", [
     (lambda d: d["parameters"]["DO"].update(limits=[7.5, 6, 5, 3]), "parameters/DO/limits"),
     (lambda d: d["parameters"]["NH3-N"].update(limits=[0.15, 1.0, 0.5, 1.5, 2.0]), "parameters/NH3-N/limits"),
-    (lambda d: d["parameters"]["TP"]["limits"].pop("lake"), "parameters/TP/limits"),
-    (lambda d: d["parameters"].pop("BOD5"), "parameters"),
+    (lambda d: d["parameters"]["TP"]["limits"].pop("lake"), "parameters/TP/limits/lake"),
+    (lambda d: d["parameters"].pop("BOD5"), "parameters/BOD5"),
     (lambda d: d["parameters"]["pH"].update(direction="both"), "parameters/pH/direction"),
     (lambda d: d.pop("source"), "source"),
     (lambda d: d["classes"][3].update(color="yellow"), "classes/3/color"),
+    (lambda d: d["classes"][2].update(num=4), "classes/2/num"),
+    (lambda d: d["parameters"].update(Hg={"name_zh": "汞", "unit": "mg/L", "direction": "max",
+                                          "limits": [0.00005, 0.00005, 0.0001, 0.001, 0.001]}), "parameters/Hg"),
+    (lambda d: d["parameters"]["pH"].pop("range"), "parameters/pH/range"),
+    (lambda d: d["parameters"]["pH"].update(range=[9, 6]), "parameters/pH/range"),
+    (lambda d: d["parameters"]["COD"]["limits"].__setitem__(2, float("inf")), "parameters/COD/limits"),
+    (lambda d: d["parameters"]["TN"].update(limits={"river": [0.2, 0.5, 1.0, 1.5, 2.0],
+                                                    "lake": [0.2, 0.5, 1.0, 1.5, 2.0]}), "parameters/TN/applies_to"),
 ])
 def test_malformed_table_fails_naming_the_field(tmp_path, mutate, field):
     raw = yaml.safe_load(wq.TABLE_PATH.read_text(encoding="utf-8"))
@@ -61,6 +76,7 @@ def test_malformed_table_fails_naming_the_field(tmp_path, mutate, field):
     with pytest.raises(ConfigError) as exc:
         wq.load_table(bad)
     assert exc.value.field == field
+    assert exc.value.path == str(bad.resolve())
 
 
 # --- single-factor classification -------------------------------------------------------------
@@ -132,7 +148,7 @@ def test_unknown_keys_refused_naming_them():
     with pytest.raises(DataError) as exc:
         wq.classify({"NH3-N": 0.3, "Hg": 0.0001, "foo": 1}, "river")
     e = exc.value
-    assert e.status == 400
+    assert type(e) is DataError  # bad input, not a missing resource or an unavailable component
     assert "Hg" in e.message_zh and "foo" in e.message_zh and "未知参数" in e.message_zh
     assert "Hg" in e.message_en and "foo" in e.message_en and "unknown" in e.message_en
     assert e.details["unknown_parameters"] == ["Hg", "foo"]
@@ -245,6 +261,30 @@ def test_rollup_matches_hand_count():
     assert r["by_district"]["1"]["n_compliant"] == 2 and r["by_district"]["2"]["n_assessed"] == 3
 
 
+# 《地表水环境质量评价办法（试行）》（环办〔2011〕22号），河流、流域（水系）断面数 ≥ 5 时按类别比例评价：
+# Ⅰ–Ⅲ类比例 ≥ 90 % 为“优”；75 % ≤ Ⅰ–Ⅲ类比例 < 90 % 为“良好”。
+EXCELLENT_SHARE_PCT = 90
+
+
+@pytest.mark.parametrize("n_sections, n_class_1_3, expected", [
+    (10, 9, "优"),       # 9/10 = 90 %: exactly on the threshold, which is inclusive
+    (100, 90, "优"),     # 90/100 = 90 %
+    (100, 89, "良好"),   # 89/100 = 89 % < 90 %, ≥ 75 %
+    (9, 8, "良好"),      # 8/9 = 88.89 % < 90 %
+    (20, 19, "优"),      # 19/20 = 95 %
+])
+def test_river_rollup_excellent_threshold(n_sections, n_class_1_3, expected):
+    share = 100 * n_class_1_3 / n_sections
+    assert (share >= EXCELLENT_SHARE_PCT) == (expected == "优")  # the table above agrees with the method
+    assert share >= 75  # every "not 优" case here is 良好, not a 劣Ⅴ-driven word
+    # Ⅰ–Ⅲ sections at Ⅱ, the rest at Ⅳ (no 劣Ⅴ), all on one river, all 国控
+    sections = [{"level": "国控", "target_class": "Ⅲ", "class_num": 2 if i < n_class_1_3 else 4}
+                for i in range(n_sections)]
+    overall = wq.rollup(sections)["overall"]
+    assert (overall["n_assessed"], overall["n_class_1_3"], overall["n_worse_than_5"]) == (n_sections, n_class_1_3, 0)
+    assert overall["quality_by_class_share"] == expected
+
+
 @pytest.mark.parametrize("text, default, expected", [
     ("100", "≥", ("≥", 100)), ("≥93", "≥", ("≥", 93)), ("≤5", "≥", ("≤", 5)), ("0", "≤", ("≤", 0)),
     ("95%", "≥", ("≥", 95)), (">=90", "≥", ("≥", 90)), ("力争达到100", "≥", None), ("达到市级相关要求", "≥", None),
@@ -325,7 +365,7 @@ def test_unit_row_accepted_when_mg_l_and_refused_otherwise(sections):
     (b"\n\n", "empty"),
     ("section,DO\n北渡,7\n".encode(), "required column date"),
     ("section,date,district\n北渡,2024-01,500110\n".encode(), "no parameter column"),
-    ("section,date,DO\n".encode(), "no data rows"),
+    (b"section,date,DO\n", "no data rows"),
 ])
 def test_empty_or_headless_files_refused(sections, content, fragment):
     with pytest.raises(DataError) as exc:
@@ -396,6 +436,8 @@ def test_xlsx_accepted(sections, tmp_path):
 # --- demo series and the store -------------------------------------------------------------------
 
 def test_demo_csv_imports_cleanly_for_all_sections(sections, tmp_path):
+    from state.measurements import MeasurementStore
+
     assert (ROOT / "data" / "demo_measurements.README").read_text(encoding="utf-8").strip()
     assert DEMO_CSV.stat().st_size < 200_000
     recs = wq.parse_measurements(DEMO_CSV, DEMO_CSV.name, sections)
@@ -407,7 +449,7 @@ def test_demo_csv_imports_cleanly_for_all_sections(sections, tmp_path):
     info = store.import_records(recs, DEMO_CSV.name)
     assert info["n_records"] == len(sections) * 24
     assert store.periods() == months
-    inlet = [s for s in sections if s["id"] == "500111:玉滩水库入口"][0]
+    inlet = next(s for s in sections if s["id"] == "500111:玉滩水库入口")
     res = wq.classify_periods(store.series(inlet["id"]), inlet["water_body"], inlet["target_class"])
     summer_2024 = [m["class_num"] for m in res["monthly"] if m["period"] in ("2024-06", "2024-07", "2024-08")]
     assert max(summer_2024) == 4  # the plan's 2020 Ⅳ at the inlet recurs in summer
@@ -421,6 +463,8 @@ def test_demo_csv_imports_cleanly_for_all_sections(sections, tmp_path):
 
 
 def test_store_import_is_all_or_nothing_and_reads_back(tmp_path):
+    from state.measurements import MeasurementStore
+
     store = MeasurementStore(tmp_path / "m.sqlite")
     good = {"section_id": "500110:北渡", "date": "2024-01-12", "period": "2024-01", "values": {"TP": 0.05, "DO": 8.0}}
     bad = {"section_id": "500110:北渡", "date": "2024-02-12", "period": "2024-02", "values": {"Hg": 0.1}}

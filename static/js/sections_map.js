@@ -4,10 +4,12 @@
 (function () {
   "use strict";
   var SVG = "http://www.w3.org/2000/svg";
-  var SHAPES = {"国控": "square", "市控": "circle", "区控": "triangle"};
+  // levels, shapes and status words come from the vocabulary the page embeds (data/vocabulary.yaml)
+  var VOCAB = JSON.parse(document.getElementById("zoning-vocabulary").textContent);
 
   function icon(row) {
-    var shape = SHAPES[row.level] || "circle";
+    var level = VOCAB.levels[row.level];
+    var shape = level ? level.shape : "circle";
     var html = '<span class="sm-marker sm-' + shape + '" style="--c:' + row.color + '"></span>';
     return L.divIcon({className: "sm-icon", html: html, iconSize: [20, 20], iconAnchor: [10, 10]});
   }
@@ -70,7 +72,7 @@
     add("河流/湖库", row.river);
     add(row.period + " 类别", row.latest_class ? row.latest_class + "类（" + (row.quality || "") + "）" : "无监测数据");
     add("目标类别", row.target_class ? row.target_class + "类" : "规划未明确");
-    add("是否达标", row.compliant === true ? "达标" : row.compliant === false ? "未达标" : "—");
+    add("是否达标", row.compliant === true ? VOCAB.statuses.target.met.label : row.compliant === false ? VOCAB.statuses.target.not_met.label : "—");
     add("定类指标", (row.deciding_parameters || []).join("、"));
     var ex = Object.keys(row.exceedance || {}).map(function (k) { return k + " 超标 " + row.exceedance[k] + " 倍"; });
     add("超标倍数", ex.join("；"));

@@ -146,11 +146,29 @@
     return ctl.addTo(map);
   }
 
+  /* Zone rules come from the page (<script type="application/json" id="crs-rules">, written from
+   * geo.crs.ui_rules()): each 3° zone's longitude span, number, EPSG code and PROJ definition. */
+  var crsRules;
+
+  function rules() {
+    if (crsRules === undefined) {
+      var el = document.getElementById("crs-rules");
+      crsRules = null;
+      if (el) {
+        try { crsRules = JSON.parse(el.textContent); } catch (err) { crsRules = null; }
+      }
+    }
+    return crsRules;
+  }
+
+  /* Gauss-Krüger 3° coordinates (zone prefix on the easting), or null outside the zones the rules list. */
   function gk3(lon, lat) {
-    var zone = Math.floor((lon + 1.5) / 3);
-    var def = "+proj=tmerc +lat_0=0 +lon_0=" + zone * 3 + " +k=1 +x_0=" + (zone * 1e6 + 500000) + " +y_0=0 +ellps=GRS80 +units=m +no_defs";
-    var xy = proj4("EPSG:4326", def, [lon, lat]);
-    return {zone: zone, east: xy[0], north: xy[1]};
+    var r = rules();
+    if (!r || !r.gk3) return null;
+    var zone = r.gk3.zones.find(function (z) { return lon >= z.lon_min && lon < z.lon_max; });
+    if (!zone) return null;
+    var xy = proj4("EPSG:4326", zone.proj4, [lon, lat]);
+    return {zone: zone.zone, epsg: zone.epsg, centralMeridian: zone.central_meridian, east: xy[0], north: xy[1]};
   }
 
   function coordsControl(map) {
@@ -161,10 +179,16 @@
       div.textContent = "移动鼠标显示坐标";
       map.on("mousemove", function (e) {
         var lon = e.latlng.lng, lat = e.latlng.lat, g = gk3(lon, lat);
-        div.textContent = "CGCS2000 经度 " + lon.toFixed(6) + "° 纬度 " + lat.toFixed(6) + "°  |  高斯-克吕格 3° 第" +
-          g.zone + "带 X(北) " + g.north.toFixed(2) + " m  Y(东) " + g.east.toFixed(2) + " m";
+        var text = "CGCS2000 经度 " + lon.toFixed(6) + "° 纬度 " + lat.toFixed(6) + "°";
         div.dataset.lon = lon; div.dataset.lat = lat;
-        div.dataset.north = g.north; div.dataset.east = g.east; div.dataset.zone = g.zone;
+        if (g) {
+          text += "  |  高斯-克吕格 3° 第" + g.zone + "带（" + g.centralMeridian + "°E，EPSG:" + g.epsg + "） X(北) " +
+            g.north.toFixed(2) + " m  Y(东) " + g.east.toFixed(2) + " m";
+          div.dataset.north = g.north; div.dataset.east = g.east; div.dataset.zone = g.zone; div.dataset.epsg = g.epsg;
+        } else {
+          ["north", "east", "zone", "epsg"].forEach(function (k) { delete div.dataset[k]; });
+        }
+        div.textContent = text;
       });
       return div;
     };
@@ -299,6 +323,7 @@
     coordsControl: coordsControl,
     legendControl: legendControl,
     gk3: gk3,
+    crsRules: rules,
     textNode: textNode,
     layers: registry
   };

@@ -11,12 +11,12 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from layers.measurements import MeasurementStore
-from layers.screening import ScreeningService
-from layers.sections import SectionService
-from layers.service import DistrictService
-from layers.shares import ShareService
 from layers.versions import LayerRepository
+from services.districts import DistrictService
+from services.screening import ScreeningService
+from services.sections import SectionService
+from services.shares import ShareService
+from state.measurements import MeasurementStore
 
 
 @dataclass(frozen=True)
@@ -29,10 +29,11 @@ class Snapshot:
 
 
 class LiveData:
-    def __init__(self, repo: LayerRepository, plans: dict, measurements: MeasurementStore, raster_dir: Path,
+    def __init__(self, repo: LayerRepository, plans: dict, evidence: dict, measurements: MeasurementStore, raster_dir: Path,
                  tolerance_pp: float, area_tolerance_pct: float):
         self.repo = repo
         self.plans = plans
+        self.evidence = evidence
         self.measurements = measurements
         self.share_args = (Path(raster_dir), tolerance_pp, area_tolerance_pct)
         self._lock = threading.Lock()
@@ -40,7 +41,7 @@ class LiveData:
 
     def _build(self) -> Snapshot:
         store = self.repo.load_store()
-        districts = DistrictService(store, self.plans)
+        districts = DistrictService(store, self.plans, self.evidence)
         return Snapshot(store, districts, ScreeningService(store, self.plans), ShareService(store, self.plans, *self.share_args),
                         SectionService(store, self.plans, self.measurements))
 

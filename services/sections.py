@@ -1,13 +1,15 @@
-"""Monitoring sections: plan sections joined with their map location and stored measurements."""
+"""Monitoring sections (监测断面): plan sections joined with their map location and stored
+measurements, and the application services for reports and all-or-nothing imports."""
 from __future__ import annotations
 
 import re
 from pathlib import Path
 
-from geo import water_quality as wq
-from geo.errors import DataError
-from layers.measurements import MeasurementStore
+from geo import vocabulary
+from geo import water as wq
+from geo.errors import DataError, NotFoundError
 from layers.store import LayerStore
+from state.measurements import MeasurementStore
 
 DEMO_SOURCE = "示意监测数据（data/demo_measurements.csv，非实测）"
 DEMO_CSV = Path(__file__).resolve().parent.parent / "data" / "demo_measurements.csv"
@@ -44,7 +46,7 @@ class SectionService:
 
     def _check_district(self, adcode: str | None):
         if adcode and adcode not in self.plans:
-            raise DataError(f"未知的行政区划代码：{adcode}", f"unknown district: {adcode}", status=404)
+            raise NotFoundError(f"未知的行政区划代码：{str(adcode)[:20]}", f"unknown district: {str(adcode)[:20]}")
 
     def _check_period(self, period: str | None) -> str | None:
         if period and not PERIOD_RE.match(period):
@@ -99,7 +101,7 @@ class SectionService:
     def series(self, section_id: str) -> dict:
         s = self.by_id.get(section_id)
         if s is None:
-            raise DataError(f"未知的断面：{section_id[:40]}", f"unknown section: {section_id[:40]}", status=404)
+            raise NotFoundError(f"未知的断面：{section_id[:40]}", f"unknown section: {section_id[:40]}")
         records = self.measurements.series(section_id)
         classes = wq.classify_periods(records, s["water_body"], s["target_class_num"]) if records else {"monthly": [], "annual": []}
         limits = {}
@@ -108,3 +110,43 @@ class SectionService:
                 limits[key] = wq.limit_for(key, s["water_body"], s["target_class_num"])
         return {"section": self._row(s, None, None) | {"latest_class": None}, "monthly": classes["monthly"],
                 "annual": classes["annual"], "target_limits": limits, "data": self.data_status()}
+
+
+REPORT_COLUMNS = ("adcode", "district", "section", "level", "target_class", "period", "class", "compliant", "deciding_parameters")
+
+
+def _summary(title: str, result: dict) -> str:
+    return f"{title} {result['district'] or '全部'} {result['period']}：" + "；".join(
+        f"{c['adcode']} {c['name']} {c['status']}" for c in result["plan_indicators"])
+
+
+def sections_report(ctx, actor, adcode: str | None, period: str | None, title: str = "断面水质") -> dict:
+    """Per-section classes for a month and the rollups against the plan, audited."""
+    result = ctx.live.get().sections.section_results(adcode or None, period or None)
+    imports = result["data"]["imports"]
+    ctx.record(actor, "sections", _summary(title, result), {"measurements_import": imports[-1]["import_id"] if imports else None})
+    return result
+
+
+def report_rows(result: dict) -> list[dict]:
+    """One row per section (REPORT_COLUMNS), for CSV/Excel."""
+    words = {True: vocabulary.status("target", "met"), False: vocabulary.status("target", "not_met")}
+    return [{"adcode": r["adcode"], "district": r["district"], "section": r["name"], "level": r["level"],
+             "target_class": r["target_class"] or "", "period": r["period"], "class": r["latest_class"] or "",
+             "compliant": words.get(r["compliant"], ""), "deciding_parameters": "、".join(r["deciding_parameters"])}
+            for r in result["sections"]]
+
+
+def import_measurements(ctx, actor, filename: str, data: bytes) -> dict:
+    """All-or-nothing import (a DataError lists every bad row), audited with the file's hash."""
+    done = ctx.live.get().sections.import_file(filename, data)
+    ctx.record(actor, "sections_import", f"导入监测数据 {done['n_records']} 条（{filename}）", {}, data)
+    return done
+
+
+def classify(payload) -> dict:
+    """The stateless GB 3838 calculator: {"water_body", "values"} → class and deciding parameters."""
+    if not isinstance(payload, dict) or not isinstance(payload.get("values"), dict):
+        raise DataError("请求体须为 {\"water_body\": \"river\"|\"lake\", \"values\": {...}}",
+                        'body must be {"water_body": "river"|"lake", "values": {...}}')
+    return wq.classify(payload["values"], payload.get("water_body", "river"))

@@ -1,39 +1,37 @@
-"""The district catalogue service: plans plus layers, returning plain data for any web adapter."""
+"""Districts: plans plus layers, as plain data for any adapter (pages, API, CLI)."""
 from __future__ import annotations
 
 from functools import lru_cache
 
 from geo.area import METHOD_AREA, M2_PER_KM2
-from geo.plans import indicator
-from layers.catalogue import KINDS, get_kind
+from geo.errors import ConfigError, NotFoundError
+from geo.plans import indicator, plan_citations
 from layers.store import LayerStore, to_feature_collection
 
-
-class NotFound(LookupError):
-    def __init__(self, message_zh: str, message_en: str):
-        super().__init__(message_en)
-        self.message_zh = message_zh
-        self.message_en = message_en
+CRS_NOTE = "CGCS2000 (EPSG:4490) 经纬度，坐标顺序 经度, 纬度 / lon, lat"
+PUBLIC_FIELDS = ("adcode", "name", "full_name", "area_km2", "area_method", "plan", "data_version")
 
 
 class DistrictService:
-    def __init__(self, store: LayerStore, plans: dict[str, dict]):
+    def __init__(self, store: LayerStore, plans: dict[str, dict], evidence: dict[str, dict]):
         self.store = store
+        self.evidence = evidence
+        self.vocab = store.vocab
         self.plans = plans
         missing = sorted(set(plans) - set(store.adcodes()))
         if missing:
-            from geo.errors import ConfigError
-
             raise ConfigError(store.info()["path"], "district.adcode", f"规划文件的区县在图层中没有边界 / no boundary for {missing}")
         self.area_m2 = {a: float(store.read("district", a)["area_m2"].sum()) for a in plans}
         self.layer_geojson = lru_cache(maxsize=128)(self._layer_geojson)
 
-    def _check(self, adcode: str):
-        if adcode not in self.plans:
-            raise NotFound(f"未知的行政区划代码：{adcode}", f"unknown district adcode: {adcode}")
+    def check(self, adcode) -> str:
+        """The adcode, or the one NotFoundError every adapter shows for an unknown district."""
+        if not isinstance(adcode, str) or adcode not in self.plans:
+            raise NotFoundError(f"未知的行政区划代码：{str(adcode)[:20]}", f"unknown district adcode: {str(adcode)[:20]}")
+        return adcode
 
     def district_summary(self, adcode: str) -> dict:
-        self._check(adcode)
+        self.check(adcode)
         plan = self.plans[adcode]
         return {
             "adcode": adcode,
@@ -43,9 +41,20 @@ class DistrictService:
             "area_method": METHOD_AREA,
             "plan": plan,
             "headline": [indicator(plan, k) for k in plan["headline"]],
-            "layers": [k for k in KINDS],
+            "layers": list(self.vocab.kinds),
             "data_version": self.store.info()["version"],
         }
+
+    def public(self, adcode: str) -> dict:
+        """The API view of a district: the documented fields only."""
+        summary = self.district_summary(adcode)
+        return {k: summary[k] for k in PUBLIC_FIELDS}
+
+    def plan_sources(self, adcode: str) -> dict:
+        """Every figure the service takes from the district's plan, with its quoted line (规划数据出处)."""
+        self.check(adcode)
+        plan, evidence = self.plans[adcode], self.evidence[adcode]
+        return {"plan": plan, "evidence": evidence, "citations": plan_citations(plan, evidence)}
 
     def districts(self) -> list[dict]:
         return [self.district_summary(a) for a in self.plans]
@@ -56,18 +65,19 @@ class DistrictService:
         return (minx + maxx) / 2
 
     def bounds(self, adcode: str) -> tuple[float, float, float, float]:
-        self._check(adcode)
+        self.check(adcode)
         return tuple(self.store.read("district", adcode).total_bounds)
 
+    def demo_kinds(self, adcode: str) -> frozenset:
+        return frozenset(k for k in self.vocab.kinds if self.store.is_demo(adcode, k))
+
     def _layer_geojson(self, adcode: str, kind_key: str, display: bool) -> dict:
-        self._check(adcode)
-        kind = get_kind(kind_key)
-        if kind is None:
-            raise NotFound(f"未知的图层类型：{kind_key}（可用：{'、'.join(KINDS)}）", f"unknown layer kind: {kind_key} (known: {', '.join(KINDS)})")
+        self.check(adcode)
+        kind = self.vocab.kind(kind_key)
         fc = to_feature_collection(self.store.read(kind_key, adcode), kind, display=display)
         fc["name"] = kind.name_zh
         fc["kind"] = kind_key
-        fc["crs_note"] = "CGCS2000 (EPSG:4490) 经纬度，坐标顺序 经度, 纬度 / lon, lat"
+        fc["crs_note"] = CRS_NOTE
         fc["area_method"] = METHOD_AREA
         fc["data_version"] = self.store.info()["version"]
         return fc

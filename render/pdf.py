@@ -9,13 +9,20 @@ from __future__ import annotations
 import shutil
 import subprocess
 
+from pathlib import Path
+
+import jinja2
 import numpy as np
 import shapely
-from geo.errors import DataError
+
+from geo import vocabulary
+from geo.errors import UnavailableError
 from geo.screening import LocalFrame
 
 SVG_W, SVG_H, PAD = 640, 420, 16
-KIND_COLORS = {"redline": "#e31a1c", "water_source_zone": "#2171b5", "protected_area": "#41ab5d"}
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+_env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True)
+_env.filters["status_css"] = vocabulary.status_css
 
 
 def _path(geom, tx) -> str:
@@ -29,7 +36,7 @@ def _path(geom, tx) -> str:
     return " ".join(parts)
 
 
-def svg_map(result: dict) -> str:
+def svg_map(result: dict, vocab) -> str:
     """Site (black outline), hit features (faded), overlap pieces (solid), 5 km context."""
     site = result["_site_geometry"]
     c = site.centroid if site.geom_type != "Point" else site
@@ -37,7 +44,7 @@ def svg_map(result: dict) -> str:
     site_m = frame.to_m(site)
     shapes = []
     for layer in result["layers"]:
-        color = KIND_COLORS.get(layer["kind"], "#888")
+        color = vocab.kinds[layer["kind"]].style.get("fillColor", "#888888")
         for hit in layer["hits"]:
             shapes.append((frame.to_m(hit["_feature_geometry"]), color, 0.18, 0.8))
             if hit["_overlap_geometry"] is not None and not hit["_overlap_geometry"].is_empty:
@@ -89,7 +96,15 @@ def render_pdf(html: str) -> bytes:
     try:
         import weasyprint
     except (ImportError, OSError) as exc:  # OSError: Pango missing
-        raise DataError("服务器未安装 PDF 组件（WeasyPrint/Pango），无法生成 PDF", f"PDF rendering unavailable: {exc}", status=503) from None
+        raise UnavailableError("服务器未安装 PDF 组件（WeasyPrint/Pango），无法生成 PDF", f"PDF rendering unavailable: {exc}") from None
     if not cjk_font_available():
-        raise DataError("服务器缺少中文字体（请安装 fonts-noto-cjk），无法生成 PDF", "no CJK font installed (fonts-noto-cjk)", status=503)
+        raise UnavailableError("服务器缺少中文字体（请安装 fonts-noto-cjk），无法生成 PDF", "no CJK font installed (fonts-noto-cjk)")
     return weasyprint.HTML(string=html).write_pdf()
+
+
+def screening_pdf(results: list[dict], public_results: list[dict], vocab) -> bytes:
+    """The printable report of a screening: one block per site with its map, then the method."""
+    html = _env.get_template("report.html").render(
+        results=public_results, maps=[svg_map(r, vocab) for r in results], vocab=vocab,
+        demo=any(layer["is_demo"] for r in results for layer in r["layers"]))
+    return render_pdf(html)

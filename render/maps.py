@@ -12,18 +12,18 @@ import shapely.geometry
 from folium.map import Layer
 from jinja2 import Template
 
-from layers.catalogue import KINDS
+from geo import vocabulary
 
 TIANDITU_URL = (
     "https://t{s}.tianditu.gov.cn/{layer}_w/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0&LAYER={layer}"
     "&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles&TILEMATRIX={{z}}&TILEROW={{y}}&TILECOL={{x}}&tk={tk}"
 )
 OSM_URL = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
-DEMO_ATTRIBUTION = "专题图层为<b>示意数据</b>（非官方矢量）"
+DEMO_ATTRIBUTION = f"专题图层为<b>{vocabulary.status('data', 'demo')}</b>（非官方矢量）"
 
 
 class RemoteGeoJson(Layer):
-    """An overlay filled by fetch() from the layer API and styled from the catalogue."""
+    """An overlay filled by fetch() from the layer API and styled from the vocabulary."""
 
     _template = Template(
         """{% macro script(this, kwargs) %}
@@ -97,8 +97,8 @@ def _base_map(bounds, static: str, draw: bool = False) -> folium.Map:
     return m
 
 
-def build_district_map(adcode: str, plan: dict, bounds, config: dict, static: str = "/static",
-                       demo_kinds: frozenset = frozenset(KINDS)) -> folium.Map:
+def build_district_map(adcode: str, plan: dict, bounds, config: dict, vocab, demo_kinds: frozenset,
+                       static: str = "/static") -> folium.Map:
     """bounds: (minx, miny, maxx, maxy) in lon/lat; demo_kinds: kinds still on demo geometry (labelled 示意)."""
     m = _base_map(bounds, static, draw=True)
     default = config.get("BASEMAP_DEFAULT", "none")
@@ -114,7 +114,7 @@ def build_district_map(adcode: str, plan: dict, bounds, config: dict, static: st
             group.add_to(m)
 
     legend = []
-    for key, kind in KINDS.items():
+    for key, kind in vocab.kinds.items():
         rules = plan["control_rules"].get(kind.rule_key or "", []) if kind.rule_key else []
         cfg = kind.to_dict()
         cfg.update({
@@ -142,7 +142,7 @@ def render_parts(m: folium.Map) -> dict:
     return {"header": root.header.render(), "body": root.html.render(), "script": root.script.render()}
 
 
-def build_result_map(results: list[dict], overlaps: dict, static: str = "/static", demo_layers: frozenset = frozenset()) -> folium.Map:
+def build_result_map(results: list[dict], overlaps: dict, vocab, demo_layers: frozenset, static: str = "/static") -> folium.Map:
     """The site in black, the overlap pieces solid, the district layers faded behind.
 
     No tooltips from folium here: they insert attribute values as HTML, and names may come from uploads.
@@ -153,7 +153,7 @@ def build_result_map(results: list[dict], overlaps: dict, static: str = "/static
     folium.TileLayer(OSM_URL, name="OpenStreetMap", attr="© OpenStreetMap 贡献者", max_zoom=19, show=False).add_to(m)
     adcodes = sorted({d["adcode"] for r in results for d in r["site"]["districts"]})
     for adcode in adcodes:
-        for key, kind in KINDS.items():
+        for key, kind in vocab.kinds.items():
             cfg = kind.to_dict()
             style = dict(cfg["style"])
             style["opacity"] = 0.35
@@ -162,9 +162,9 @@ def build_result_map(results: list[dict], overlaps: dict, static: str = "/static
                         "style": style, "style_values": {k: {**v, "fillOpacity": 0.12} for k, v in cfg["style_values"].items()},
                         "attribution": DEMO_ATTRIBUTION if f"{adcode}/{key}" in demo_layers else ""})
             RemoteGeoJson(f"{kind.name_zh}（{adcode}）", cfg).add_to(m)
+    colors = {k: v.overlap_color for k, v in vocab.kinds.items()}
     folium.GeoJson(overlaps, name="重叠部分", style_function=lambda f: {
-        "color": {"redline": "#c00000", "water_source_zone": "#08306b", "protected_area": "#006d2c"}.get(f["properties"]["kind"], "#333"),
-        "weight": 2, "fillOpacity": 0.75}).add_to(m)
+        "color": colors.get(f["properties"]["kind"], "#333"), "weight": 2, "fillOpacity": 0.75}).add_to(m)
     site_fc = {"type": "FeatureCollection", "features": [
         {"type": "Feature", "geometry": shapely.geometry.mapping(r["_site_geometry"]),
          "properties": {"name": r["site"].get("name") or f"项目{i}"}} for i, r in enumerate(results, 1)]}
@@ -193,45 +193,46 @@ class SectionsLayer(folium.MacroElement):
         self.legend = legend
 
 
-def build_sections_map(adcode: str, rows: list[dict], bounds, class_legend: list[dict], static: str = "/static") -> folium.Map:
+def _boundary_layer(m, vocab, adcode: str):
+    """The district boundary, loaded by URL like on the 一张图."""
+    cfg = vocab.kinds["district"].to_dict()
+    cfg.update({"url": f"/api/districts/{adcode}/layers/district?display=1", "rules": [], "plan_title": "", "attribution": ""})
+    RemoteGeoJson(vocab.kinds["district"].name_zh, cfg).add_to(m)
+
+
+def build_sections_map(adcode: str, rows: list[dict], bounds, class_legend: list[dict], vocab, static: str = "/static") -> folium.Map:
     m = _base_map(bounds, static)
     m.default_js = m.default_js + [("sections_map", f"{static}/js/sections_map.js")]
     m.default_css = m.default_css + [("sections_css", f"{static}/css/sections.css")]
     BlankBase().add_to(m)
     folium.TileLayer(OSM_URL, name="OpenStreetMap", attr="© OpenStreetMap 贡献者", max_zoom=19, show=False).add_to(m)
-    district = KINDS["district"].to_dict()
-    district.update({"url": f"/api/districts/{adcode}/layers/district?display=1", "rules": [], "plan_title": "", "attribution": ""})
-    RemoteGeoJson(KINDS["district"].name_zh, district).add_to(m)
+    _boundary_layer(m, vocab, adcode)
     legend = [{"title": "水质类别（GB 3838-2002）", "items": [{"label": c["label"], "color": c["color"], "fill": c["color"], "shape": "circle"}
                                                        for c in class_legend]},
-              {"title": "断面级别", "items": [{"label": "国控 ■", "color": "#333", "fill": "#fff", "shape": "polygon"},
-                                          {"label": "市控 ●", "color": "#333", "fill": "#fff", "shape": "circle"},
-                                          {"label": "区控 ▲", "color": "#333", "fill": "#fff", "shape": "polygon"}]}]
+              {"title": "断面级别", "items": [{"label": f"{lvl} {spec['symbol']}", "color": "#333", "fill": "#fff",
+                                           "shape": "circle" if spec["shape"] == "circle" else "polygon"} for lvl, spec in vocab.levels.items()]}]
     SectionsLayer(rows, legend).add_to(m)
     folium.LayerControl(collapsed=True).add_to(m)
     return m
 
 
-CONFLICT_COLORS = {"reserve_outside_redline": "#e31a1c", "grade1_outside_redline": "#ff7f00", "redline_internal_overlaps": "#6a3d9a"}
-
-
-def build_conflict_map(adcode: str, conflicts: dict, bounds, static: str = "/static", redline_is_demo: bool = True) -> folium.Map:
+def build_conflict_map(adcode: str, conflicts: dict, bounds, vocab, redline_is_demo: bool, static: str = "/static") -> folium.Map:
     """Conflict areas in solid colour over the faded red line and the district boundary."""
     m = _base_map(bounds, static)
     BlankBase().add_to(m)
     folium.TileLayer(OSM_URL, name="OpenStreetMap", attr="© OpenStreetMap 贡献者", max_zoom=19, show=False).add_to(m)
     legend = []
     for key in ("district", "redline"):
-        cfg = KINDS[key].to_dict()
+        cfg = vocab.kinds[key].to_dict()
         if key == "redline":
             cfg["style"] = {**cfg["style"], "fillOpacity": 0.15, "opacity": 0.5}
         cfg.update({"url": f"/api/districts/{adcode}/layers/{key}?display=1", "rules": [], "plan_title": "",
                     "attribution": DEMO_ATTRIBUTION if key == "redline" and redline_is_demo else ""})
-        RemoteGeoJson(KINDS[key].name_zh, cfg).add_to(m)
-        legend.append({"title": KINDS[key].name_zh, "items": cfg["legend"]})
+        RemoteGeoJson(vocab.kinds[key].name_zh, cfg).add_to(m)
+        legend.append({"title": vocab.kinds[key].name_zh, "items": cfg["legend"]})
     items = []
     for key, conflict in conflicts.items():
-        color = CONFLICT_COLORS.get(key, "#e31a1c")
+        color = vocab.conflicts.get(key, {}).get("color", "#e31a1c")
         items.append({"label": conflict["label"], "color": color, "fill": color, "shape": "polygon"})
         if conflict.get("geometry") and conflict["area_m2"] > 0:
             feature = {"type": "Feature", "geometry": conflict["geometry"], "properties": {}}
@@ -257,13 +258,11 @@ class MapLegend(folium.MacroElement):
         self.legend = legend
 
 
-def build_import_preview_map(staged, bounds, static: str = "/static") -> folium.Map:
+def build_import_preview_map(staged, bounds, vocab, static: str = "/static") -> folium.Map:
     """The uploaded features (simplified for display, no attribute text) over the district boundary."""
     m = _base_map(bounds, static)
     BlankBase().add_to(m)
-    cfg = KINDS["district"].to_dict()
-    cfg.update({"url": f"/api/districts/{staged.adcode}/layers/district?display=1", "rules": [], "plan_title": "", "attribution": ""})
-    RemoteGeoJson(KINDS["district"].name_zh, cfg).add_to(m)
+    _boundary_layer(m, vocab, staged.adcode)
     geoms = shapely.simplify([s.geometry for s in staged.sites], 0.00005, preserve_topology=True)
     fc = {"type": "FeatureCollection", "features": [
         {"type": "Feature", "properties": {}, "geometry": shapely.geometry.mapping(g)} for g in geoms]}

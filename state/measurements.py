@@ -1,7 +1,7 @@
 """Section measurements in SQLite (stdlib sqlite3): one row per section × date × parameter.
 
 An import is one transaction, so a file is either fully stored or not at all, matching the
-all-or-nothing policy of geo.water_quality.parse_measurements. Re-importing a section × date ×
+all-or-nothing policy of geo.water.parse_measurements. Re-importing a section × date ×
 parameter replaces the earlier value (a corrected file supersedes the old one); the import that
 wrote each value is recorded.
 """
@@ -14,7 +14,7 @@ from collections import defaultdict
 from datetime import datetime, timezone
 from pathlib import Path
 
-from geo.water_quality import PARAMETER_KEYS
+from geo.water import PARAMETER_KEYS
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS imports (
@@ -54,7 +54,7 @@ class MeasurementStore:
             self._conn.close()
 
     def import_records(self, records: list[dict], source_name: str) -> dict:
-        """Store parsed records (geo.water_quality.parse_measurements) in ONE transaction.
+        """Store parsed records (geo.water.parse_measurements) in ONE transaction.
 
         Returns {"import_id", "source_name", "imported_at", "n_records", "n_values"}. Raises
         ValueError (nothing stored) if a record lacks section_id/date/period or has an unknown

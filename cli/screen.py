@@ -1,0 +1,48 @@
+"""`flask screen PATH`: screen the sites of a file (选址合规初筛) with a progress bar."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+from flask.cli import with_appcontext
+
+from cli import ctx, user_errors
+from geo.errors import DataError
+from render.tables import write_table
+from services import exports, screening
+from services.context import Actor
+
+
+@click.command("screen")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--crs", default=None, help="EPSG:4490 | EPSG:4326 | GCJ02 | BD09 | EPSG:<code>; default: detect")
+@click.option("--district", default=None, help="adcode, e.g. 500111")
+@click.option("--out", type=click.Path(dir_okay=False), default=None, help="result.json | .csv | .xlsx | .geojson")
+@with_appcontext
+@user_errors
+def screen_cli(path, crs, district, out):
+    """Screen the sites in PATH against every layer (选址合规初筛)."""
+    suffix = Path(out).suffix.lower() if out else None
+    with click.progressbar(length=ctx().config["MAX_FEATURES"], label="初筛", show_pos=True) as bar:
+        run = screening.screen(ctx(), Actor.cli(), upload=(Path(path).name, Path(path).read_bytes()), crs=crs, district=district,
+                               allow_batch=True, progress=bar.update)
+    if run.is_batch:
+        click.echo(f"{len(run.rows)} 条结果（批量引擎：每类图层给出所在或最近要素）")
+        if suffix and suffix not in (".csv", ".xlsx"):
+            raise DataError("批量点位结果请输出为 .csv 或 .xlsx", "batch results go to .csv or .xlsx")
+        rows = run.rows
+    else:
+        for r in run.results:
+            click.echo(f"{r['site'].get('name') or '项目'}：{r['verdict']['summary']}")
+        rows = exports.result_rows(run.results)
+    if not out:
+        return
+    if suffix in (".csv", ".xlsx"):
+        write_table(out, rows, exports.CSV_COLUMNS, "初筛结果")
+    elif suffix == ".geojson":
+        Path(out).write_text(json.dumps(exports.overlap_geojson(run.results), ensure_ascii=False), encoding="utf-8")
+    else:
+        body = exports.public(run.results[0]) if len(run.results) == 1 else {"sites": exports.public(run.results)}
+        Path(out).write_text(json.dumps(body, ensure_ascii=False, indent=1), encoding="utf-8")
+    click.echo(f"已写出 {out}")

@@ -1,0 +1,156 @@
+"""Uploaded files are untrusted: the checks every upload passes before a reader parses it.
+
+Sizes, archive members and unpacked bytes are capped; paths inside archives are checked;
+XML entity declarations are refused; the bytes must be the format the name says; every
+temporary file lives in a directory removed on every path out; and GDAL, which picks a
+driver by content rather than by name, never has its VRT drivers or its network access.
+"""
+from __future__ import annotations
+
+import io
+import os
+import re
+import tempfile
+import zipfile
+import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from geo.errors import DataError, TooLargeError
+
+# A VRT file can point at any local path or URL and read it as a table: the VRT drivers are
+# never registered. GDAL reads GDAL_SKIP once, when it registers its drivers (on the first
+# import of pyogrio or rasterio), so harden_gdal() runs from geo/__init__.py.
+GDAL_SKIPPED_DRIVERS = ("OGR_VRT", "VRT")
+GDAL_NETWORK_OFF = {
+    "GDAL_HTTP_TIMEOUT": "1",
+    "CPL_VSIL_CURL_ALLOWED_EXTENSIONS": ".none-allowed",
+    "GDAL_DISABLE_READDIR_ON_OPEN": "EMPTY_DIR",
+}
+
+ARCHIVE_MAX_RATIO = 200  # unpacked/packed; above it and over BOMB_MIN_BYTES a member is a bomb
+BOMB_MIN_BYTES = 10 * 1024 * 1024
+MAGIC = {".gpkg": (b"SQLite format 3\x00",), ".shp": (b"\x00\x00\x27\x0a",)}
+REFERENCE_SUFFIXES = (".vrt", ".xml")  # files that make GDAL read other files
+# zipfile's ways of saying a member cannot be unpacked: bad CRC or data, encrypted, unknown method
+UNPACK_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError)
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_upload_bytes: int = 20 * 1024 * 1024
+    max_unpacked_bytes: int = 100 * 1024 * 1024
+    max_archive_members: int = 50
+    max_features: int = 2000
+    max_vertices: int = 200_000
+
+
+DEFAULT_LIMITS = Limits()
+
+
+def harden_gdal(environ=os.environ) -> None:
+    """Skip GDAL's VRT drivers (added to any GDAL_SKIP already set) and keep its network off
+    unless the operator set those options deliberately."""
+    skipped = environ.get("GDAL_SKIP", "").replace(",", " ").split()
+    environ["GDAL_SKIP"] = " ".join(skipped + [d for d in GDAL_SKIPPED_DRIVERS if d not in skipped])
+    for key, value in GDAL_NETWORK_OFF.items():
+        environ.setdefault(key, value)
+
+
+def check_size(data: bytes, limits: Limits) -> None:
+    if not data:
+        raise DataError("上传的文件为空", "the uploaded file is empty")
+    if len(data) > limits.max_upload_bytes:
+        raise TooLargeError(f"文件超过大小上限 {limits.max_upload_bytes // 1024 // 1024} MB",
+                            f"file larger than {limits.max_upload_bytes // 1024 // 1024} MB")
+
+
+@contextmanager
+def temp_dir() -> Iterator[Path]:
+    """A private directory for one upload's files, removed however the block is left."""
+    with tempfile.TemporaryDirectory(prefix="site-") as tmp:
+        yield Path(tmp)
+
+
+def refuse_xml_entities(data: bytes) -> None:
+    head = data[:4096].upper()
+    if b"<!DOCTYPE" in head or b"<!ENTITY" in data.upper():
+        raise DataError("KML 中含有 DOCTYPE/实体声明，出于安全原因拒绝处理", "KML with DOCTYPE/entity declarations is refused")
+
+
+def check_magic(suffix: str, head: bytes, name: str) -> None:
+    """The bytes must be the format the name says: GDAL would otherwise open whatever they are."""
+    if suffix == ".kml":
+        text = head[:4096].lstrip(b"\xef\xbb\xbf \t\r\n")
+        if not text.startswith((b"<?xml", b"<kml")) or b"<kml" not in text:
+            raise DataError(f"{name} 不是 KML 文件（内容不是 KML）", f"{name} is not KML")
+        return
+    if suffix in MAGIC and not head.startswith(MAGIC[suffix]):
+        raise DataError(f"{name} 的内容与扩展名不符（不是有效的 {suffix} 文件）", f"{name}: content does not match {suffix}")
+
+
+def open_zip(data: bytes) -> zipfile.ZipFile:
+    try:
+        return zipfile.ZipFile(io.BytesIO(data))
+    except zipfile.BadZipFile:
+        raise DataError("不是有效的 zip 压缩包", "not a valid zip archive") from None
+
+
+def _too_large() -> TooLargeError:
+    return TooLargeError("压缩包解压后过大（疑似压缩炸弹）", "archive unpacks too large (zip bomb?)")
+
+
+def safe_members(zf: zipfile.ZipFile, limits: Limits) -> list[zipfile.ZipInfo]:
+    """The archive's files, refused whole if there are too many, a path escapes, or they unpack too large."""
+    members = [m for m in zf.infolist() if not m.is_dir()]
+    if len(members) > limits.max_archive_members:
+        raise DataError(f"压缩包内文件数 {len(members)} 超过上限 {limits.max_archive_members}", "too many files in the archive")
+    total = 0
+    for m in members:
+        p = PurePosixPath(m.filename.replace("\\", "/"))
+        if p.is_absolute() or ".." in p.parts or not p.name or re.match(r"^[A-Za-z]:", m.filename):
+            raise DataError(f"压缩包内路径不安全：{m.filename[:60]}", f"unsafe path in archive: {m.filename[:60]!r}")
+        total += m.file_size
+        if total > limits.max_unpacked_bytes or (
+                m.compress_size and m.file_size / m.compress_size > ARCHIVE_MAX_RATIO and m.file_size > BOMB_MIN_BYTES):
+            raise _too_large()
+    return members
+
+
+def _corrupt(m: zipfile.ZipInfo) -> DataError:
+    return DataError(f"压缩包内文件“{m.filename[:60]}”无法解压（已损坏、加密或压缩方式不受支持）",
+                     f"archive member {m.filename[:60]!r} cannot be unpacked (corrupt, encrypted or unsupported compression)")
+
+
+def extract(zf: zipfile.ZipFile, members, tmp: Path, limits: Limits) -> list[Path]:
+    """Write members flat into tmp (no directories from the archive), counting real bytes, not headers."""
+    out, written = [], 0
+    for m in members:
+        target = tmp / PurePosixPath(m.filename.replace("\\", "/")).name
+        try:
+            with zf.open(m) as src, open(target, "wb") as dst:
+                while chunk := src.read(1 << 20):
+                    written += len(chunk)
+                    if written > limits.max_unpacked_bytes:
+                        raise _too_large()
+                    dst.write(chunk)
+        except UNPACK_ERRORS:
+            raise _corrupt(m) from None
+        out.append(target)
+    return out
+
+
+def read_member(zf: zipfile.ZipFile, m: zipfile.ZipInfo) -> bytes:
+    """One member's bytes (safe_members has capped its size)."""
+    try:
+        return zf.read(m)
+    except UNPACK_ERRORS:
+        raise _corrupt(m) from None
+
+
+def refuse_reference_files(files: list[Path]) -> None:
+    """No file in an archive may be one that tells GDAL to read another file."""
+    if any(f.suffix.lower() in REFERENCE_SUFFIXES for f in files):
+        raise DataError("压缩包中含有 .vrt/.xml 引用文件，出于安全原因拒绝处理", "archives with .vrt/.xml files are refused")

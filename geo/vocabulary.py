@@ -1,0 +1,209 @@
+"""The one vocabulary (data/vocabulary.yaml): layer kinds, attributes and their allowed values,
+labels, colours, status words, relation words and monitoring levels.
+
+Every other module reads words from here, so a label or colour is spelled once and a new
+layer kind is one entry in the file plus its demo data. Kinds are per Vocabulary object (a
+deployment or a test may load its own file); status, relation and level words come from the
+shipped file, which `default()` returns.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import jsonschema
+import yaml
+
+from geo.errors import ConfigError, NotFoundError
+
+DATA_DIR = Path(__file__).resolve().parent.parent / "data"
+VOCABULARY_PATH = DATA_DIR / "vocabulary.yaml"
+SCHEMA_PATH = DATA_DIR / "vocabulary.schema.json"
+GEOMETRY_TYPES = {"polygon": ("Polygon", "MultiPolygon"), "point": ("Point",)}
+
+
+@dataclass(frozen=True)
+class Attribute:
+    key: str
+    label: str
+    required: bool = False
+    synonyms: tuple[str, ...] = ()
+    values: dict = field(default_factory=dict)  # allowed value → {"color", "aliases"}
+
+    def canonical(self, text: str) -> str:
+        """An imported value with its alias resolved (一级 → 一级保护区)."""
+        for value, spec in self.values.items():
+            if text in spec.get("aliases", ()):
+                return value
+        return text
+
+
+@dataclass(frozen=True)
+class LayerKind:
+    key: str
+    name_zh: str
+    geometry: str
+    own: tuple[Attribute, ...]
+    common: tuple[Attribute, ...]
+    popup: tuple[str, ...]
+    style: dict
+    style_by: str | None = None
+    level_by: str | None = None
+    screened: bool = False
+    group_by: str | None = None
+    in_shares: bool = False
+    overlap_by: str | None = None
+    overlap_color: str = "#333333"
+    rule_key: str | None = None
+    levels: dict = field(default_factory=dict)
+
+    @property
+    def geometry_types(self) -> tuple[str, ...]:
+        return GEOMETRY_TYPES[self.geometry]
+
+    @property
+    def is_point(self) -> bool:
+        return self.geometry == "point"
+
+    @property
+    def attributes(self) -> tuple[str, ...]:
+        """The kind's own attribute names (the common ones are on every kind)."""
+        return tuple(a.key for a in self.own)
+
+    @property
+    def required_attributes(self) -> tuple[str, ...]:
+        return tuple(a.key for a in self.common) + self.attributes
+
+    def attribute(self, key: str) -> Attribute:
+        return next(a for a in self.common + self.own if a.key == key)
+
+    @property
+    def import_required(self) -> tuple[str, ...]:
+        return tuple(a.key for a in self.common + self.own if a.required)
+
+    @property
+    def importable(self) -> tuple[Attribute, ...]:
+        """Attributes an import maps from source fields: name and the kind's own."""
+        return (self.attribute("name"),) + self.own
+
+    def style_values(self) -> dict:
+        if self.style_by:
+            return {v: {"color": s["color"], "fillColor": s["color"]} for v, s in self.attribute(self.style_by).values.items()}
+        if self.level_by:
+            return {lvl: {"radius": spec["radius"]} for lvl, spec in self.levels.items()}
+        return {}
+
+    def legend(self) -> list[dict]:
+        if self.style_by:
+            return [{"label": v, "color": s["color"], "fill": s["color"], "shape": "polygon"}
+                    for v, s in self.attribute(self.style_by).values.items()]
+        if self.level_by:
+            return [{"label": lvl, "color": self.style["fillColor"], "fill": self.style["fillColor"], "shape": "circle"} for lvl in self.levels]
+        return [{"label": self.name_zh, "color": self.style.get("color"), "fill": self.style.get("fillColor"),
+                 "shape": "circle" if self.is_point else "polygon"}]
+
+    def to_dict(self) -> dict:
+        """The kind as the layer API, the map script and the OpenAPI document see it."""
+        return {
+            "key": self.key,
+            "name_zh": self.name_zh,
+            "geometry_types": list(self.geometry_types),
+            "attributes": list(self.required_attributes),
+            "popup_fields": [[a, self.attribute(a).label] for a in self.popup],
+            "style": self.style,
+            "style_by": self.style_by or self.level_by,
+            "style_values": self.style_values(),
+            "legend": self.legend(),
+            "rule_key": self.rule_key,
+            "screened": self.screened,
+            "in_shares": self.in_shares,
+        }
+
+
+class Vocabulary:
+    def __init__(self, raw: dict, path: Path):
+        self.path = Path(path)
+        self.raw = raw
+        common = tuple(_attribute(k, v) for k, v in raw["common_attributes"].items())
+        self.levels = raw["monitoring_levels"]
+        self.kinds: dict[str, LayerKind] = {}
+        for key, spec in raw["kinds"].items():
+            own = tuple(_attribute(k, v) for k, v in spec["attributes"].items())
+            names = {a.key for a in common + own}
+            for ref in ("style_by", "level_by", "group_by", "overlap_by"):
+                if spec.get(ref) and spec[ref] not in names:
+                    raise ConfigError(path, f"kinds/{key}/{ref}", f"属性 {spec[ref]} 不在该类图层的属性中 / not an attribute of the kind")
+            for attr in spec["popup"]:
+                if attr not in names:
+                    raise ConfigError(path, f"kinds/{key}/popup", f"属性 {attr} 不在该类图层的属性中 / not an attribute of the kind")
+            if spec.get("style_by") and not next(a for a in common + own if a.key == spec["style_by"]).values:
+                raise ConfigError(path, f"kinds/{key}/style_by", "着色属性须列出取值与颜色 / style_by needs values with colours")
+            self.kinds[key] = LayerKind(
+                key=key, name_zh=spec["label"], geometry=spec["geometry"], own=own, common=common, popup=tuple(spec["popup"]),
+                style=spec["style"], style_by=spec.get("style_by"), level_by=spec.get("level_by"), screened=spec["screened"],
+                group_by=spec.get("group_by"), in_shares=spec["in_shares"], overlap_by=spec.get("overlap_by"),
+                overlap_color=spec.get("overlap_color", spec["style"].get("color", "#333333")),
+                rule_key=spec.get("rules", key), levels=self.levels if spec.get("level_by") else {})
+        self.statuses = raw["statuses"]
+        self.relations = raw["relations"]
+        self.conflicts = raw["conflicts"]
+
+    def kind(self, key: str) -> LayerKind:
+        """The kind, or NotFoundError naming the known ones."""
+        if key not in self.kinds:
+            raise NotFoundError(f"未知的图层类型：{str(key)[:40]}（可用：{'、'.join(self.kinds)}）",
+                                f"unknown layer kind: {str(key)[:40]} (known: {', '.join(self.kinds)})")
+        return self.kinds[key]
+
+    @property
+    def screened(self) -> list[LayerKind]:
+        return [k for k in self.kinds.values() if k.screened]
+
+    @property
+    def thematic(self) -> list[LayerKind]:
+        """Every kind but the district boundary: what an administrator imports and publishes."""
+        return [k for k in self.kinds.values() if k.key != "district"]
+
+    def to_json(self) -> dict:
+        """What the browser needs: kinds, words and colours (served to the page scripts)."""
+        return {"kinds": {k: v.to_dict() for k, v in self.kinds.items()}, "levels": self.levels, "statuses": self.statuses,
+                "relations": self.relations, "conflicts": self.conflicts}
+
+
+def _attribute(key: str, spec: dict) -> Attribute:
+    return Attribute(key, spec["label"], spec.get("required", False), tuple(spec.get("synonyms", (key,))), spec.get("values", {}))
+
+
+def load(path: Path | str = VOCABULARY_PATH) -> Vocabulary:
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise ConfigError(path, "(文件)", f"词汇表无法读取 / vocabulary unreadable: {exc}") from exc
+    schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    errors = sorted(jsonschema.Draft202012Validator(schema).iter_errors(raw), key=lambda e: list(e.absolute_path))
+    if errors:
+        raise ConfigError(path, "/".join(map(str, errors[0].absolute_path)) or "(根)", errors[0].message)
+    return Vocabulary(raw, path)
+
+
+@lru_cache(maxsize=1)
+def default() -> Vocabulary:
+    """The shipped vocabulary: the source of status, relation and level words for the engine."""
+    return load(VOCABULARY_PATH)
+
+
+def status(set_name: str, key: str) -> str:
+    """A status word from the shipped vocabulary, e.g. status("share", "ok") → 符合."""
+    return default().statuses[set_name][key]["label"]
+
+
+def status_css(label: str, set_name: str) -> str:
+    """The ASCII CSS class for a status word (符合 → ok), for pages and the PDF (a Jinja filter)."""
+    return next((s["css"] for s in default().statuses[set_name].values() if s["label"] == label), "none")
+
+
+def relation(key: str) -> str:
+    return default().relations[key]["label"]

@@ -1,0 +1,55 @@
+"""CSV and Excel tables: the spreadsheet forms of screening, shares, sections and audit rows.
+
+Cells hold uploaded text (site and feature names), so text Excel would run as a formula gets
+a leading apostrophe and every string cell is typed as text.
+"""
+from __future__ import annotations
+
+import csv
+import io
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def cell_text(value):
+    """Spreadsheet-safe value: text that Excel would run as a formula gets a leading apostrophe."""
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
+
+
+def rows_to_csv(rows: list[dict], columns) -> str:
+    buf = io.StringIO()
+    buf.write("\ufeff")  # BOM so that Excel opens the Chinese text as UTF-8
+    writer = csv.DictWriter(buf, fieldnames=list(columns), extrasaction="ignore")
+    writer.writeheader()
+    writer.writerows({k: cell_text(v) for k, v in row.items()} for row in rows)
+    return buf.getvalue()
+
+
+def rows_to_xlsx(rows: list[dict], columns, title: str) -> bytes:
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    ws = wb.active
+    ws.title = title
+    ws.append(list(columns))
+    for row in rows:
+        ws.append([cell_text(row[c]) for c in columns])
+        for cell in ws[ws.max_row]:
+            if isinstance(cell.value, str):
+                cell.data_type = "s"  # never a formula, whatever the text
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def write_table(path, rows: list[dict], columns, title: str) -> None:
+    """rows to PATH as .xlsx, else as UTF-8 CSV."""
+    from pathlib import Path
+
+    path = Path(path)
+    if path.suffix.lower() == ".xlsx":
+        path.write_bytes(rows_to_xlsx(rows, columns, title))
+    else:
+        path.write_text(rows_to_csv(rows, columns), encoding="utf-8")

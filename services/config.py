@@ -1,0 +1,80 @@
+"""Settings: defaults, then ZONING_<KEY> environment variables, then explicit overrides,
+validated by one JSON Schema (README.md documents each setting; a test checks that)."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import jsonschema
+
+from geo.errors import ConfigError
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# Every setting, its type and meaning; README.md documents each one (a test checks that).
+CONFIG_SCHEMA = {
+    "type": "object",
+    "additionalProperties": True,
+    "properties": {
+        "LAYERS_GPKG": {"type": "string", "description": "GeoPackage with one layer per kind"},
+        "PLANS_DIR": {"type": "string", "description": "folder of <adcode>.yaml plan files"},
+        "TIANDITU_TK": {"type": ["string", "null"], "description": "天地图 key; enables the 天地图 base maps"},
+        "BASEMAP_DEFAULT": {"enum": ["none", "osm", "tianditu_vec", "tianditu_img"], "description": "base map shown first"},
+        "HOST": {"type": "string"},
+        "PORT": {"type": "integer", "minimum": 1, "maximum": 65535},
+        "MAX_UPLOAD_MB": {"type": "integer", "minimum": 1, "maximum": 500, "description": "largest accepted upload"},
+        "MAX_UNPACKED_MB": {"type": "integer", "minimum": 1, "maximum": 2000, "description": "largest unpacked archive"},
+        "MAX_FEATURES": {"type": "integer", "minimum": 1, "maximum": 100000, "description": "most sites in one request"},
+        "MAX_VERTICES": {"type": "integer", "minimum": 4, "maximum": 10000000, "description": "most vertices per site"},
+        "MEASUREMENTS_DB": {"type": "string", "description": "SQLite file of section measurements"},
+        "RASTER_DIR": {"type": "string", "description": "folder of <adcode>_landcover.tif rasters"},
+        "INSTANCE_DIR": {"type": "string", "description": "writable folder: published layers, accounts, audit log"},
+        "SECRET_KEY": {"type": ["string", "null"], "description": "session signing key; generated into INSTANCE_DIR when unset"},
+        "SESSION_COOKIE_SECURE": {"type": "boolean", "description": "send the session cookie over HTTPS only"},
+        "VOCABULARY": {"type": "string", "description": "vocabulary file: layer kinds, labels, colours, status words"},
+        "RATE_LIMIT_PER_MINUTE": {"type": "integer", "minimum": 1, "maximum": 100000, "description": "uploads and screenings per client per minute"},
+        "SHARE_TOLERANCE_PP": {"type": "number", "minimum": 0, "maximum": 10, "description": "share tolerance, percentage points"},
+        "AREA_TOLERANCE_PCT": {"type": "number", "minimum": 0, "maximum": 50, "description": "area tolerance, percent"},
+    },
+}
+DEFAULTS = {
+    "LAYERS_GPKG": str(ROOT / "data" / "demo.gpkg"),
+    "PLANS_DIR": str(ROOT / "data" / "plans"),
+    "TIANDITU_TK": None,
+    "BASEMAP_DEFAULT": "none",
+    "HOST": "127.0.0.1",
+    "PORT": 5000,
+    "MAX_UPLOAD_MB": 20,
+    "MAX_UNPACKED_MB": 100,
+    "MAX_FEATURES": 2000,
+    "MAX_VERTICES": 200000,
+    "MEASUREMENTS_DB": str(ROOT / "instance" / "measurements.sqlite"),
+    "RASTER_DIR": str(ROOT / "data" / "rasters"),
+    "INSTANCE_DIR": str(ROOT / "instance"),
+    "SECRET_KEY": None,
+    "SESSION_COOKIE_SECURE": False,
+    "VOCABULARY": str(ROOT / "data" / "vocabulary.yaml"),
+    "RATE_LIMIT_PER_MINUTE": 120,
+    "SHARE_TOLERANCE_PP": 0.05,
+    "AREA_TOLERANCE_PCT": 0.1,
+}
+ENV_PREFIX = "ZONING_"
+
+
+def load_config(overrides: dict | None = None) -> dict:
+    """Defaults, then ZONING_<KEY> environment variables, then explicit overrides; validated."""
+    config = dict(DEFAULTS)
+    for key in CONFIG_SCHEMA["properties"]:
+        if ENV_PREFIX + key in os.environ:
+            value = os.environ[ENV_PREFIX + key]
+            kind = CONFIG_SCHEMA["properties"][key].get("type")
+            config[key] = (int(value) if kind == "integer" else float(value) if kind == "number"
+                           else value.lower() in ("1", "true", "yes") if kind == "boolean" else value)
+    config.update(overrides or {})
+    if config["BASEMAP_DEFAULT"].startswith("tianditu") and not config.get("TIANDITU_TK"):
+        raise ConfigError("config", "BASEMAP_DEFAULT", "天地图底图需要配置 TIANDITU_TK / Tianditu base maps need TIANDITU_TK")
+    try:
+        jsonschema.validate(config, CONFIG_SCHEMA)
+    except jsonschema.ValidationError as exc:
+        raise ConfigError("config", "/".join(map(str, exc.absolute_path)) or "(根)", exc.message) from exc
+    return config

@@ -1,0 +1,44 @@
+"""The web adapter: configuration, blueprints (public pages, JSON API, administration), the error
+table and security, wired onto one Services object. Business rules live in services/."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+from flask import Flask, g
+
+from geo import crs, vocabulary
+from services.config import ROOT
+from services.context import Services
+from web import admin, api, errors, pages, security
+
+
+def create_app(config: dict | None = None) -> Flask:
+    services = Services(config)
+    cfg = services.config
+    app = Flask("zoning", static_folder=str(ROOT / "static"), template_folder=str(ROOT / "templates"))
+    app.config.update(cfg)
+    app.config["MAX_CONTENT_LENGTH"] = (cfg["MAX_UPLOAD_MB"] + 1) * 1024 * 1024
+    app.json.ensure_ascii = False
+    app.extensions["services"] = services
+    app.extensions["openapi"] = yaml.safe_load((Path(ROOT) / "data" / "openapi.yaml").read_text(encoding="utf-8"))
+    security.init_app(app, cfg)
+    errors.init_app(app)
+    ui_rules = crs.ui_rules()
+    app.add_template_filter(vocabulary.status_css, "status_css")
+
+    @app.context_processor
+    def template_globals():
+        return {"csp_nonce": g.get("csp_nonce", ""), "user": security.current_user(), "vocab": services.vocab, "crs_rules": ui_rules}
+
+    for bp in (pages.bp, api.bp, admin.bp):
+        app.register_blueprint(bp)
+
+    @app.get("/healthz")
+    def healthz():
+        return {"status": "ok", "data": services.live.get().store.info()}
+
+    from cli import register
+
+    register(app)
+    return app

@@ -1,0 +1,114 @@
+"""Accounts and official data in the browser: login, import → report → publish, history,
+rollback, measurement import, audit log. The work is done in services.layer_admin and friends."""
+from __future__ import annotations
+
+from flask import Blueprint, Response, current_app, redirect, render_template, request, session, url_for
+
+from geo.errors import DataError
+from render import maps
+from services import layer_admin, sections, users
+from web.pages import sections_page
+from web.security import actor, current_user, login_required, rate_limited, safe_next
+
+bp = Blueprint("admin", __name__)
+
+
+def ctx():
+    return current_app.extensions["services"]
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    error = None
+    if request.method == "POST":
+        current_app.extensions["rate_limit"].hit(request.remote_addr or "?", "login")
+        user = users.login(ctx(), request.form.get("username", ""), request.form.get("password", ""))
+        if user:
+            session.clear()
+            session["user"] = user["username"]
+            return redirect(safe_next(request.args.get("next", "")) or url_for("admin.dashboard"))
+        error = "用户名或密码错误"
+    return render_template("login.html", error=error), (401 if error else 200)
+
+
+@bp.post("/logout")
+def logout():
+    session.clear()
+    return redirect(url_for("pages.index"))
+
+
+@bp.get("/admin/")
+@login_required("admin")
+def dashboard():
+    return render_template("admin.html", **layer_admin.dashboard(ctx()))
+
+
+@bp.post("/admin/import")
+@login_required("admin")
+@rate_limited("import")
+def import_upload():
+    f = request.files.get("file")
+    if f is None or not f.filename:
+        raise DataError("请选择要导入的文件", "choose a file")
+    staged = layer_admin.stage(ctx(), actor(), f.filename, f.read(), request.form.get("district", ""), request.form.get("kind", ""),
+                               request.form.get("crs"))
+    return redirect(url_for("admin.import_review", token=staged.token), code=303)
+
+
+def _chosen_mapping() -> dict:
+    return {k[4:]: v for k, v in request.form.items() if k.startswith("map_")}
+
+
+@bp.route("/admin/imports/<token>", methods=["GET", "POST"])
+@login_required("admin")
+def import_review(token: str):
+    staged, _, rep = layer_admin.review(ctx(), token, _chosen_mapping())
+    snap = ctx().live.get()
+    preview = maps.build_import_preview_map(staged, snap.districts.bounds(staged.adcode), ctx().vocab)
+    return render_template("admin_review.html", report=rep, token=token, map=maps.render_parts(preview), plan=snap.districts.plans[staged.adcode])
+
+
+@bp.post("/admin/imports/<token>/publish")
+@login_required("admin")
+def import_publish(token: str):
+    entry = layer_admin.publish(ctx(), actor(), token, _chosen_mapping())
+    return redirect(url_for("admin.dashboard", published=entry["id"]), code=303)
+
+
+@bp.post("/admin/rollback")
+@login_required("admin")
+def rollback():
+    layer_admin.rollback(ctx(), actor(), request.form.get("district", ""), request.form.get("kind", ""), request.form.get("version", ""))
+    return redirect(url_for("admin.dashboard"), code=303)
+
+
+@bp.post("/districts/<adcode>/sections/import")
+@login_required("admin")
+@rate_limited("import")
+def sections_import(adcode: str):
+    ctx().live.get().districts.check(adcode)  # 404 before anything is stored
+    f = request.files.get("file")
+    try:
+        if f is None or not f.filename:
+            raise DataError("请选择要导入的 CSV 或 Excel 文件", "choose a file")
+        done = sections.import_measurements(ctx(), actor(), f.filename, f.read())
+    except DataError as exc:
+        from web.errors import status_of
+
+        return sections_page(adcode, None, status_of(exc), message=exc.message_zh, error=True, bad_rows=exc.details.get("errors", []))
+    return sections_page(adcode, None, message=f"已导入 {done['n_records']} 条监测记录（{done['n_values']} 个数值），来源：{done['source_name']}")
+
+
+@bp.get("/admin/audit")
+@login_required("admin")
+def audit():
+    return render_template("admin_audit.html", entries=ctx().audit.entries())
+
+
+@bp.get("/admin/audit.csv")
+@login_required("admin")
+def audit_csv():
+    return Response(users.audit_csv(ctx()), mimetype="text/csv", headers={"Content-Disposition": 'attachment; filename="audit.csv"'})
+
+
+__all__ = ["bp", "current_user"]

@@ -1,0 +1,117 @@
+"""The JSON API (/api/...): each route calls one service and returns its plain data.
+
+/api/screen and /api/sections/classify are stateless (no cookie authority), so they are exempt
+from CSRF and audit anonymously; every route here is in data/openapi.yaml (a test checks that).
+"""
+from __future__ import annotations
+
+import json
+
+from flask import Blueprint, current_app, jsonify, request
+
+from geo.errors import DataError, UnsupportedFormatError
+from services import exports, screening, sections, shares
+from web.pages import _links
+from web.security import actor, csrf, login_required, rate_limited
+
+bp = Blueprint("api", __name__, url_prefix="/api")
+
+
+def ctx():
+    return current_app.extensions["services"]
+
+
+def flag(name: str) -> bool:
+    """A 0/1 query parameter; anything else is a 400."""
+    raw = request.args.get(name, "0").strip()
+    if raw not in ("0", "1", ""):
+        raise DataError(f"参数 {name} 只能是 0 或 1，收到：{raw[:40]}", f"parameter {name} must be 0 or 1, got {raw[:40]!r}")
+    return raw == "1"
+
+
+def upload_field() -> tuple[str, bytes]:
+    f = request.files.get("file")
+    if f is None or not f.filename:
+        raise DataError("multipart 请求须包含 file 字段（CSV、Excel 或空间数据文件）", "multipart requests need a 'file' field")
+    return f.filename, f.read()
+
+
+@bp.get("/districts")
+def districts():
+    return jsonify([ctx().live.get().districts.public(a) for a in ctx().live.get().districts.plans])
+
+
+@bp.get("/districts/<adcode>")
+def district(adcode: str):
+    return jsonify(ctx().live.get().districts.public(adcode))
+
+
+@bp.get("/layers")
+def layer_kinds():
+    return jsonify([k.to_dict() for k in ctx().vocab.kinds.values()])
+
+
+@bp.get("/vocabulary")
+def vocabulary():
+    return jsonify(ctx().vocab.to_json())
+
+
+@bp.get("/districts/<adcode>/layers/<kind>")
+def layer(adcode: str, kind: str):
+    display = flag("display")
+    fc = ctx().live.get().districts.layer_geojson(adcode, kind, display)
+    resp = current_app.response_class(json.dumps(fc, ensure_ascii=False, separators=(",", ":")), mimetype="application/geo+json")
+    resp.headers["Cache-Control"] = "no-cache"  # revalidated on every use: a publish changes the data behind the URL
+    resp.set_etag(f"{fc['data_version']}-{adcode}-{kind}-{int(display)}")
+    return resp.make_conditional(request)
+
+
+@bp.post("/screen")
+@csrf.exempt
+@rate_limited("screen")
+def screen():
+    if request.files:
+        run = screening.screen(ctx(), actor(cookie_free=True), upload=upload_field(), crs=request.form.get("crs"),
+                               district=request.form.get("district"), bands=request.form.get("bands"))
+    else:
+        payload = request.get_json(silent=True)
+        if not isinstance(payload, dict):
+            raise UnsupportedFormatError("请求体须为 JSON 对象或 multipart 文件上传", "the body must be a JSON object or a multipart upload")
+        if "geometry" not in payload:
+            raise DataError("请求中缺少 geometry", "the request has no 'geometry'")
+        run = screening.screen(ctx(), actor(cookie_free=True), geometry=payload["geometry"], crs=payload.get("crs"),
+                               district=payload.get("district"), bands=payload.get("bands"), raw=request.get_data())
+    return jsonify(exports.response_body(run.results, run.result_id, _links(run.result_id)))
+
+
+@bp.get("/districts/<adcode>/shares")
+def district_shares(adcode: str):
+    return jsonify(shares.shares_report(ctx(), actor(), adcode, geometry=flag("geometry")))
+
+
+@bp.get("/sections")
+def sections_list():
+    return jsonify(sections.sections_report(ctx(), actor(), request.args.get("district"), request.args.get("period")))
+
+
+@bp.get("/sections/<path:section_id>/series")
+def section_series(section_id: str):
+    return jsonify(ctx().live.get().sections.series(section_id))
+
+
+@bp.post("/sections/classify")
+@csrf.exempt
+def classify():
+    return jsonify(sections.classify(request.get_json(silent=True)))
+
+
+@bp.post("/sections/measurements")
+@login_required("admin")
+@rate_limited("import")
+def sections_import():
+    return jsonify(sections.import_measurements(ctx(), actor(), *upload_field()))
+
+
+@bp.get("/openapi.json")
+def openapi():
+    return jsonify(current_app.extensions["openapi"])

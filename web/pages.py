@@ -1,0 +1,105 @@
+"""Public pages: the district list, each district's 一张图, plan sources, shares and sections pages,
+the screening form, result page and exports. Each view gathers plain data from services and renders."""
+from __future__ import annotations
+
+from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
+
+from geo import water as wq
+from geo.errors import DataError
+from render import maps
+from services import exports, screening, sections, shares
+from web.security import actor, rate_limited
+
+bp = Blueprint("pages", __name__)
+
+
+def ctx():
+    return current_app.extensions["services"]
+
+
+def _links(rid: str) -> dict:
+    links = {fmt: url_for("pages.screen_export", rid=rid, fmt=fmt) for fmt in exports.EXPORT_FORMATS}
+    links["html"] = url_for("pages.screen_result", rid=rid)
+    return links
+
+
+@bp.get("/")
+def index():
+    return render_template("index.html", districts=ctx().live.get().districts.districts(), badges=shares.home_badges(ctx()))
+
+
+@bp.get("/districts/<adcode>")
+def district_map(adcode: str):
+    snap = ctx().live.get()
+    summary = snap.districts.district_summary(adcode)
+    m = maps.build_district_map(adcode, summary["plan"], snap.districts.bounds(adcode), ctx().config, ctx().vocab,
+                                demo_kinds=snap.districts.demo_kinds(adcode))
+    return render_template("district.html", plan=summary["plan"], map=maps.render_parts(m))
+
+
+@bp.get("/districts/<adcode>/plan")
+def district_plan(adcode: str):
+    return render_template("plan.html", **ctx().live.get().districts.plan_sources(adcode))
+
+
+@bp.get("/districts/<adcode>/shares")
+def district_shares_page(adcode: str):
+    snap = ctx().live.get()
+    summary = snap.districts.district_summary(adcode)
+    result = shares.shares_report(ctx(), actor(), adcode)
+    m = maps.build_conflict_map(adcode, result["conflicts"], snap.districts.bounds(adcode), ctx().vocab,
+                                redline_is_demo=snap.store.is_demo(adcode, "redline"))
+    return render_template("shares.html", plan=summary["plan"], result=result, map=maps.render_parts(m),
+                           tolerance_pp=ctx().config["SHARE_TOLERANCE_PP"], area_tolerance_pct=ctx().config["AREA_TOLERANCE_PCT"])
+
+
+def sections_page(adcode: str, period: str | None, status: int = 200, **extra):
+    snap = ctx().live.get()
+    summary = snap.districts.district_summary(adcode)
+    result = sections.sections_report(ctx(), actor(), adcode, period, title="断面水质页面")
+    legend = [{"label": f"{c['name']}类（{c['quality']}）", "color": c["color"]} for c in map(wq.class_info, range(1, 7))]
+    legend.append({"label": "无数据", "color": "#999999"})
+    m = maps.build_sections_map(adcode, result["sections"], snap.districts.bounds(adcode), legend, ctx().vocab)
+    return render_template("sections.html", plan=summary["plan"], result=result, map=maps.render_parts(m), **extra), status
+
+
+@bp.get("/districts/<adcode>/sections")
+def district_sections(adcode: str):
+    return sections_page(adcode, request.args.get("period") or None)
+
+
+@bp.get("/screen")
+def screen_form():
+    return render_template("screen.html", districts=ctx().live.get().districts.districts(), max_mb=ctx().config["MAX_UPLOAD_MB"])
+
+
+@bp.post("/screen")
+@rate_limited("screen")
+def screen_submit():
+    f = request.files.get("file")
+    try:
+        run = screening.screen(ctx(), actor(), upload=(f.filename, f.read()) if f is not None and f.filename else None,
+                               text=request.form.get("coordinates"), crs=request.form.get("crs_code") or request.form.get("crs"),
+                               district=request.form.get("district"), bands=request.form.get("bands"))
+    except DataError as exc:
+        from web.errors import status_of
+
+        return render_template("screen.html", districts=ctx().live.get().districts.districts(), max_mb=ctx().config["MAX_UPLOAD_MB"],
+                               error=exc.message_zh), status_of(exc)
+    return redirect(url_for("pages.screen_result", rid=run.result_id), code=303)
+
+
+@bp.get("/screen/results/<rid>")
+def screen_result(rid: str):
+    results = screening.stored_results(ctx(), rid)
+    store = ctx().live.get().store
+    demo_layers = frozenset(f"{d['adcode']}/{k}" for r in results for d in r["site"]["districts"] for k in ctx().vocab.kinds
+                            if store.is_demo(d["adcode"], k))
+    m = maps.build_result_map(results, exports.overlap_geojson(results), ctx().vocab, demo_layers=demo_layers)
+    return render_template("screen_result.html", results=exports.public(results), rid=rid, map=maps.render_parts(m))
+
+
+@bp.get("/screen/results/<rid>.<fmt>")
+def screen_export(rid: str, fmt: str):
+    content, mimetype, filename = exports.screening_export(ctx(), rid, fmt, _links(rid))
+    return Response(content, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{filename}"'})

@@ -1,0 +1,132 @@
+"""Security of the web adapter: CSP with per-response nonces, hardened headers and cookies, CSRF,
+per-client rate limits, the logged-in user and role checks, safe redirects after login."""
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import threading
+import time
+from collections import defaultdict, deque
+from functools import wraps
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from flask import current_app, g, redirect, request, session, url_for
+from flask_wtf.csrf import CSRFProtect
+from markupsafe import Markup
+
+from geo.errors import AuthRequiredError, ForbiddenError, RateLimitedError
+from services.context import Actor
+
+csrf = CSRFProtect()
+TILE_HOSTS = "https://tile.openstreetmap.org"
+
+
+class RateLimiter:
+    """Per-client sliding window for the expensive endpoints (uploads, screening, imports, login)."""
+
+    def __init__(self, per_minute: int):
+        self.per_minute = per_minute
+        self._hits: dict[tuple[str, str], deque] = defaultdict(deque)
+        self._lock = threading.Lock()
+
+    def hit(self, client: str, bucket: str) -> None:
+        now = time.monotonic()
+        with self._lock:
+            hits = self._hits[(client, bucket)]
+            while hits and now - hits[0] > 60:
+                hits.popleft()
+            if len(hits) >= self.per_minute:
+                raise RateLimitedError(f"请求过于频繁：每分钟最多 {self.per_minute} 次，请稍后再试",
+                                       f"rate limit: {self.per_minute} per minute")
+            hits.append(now)
+
+
+def rate_limited(bucket: str):
+    """Count this request against the client's budget for bucket before the view runs."""
+    def decorator(fn):
+        @wraps(fn)
+        def wrapper(*args, **kwargs):
+            current_app.extensions["rate_limit"].hit(request.remote_addr or "?", bucket)
+            return fn(*args, **kwargs)
+        return wrapper
+    return decorator
+
+
+def current_user() -> dict | None:
+    if "user" not in g:
+        name = session.get("user")
+        g.user = current_app.extensions["services"].accounts.get(name) if name else None
+    return g.user
+
+
+def actor(cookie_free: bool = False) -> Actor:
+    """Who the audit names. The CSRF-exempt API names nobody: a cross-site post would otherwise
+    write in the victim's name."""
+    user = None if cookie_free else current_user()
+    return Actor(user["username"], user["role"]) if user else Actor.anonymous()
+
+
+def login_required(role: str = "reviewer"):
+    def decorator(fn):
+        @wraps(fn)
+        def wrapper(*args, **kwargs):
+            user = current_user()
+            if user is None:
+                if request.path.startswith("/api/"):
+                    raise AuthRequiredError("请先登录", "login required")
+                return redirect(url_for("admin.login", next=request.path))
+            if role == "admin" and user["role"] != "admin":
+                raise ForbiddenError("需要管理员权限", "administrator role required")
+            return fn(*args, **kwargs)
+        return wrapper
+    return decorator
+
+
+def safe_next(target: str) -> str | None:
+    """A same-site path to go back to after login, or None (no scheme, no host, no control characters)."""
+    cleaned = re.sub(r"[\x00-\x1f\x7f]", "", target or "").replace("\\", "/")
+    parts = urlsplit(cleaned)
+    if not cleaned.startswith("/") or cleaned.startswith("//") or parts.scheme or parts.netloc:
+        return None
+    return cleaned
+
+
+def instance_secret(instance: Path) -> str:
+    """A random session key kept in the instance folder (never in the repository)."""
+    path = instance / "secret_key"
+    instance.mkdir(parents=True, exist_ok=True)
+    if not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_hex(32))
+    return path.read_text().strip()
+
+
+def init_app(app, cfg: dict) -> None:
+    app.config.update(SECRET_KEY=cfg["SECRET_KEY"] or instance_secret(Path(cfg["INSTANCE_DIR"])), SESSION_COOKIE_HTTPONLY=True,
+                      SESSION_COOKIE_SAMESITE="Lax", SESSION_COOKIE_SECURE=cfg["SESSION_COOKIE_SECURE"], WTF_CSRF_TIME_LIMIT=None)
+    csrf.init_app(app)
+    app.extensions["rate_limit"] = RateLimiter(cfg["RATE_LIMIT_PER_MINUTE"])
+    tile_hosts = TILE_HOSTS + (" https://*.tianditu.gov.cn" if cfg.get("TIANDITU_TK") else "")
+
+    @app.before_request
+    def nonce():
+        g.csp_nonce = secrets.token_urlsafe(16)
+
+    @app.template_filter("with_nonce")
+    def with_nonce(html: str) -> Markup:
+        """Folium writes bare <script> blocks; give them this response's CSP nonce."""
+        return Markup(re.sub(r"<script>", f'<script nonce="{g.csp_nonce}">', str(html)))
+
+    @app.after_request
+    def security_headers(resp):
+        resp.headers["Content-Security-Policy"] = (
+            f"default-src 'self'; script-src 'self' 'nonce-{g.get('csp_nonce', '')}'; style-src 'self' 'unsafe-inline'; "
+            f"img-src 'self' data: {tile_hosts}; connect-src 'self'; object-src 'none'; base-uri 'self'; frame-ancestors 'none'; "
+            "form-action 'self'")
+        resp.headers["X-Content-Type-Options"] = "nosniff"
+        resp.headers["X-Frame-Options"] = "DENY"
+        resp.headers["Referrer-Policy"] = "same-origin"
+        return resp

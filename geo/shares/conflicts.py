@@ -6,12 +6,14 @@ from __future__ import annotations
 import numpy as np
 import shapely
 
+from geo import vocabulary
 from geo.area import area_m2
 from geo.geometry import dissolve, geojson_geometry, polygonal
 from geo.shares.indicators import pct, plan_source
 from geo.shares.overlaps import MIN_OVERLAP_M2, memo_within_layer_overlaps, plain
 
 CORE_ZONE_COLUMNS = ("functional_zone", "功能分区", "pa_zone", "zone")
+CONFLICT_LABELS = {k: v["label"] for k, v in vocabulary.default().conflicts.items()}
 
 
 def _is_core(row) -> bool:
@@ -21,6 +23,15 @@ def _is_core(row) -> bool:
         if isinstance(v, str) and "核心" in v:
             return True
     return False
+
+
+def _outside_row(r, district, rl_union, feature_geometries: bool) -> tuple[dict, object]:
+    """A feature (clipped to the district when given) and its part outside the red line, with areas."""
+    g = polygonal(shapely.intersection(r.geometry, district)) if district is not None else r.geometry
+    outside = polygonal(shapely.difference(g, rl_union)) if not rl_union.is_empty else g
+    a_all, a_out = area_m2(g), area_m2(outside)
+    return {"feature_id": plain(r.get("feature_id")), "name": plain(r.get("name")), "area_m2": a_all, "outside_m2": a_out,
+            "outside_pct": pct(a_out, a_all), "geometry": geojson_geometry(outside) if feature_geometries else None}, outside
 
 
 def conflicts(
@@ -52,32 +63,16 @@ def conflicts(
     if pa is not None and len(pa) and "pa_type" in pa.columns:
         reserves = pa[pa["pa_type"] == "自然保护区"]
         for _, r in reserves.iterrows():
-            g = r.geometry
-            if has_district:
-                g = polygonal(shapely.intersection(g, district))
-            a_all = area_m2(g)
-            total_reserve += a_all
-            outside = polygonal(shapely.difference(g, rl_union)) if not rl_union.is_empty else g
-            a_out = area_m2(outside)
-            if a_out > min_area_m2:
+            row, outside = _outside_row(r, district if has_district else None, rl_union, feature_geometries)
+            total_reserve += row["area_m2"]
+            if row["outside_m2"] > min_area_m2:
                 parts.append(outside)
-                feats.append(
-                    {
-                        "feature_id": plain(r.get("feature_id")),
-                        "name": plain(r.get("name")),
-                        "level": plain(r.get("level")),
-                        "core_zone": _is_core(r),
-                        "area_m2": a_all,
-                        "outside_m2": a_out,
-                        "outside_pct": pct(a_out, a_all),
-                        "geometry": geojson_geometry(outside) if feature_geometries else None,
-                    }
-                )
+                feats.append({**row, "level": plain(r.get("level")), "core_zone": _is_core(r)})
     feats.sort(key=lambda f: (not f["core_zone"], -f["outside_m2"]))
     union_out = dissolve(parts) if parts else shapely.Polygon()
     a = area_m2(union_out)
     out["reserve_outside_redline"] = {
-        "label": "自然保护区位于生态保护红线外的部分",
+        "label": CONFLICT_LABELS["reserve_outside_redline"],
         "area_m2": a,
         "reserve_area_m2": total_reserve,
         "share_of_reserves_pct": pct(a, total_reserve),
@@ -91,24 +86,10 @@ def conflicts(
     feats, parts = [], []
     if wz is not None and len(wz) and "zone" in wz.columns:
         for _, r in wz[wz["zone"] == "一级保护区"].iterrows():
-            g = r.geometry
-            if has_district:
-                g = polygonal(shapely.intersection(g, district))
-            outside = polygonal(shapely.difference(g, rl_union)) if not rl_union.is_empty else g
-            a_out, a_all = area_m2(outside), area_m2(g)
-            if a_out > min_area_m2:
+            row, outside = _outside_row(r, district if has_district else None, rl_union, feature_geometries)
+            if row["outside_m2"] > min_area_m2:
                 parts.append(outside)
-                feats.append(
-                    {
-                        "feature_id": plain(r.get("feature_id")),
-                        "name": plain(r.get("name")),
-                        "source_name": plain(r.get("source_name")),
-                        "area_m2": a_all,
-                        "outside_m2": a_out,
-                        "outside_pct": pct(a_out, a_all),
-                        "geometry": geojson_geometry(outside) if feature_geometries else None,
-                    }
-                )
+                feats.append({**row, "source_name": plain(r.get("source_name"))})
     feats.sort(key=lambda f: -f["outside_m2"])
     rules = [
         rule
@@ -118,7 +99,7 @@ def conflicts(
     ]
     union_out = dissolve(parts) if parts else shapely.Polygon()
     out["grade1_outside_redline"] = {
-        "label": "饮用水水源一级保护区位于生态保护红线外的部分",
+        "label": CONFLICT_LABELS["grade1_outside_redline"],
         "area_m2": area_m2(union_out),
         "geometry": geojson_geometry(union_out),
         "features": feats,
@@ -142,7 +123,7 @@ def conflicts(
             [polygonal(shapely.intersection(geoms[idx[p["a_id"]]], geoms[idx[p["b_id"]]])) for p in wl["pairs"]]
         )
     out["redline_internal_overlaps"] = {
-        "label": "生态保护红线图斑相互重叠（朴素求和会重复计算）",
+        "label": CONFLICT_LABELS["redline_internal_overlaps"],
         "area_m2": area_m2(overlap_geom),
         "geometry": geojson_geometry(overlap_geom),
         "pairs": wl["pairs"],

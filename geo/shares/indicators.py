@@ -11,6 +11,7 @@ import re
 
 import shapely
 
+from geo import vocabulary
 from geo.area import M2_PER_KM2, area_m2
 from geo.geometry import (
     clip,
@@ -25,17 +26,11 @@ from geo.plans import indicator
 DEFAULT_TOLERANCE_PP = 0.05  # percentage points, for shares
 DEFAULT_AREA_TOLERANCE_PCT = 0.1  # % of the stated area
 
-STATUS_OK = "符合"
-STATUS_FAIL = "不符合"
-STATUS_NONE = "无目标"
+STATUS_OK = vocabulary.status("share", "ok")
+STATUS_FAIL = vocabulary.status("share", "fail")
+STATUS_NONE = vocabulary.status("share", "none")
 
-KIND_NAMES_ZH = {
-    "district": "行政区界",
-    "redline": "生态保护红线",
-    "water_source_zone": "饮用水水源保护区",
-    "protected_area": "自然保护地",
-    "monitoring_section": "监测断面",
-}
+KIND_NAMES_ZH = {k: v.name_zh for k, v in vocabulary.default().kinds.items()}
 
 METHOD_DISSOLVE = "先融合（dissolve）同一图层的全部图斑，重叠部分只计一次"
 METHOD_ELLIPSOID = "面积为 CGCS2000/GRS80 椭球面积（pyproj.Geod，Karney 测地线多边形算法），不用经纬度或投影平面面积"

@@ -10,15 +10,14 @@ the easting's zone prefix.
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass, field
 
 import shapely
 from shapely.geometry import Polygon
 
+from geo.crs import NORTHING_RANGE
 from geo.errors import DataError
 
-NORTHING_RANGE = (1.5e6, 6.0e6)
 
 
 @dataclass
@@ -105,20 +104,6 @@ def _looks_swapped(parcels: list[Parcel]) -> bool:
     east_ok = sum(NORTHING_RANGE[0] <= n <= NORTHING_RANGE[1] for _, n in pts)
     swapped = sum(NORTHING_RANGE[0] <= e <= NORTHING_RANGE[1] and not NORTHING_RANGE[0] <= n <= NORTHING_RANGE[1] for e, n in pts)
     return swapped > east_ok
-
-
-def zone_from_header_or_prefix(jzd: JzdFile) -> tuple[int | None, int, bool]:
-    """(zone, band width 3 or 6, easting carries the zone prefix)."""
-    width = 6 if jzd.header.get("几度分带", "3").strip().startswith("6") else 3
-    eastings = [e for p in jzd.parcels for ring in p.rings.values() for e, _ in ring]
-    prefixed = min(eastings) >= 1e7
-    zone = None
-    band = re.sub(r"\D", "", jzd.header.get("带号", ""))
-    if band:
-        zone = int(band)
-    elif prefixed:
-        zone = int(eastings[0] // 1e6)
-    return zone, width, prefixed
 
 
 def parcel_geometry(parcel: Parcel):

@@ -1,7 +1,10 @@
 """Accounts and the audit trail as the adapters use them: create, log in (audited), export."""
 from __future__ import annotations
 
+import json
+
 from render.tables import rows_to_csv
+from services.context import Actor
 
 AUDIT_COLUMNS = ("id", "at", "username", "action", "input_sha256", "summary", "versions")
 
@@ -12,8 +15,6 @@ def create_user(ctx, username: str, password: str, role: str) -> None:
 
 def login(ctx, username: str, password: str) -> dict | None:
     """The account if the password is right (audited), else None — the same work either way."""
-    from services.context import Actor
-
     user = ctx.accounts.verify(username, password)
     if user:
         ctx.record(Actor(user["username"], user["role"]), "login", "登录", {})
@@ -21,8 +22,6 @@ def login(ctx, username: str, password: str) -> dict | None:
 
 
 def audit_csv(ctx) -> str:
-    import json
-
     entries = reversed(ctx.audit.entries(limit=1_000_000))
     return rows_to_csv([{**e, "input_sha256": e["input_sha256"] or "", "versions": json.dumps(e["versions"], ensure_ascii=False)}
                         for e in entries], AUDIT_COLUMNS)

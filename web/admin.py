@@ -7,8 +7,9 @@ from flask import Blueprint, Response, current_app, redirect, render_template, r
 from geo.errors import DataError
 from render import maps
 from services import layer_admin, sections, users
+from web.errors import status_of
 from web.pages import sections_page
-from web.security import actor, current_user, login_required, rate_limited, safe_next
+from web.security import actor, login_required, rate_limited, safe_next
 
 bp = Blueprint("admin", __name__)
 
@@ -93,8 +94,6 @@ def sections_import(adcode: str):
             raise DataError("请选择要导入的 CSV 或 Excel 文件", "choose a file")
         done = sections.import_measurements(ctx(), actor(), f.filename, f.read())
     except DataError as exc:
-        from web.errors import status_of
-
         return sections_page(adcode, None, status_of(exc), message=exc.message_zh, error=True, bad_rows=exc.details.get("errors", []))
     return sections_page(adcode, None, message=f"已导入 {done['n_records']} 条监测记录（{done['n_values']} 个数值），来源：{done['source_name']}")
 
@@ -110,5 +109,3 @@ def audit():
 def audit_csv():
     return Response(users.audit_csv(ctx()), mimetype="text/csv", headers={"Content-Disposition": 'attachment; filename="audit.csv"'})
 
-
-__all__ = ["bp", "current_user"]

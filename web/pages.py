@@ -8,6 +8,7 @@ from geo import water as wq
 from geo.errors import DataError
 from render import maps
 from services import exports, screening, sections, shares
+from web.errors import status_of
 from web.security import actor, rate_limited
 
 bp = Blueprint("pages", __name__)
@@ -82,8 +83,6 @@ def screen_submit():
                                text=request.form.get("coordinates"), crs=request.form.get("crs_code") or request.form.get("crs"),
                                district=request.form.get("district"), bands=request.form.get("bands"))
     except DataError as exc:
-        from web.errors import status_of
-
         return render_template("screen.html", districts=ctx().live.get().districts.districts(), max_mb=ctx().config["MAX_UPLOAD_MB"],
                                error=exc.message_zh), status_of(exc)
     return redirect(url_for("pages.screen_result", rid=run.result_id), code=303)

@@ -57,7 +57,8 @@
     if (props.is_demo) {
       var demo = document.createElement("p");
       demo.className = "zm-demo";
-      demo.textContent = "示意数据：非官方矢量，仅供演示，以主管部门审定数据为准。";
+      var words = JSON.parse(document.getElementById("zoning-vocabulary").textContent);  // data/vocabulary.yaml
+      demo.textContent = words.statuses.data.demo.label + "：非官方矢量，仅供演示，以主管部门审定数据为准。";
       box.appendChild(demo);
     }
     if (config.rules && config.rules.length) {

@@ -19,7 +19,7 @@ layers_cli = AppGroup("layers", help="正式图层：导入发布、历史、回
 @click.option("--kind", required=True, help="图层类型，见 GET /api/layers（如 redline）")
 @click.option("--crs", default=None)
 @click.option("--map", "mapping_items", multiple=True, help="attr=源字段，如 name=BHMC")
-@click.option("--user", default="cli")
+@click.option("--user", default=None, help="审计中记录的操作者；默认 cli:<系统用户>")
 @click.option("--yes", is_flag=True, help="校验通过后直接发布，不再确认")
 @user_errors
 def layers_publish(path, district, kind, crs, mapping_items, user, yes):
@@ -43,7 +43,7 @@ def layers_publish(path, district, kind, crs, mapping_items, user, yes):
 @click.option("--district", required=True)
 @click.option("--kind", required=True)
 @click.option("--to", "version", required=True, help="版本号（如 v0002）或 demo")
-@click.option("--user", default="cli")
+@click.option("--user", default=None, help="审计中记录的操作者；默认 cli:<系统用户>")
 @user_errors
 def layers_rollback(district, kind, version, user):
     """Make an earlier version (or the demo layer) current again."""

@@ -44,7 +44,8 @@ class ShareService:
             layers = {k: self.store.read(k, adcode) for k in self.kinds}
             raster = self.raster_for(adcode)
             cached = district_shares(layers, self.plans[adcode], self.tolerance_pp, self.area_tolerance_pct,
-                                     overlap_by=self.overlap_by, raster_path=raster)
+                                     overlap_by=self.overlap_by, raster_path=raster,
+                                     kind_names={k: v.name_zh for k, v in self.vocab.kinds.items()})
             cached["raster"] = {"path": raster.name if raster else None, "is_demo": bool(raster and raster.name.endswith("_demo.tif"))}
             cached["data_version"] = key[1]
             with self._lock:

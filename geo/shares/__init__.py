@@ -70,6 +70,7 @@ def district_shares(
     overlap_by: dict | None = None,
     raster_path=None,
     raster_preset=None,
+    kind_names: dict | None = None,
 ) -> dict:
     """All shares for one district: {"indicators", "overlaps", "within_layer", "findings", "conflicts", "district_area_m2"}.
 
@@ -108,7 +109,7 @@ def district_shares(
         return {
             "district_area_m2": district_m2,
             "indicators": indicators,
-            "overlaps": overlap_matrix(layers, district, by=overlap_by),
+            "overlaps": overlap_matrix(layers, district, by=overlap_by, names=kind_names),
             "within_layer": within,
             "findings": consistency_findings(plan, district_m2),
             "conflicts": conflicts(layers, plan, district),

@@ -36,7 +36,9 @@ def create_app(config: dict | None = None) -> Flask:
 
     @app.get("/healthz")
     def healthz():
-        return {"status": "ok", "data": services.live.get().store.info()}
+        info = dict(services.live.get().store.info())
+        info["path"] = Path(info["path"]).name  # the file, not where it lives on the server
+        return {"status": "ok", "data": info}
 
     from cli import register
 

@@ -188,12 +188,6 @@ _SECTIONS = {
     "control_rules": "管控要求",
     "findings": "规划文本自身的不一致",
 }
-_RULE_KINDS = {
-    "redline": "生态保护红线",
-    "water_source_zone": "饮用水水源保护区",
-    "protected_area": "自然保护地",
-    "monitoring_section": "监测断面（水质）",
-}
 _WATER_BODY = {"河流": "河流型", "湖库": "湖库型", "地下水": "地下水型"}
 UNSTATED = "规划未写明"
 
@@ -208,7 +202,7 @@ def _or_unstated(v) -> str:
     return UNSTATED if v in (None, "") else str(v)
 
 
-def _describe(path: str, owner: dict, key: str) -> list[tuple[str, str, str, object, str, str | None]]:
+def _describe(path: str, owner: dict, key: str, rule_labels: dict[str, str]) -> list[tuple[str, str, str, object, str, str | None]]:
     """Rows (path, section_zh, label_zh, value, value_zh, note) for one citation node under ``owner``."""
     parts = path.split("/")
     top = parts[0]
@@ -263,7 +257,7 @@ def _describe(path: str, owner: dict, key: str) -> list[tuple[str, str, str, obj
                     f"2020年水质：{c20 + '类' if c20 else UNSTATED}")
         return [(path, section, f"监测断面：{owner['name']}{where}", value, value_zh, note)]
     if top == "control_rules" and len(parts) == 3:
-        return [(path, section, f"管控要求（{_RULE_KINDS.get(parts[1], parts[1])}）", owner["text"], owner["text"], None)]
+        return [(path, section, f"管控要求（{rule_labels.get(parts[1], parts[1])}）", owner["text"], owner["text"], None)]
     if top == "findings" and len(parts) == 2:
         return [(path, section, "规划文本中的不一致或疑点", owner["text"], owner["text"], None)]
     # a citation node the labels above do not know: show the node's own fields
@@ -271,13 +265,14 @@ def _describe(path: str, owner: dict, key: str) -> list[tuple[str, str, str, obj
     return [(path, section, path, value, "；".join(f"{k}：{v}" for k, v in value.items()), None)]
 
 
-def plan_citations(plan: dict, evidence: dict) -> list[dict]:
+def plan_citations(plan: dict, evidence: dict, rule_labels: dict[str, str]) -> list[dict]:
     """Every figure the service uses from ``plan``, in file order, with the plan line it comes from.
 
     Each item is plain data: {"path", "section_zh", "label_zh", "value", "value_zh", "note",
     "quote", "line", "line_text", "plan_title", "seed"}. ``value`` is the figure as stored (a number,
     a string, or a small dict for indicators and named features); ``value_zh`` is the same in words;
-    ``line_text`` is the cited line's full text from the evidence."""
+    ``line_text`` is the cited line's full text from the evidence. ``rule_labels`` names each
+    control_rules key (the vocabulary's kinds: ``Vocabulary.rule_labels``)."""
     lines = evidence_lines(evidence)
     out: list[dict] = []
     for path, node in _source_nodes(plan):
@@ -287,7 +282,7 @@ def plan_citations(plan: dict, evidence: dict) -> list[dict]:
             owner = owner[int(part)] if isinstance(owner, list) else owner[part]
         if node["line"] not in lines:
             raise ConfigError(f"{EVIDENCE_DIRNAME}/{plan['adcode']}.yaml", "lines", f"缺少第 {node['line']} 行 / line {node['line']} missing")
-        for row_path, section, label, value, value_zh, note in _describe(owner_path, owner, key):
+        for row_path, section, label, value, value_zh, note in _describe(owner_path, owner, key, rule_labels):
             out.append({
                 "path": row_path,
                 "section_zh": section,

@@ -383,7 +383,7 @@ def _raster_info(ds, preset: dict) -> dict:
     crs = CRS.from_user_input(ds.crs) if ds.crs else None
     epsg = crs.to_epsg() if crs else None
     return {
-        "path": getattr(ds, "name", None),
+        "path": Path(ds.name).name if getattr(ds, "name", None) else None,  # the file, not where it lives on the server
         "crs": f"EPSG:{epsg}" if epsg else (crs.to_wkt() if crs else None),
         "pixel_size": [abs(ds.transform.a), abs(ds.transform.e)],
         "width": ds.width,

@@ -166,6 +166,11 @@ class Vocabulary:
         """Every kind but the district boundary: what an administrator imports and publishes."""
         return [k for k in self.kinds.values() if k.key != "district"]
 
+    @property
+    def rule_labels(self) -> dict[str, str]:
+        """control_rules key of the plans → the label of the kind the rules are for."""
+        return {k.rule_key: k.name_zh for k in self.kinds.values() if k.rule_key}
+
     def to_json(self) -> dict:
         """What the browser needs: kinds, words and colours (served to the page scripts)."""
         return {"kinds": {k: v.to_dict() for k, v in self.kinds.items()}, "levels": self.levels, "statuses": self.statuses,

@@ -54,7 +54,7 @@ class DistrictService:
         """Every figure the service takes from the district's plan, with its quoted line (规划数据出处)."""
         self.check(adcode)
         plan, evidence = self.plans[adcode], self.evidence[adcode]
-        return {"plan": plan, "evidence": evidence, "citations": plan_citations(plan, evidence)}
+        return {"plan": plan, "evidence": evidence, "citations": plan_citations(plan, evidence, self.vocab.rule_labels)}
 
     def districts(self) -> list[dict]:
         return [self.district_summary(a) for a in self.plans]

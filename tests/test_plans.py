@@ -148,7 +148,8 @@ def test_evidence_matches_full_plan_texts():
 def test_plan_citations_cover_every_cited_figure(loaded, adcode):
     plans, evidence = loaded
     plan = plans[adcode]
-    citations = plan_citations(plan, evidence[adcode])
+    citations = plan_citations(plan, evidence[adcode], {"redline": "生态保护红线", "water_source_zone": "饮用水水源保护区",
+                                                        "protected_area": "自然保护地"})
     keys = {"path", "label_zh", "value", "quote", "line", "line_text", "plan_title", "seed"}
     assert all(keys <= c.keys() for c in citations)
     lines = evidence_lines(evidence[adcode])
@@ -172,6 +173,8 @@ def test_plan_citations_cover_every_cited_figure(loaded, adcode):
         assert f"{area:g}" in by_path["redline/area_km2"]["line_text"].replace(" ", "")
     else:
         assert "redline/area_km2" not in by_path
+    rules = [c for c in citations if c["path"].startswith("control_rules/redline/")]
+    assert rules and all(c["label_zh"] == "管控要求（生态保护红线）" for c in rules)
     for section in ("indicators", "control_rules", "findings"):
         assert any(p.startswith(section + "/") for p in paths), section
     forest = next(c for c in citations if c["path"].startswith("indicators/") and c["label_zh"].startswith("森林覆盖率"))

@@ -157,6 +157,12 @@ def test_shares_matrix_names_the_new_kind_by_its_label(farm_client):
     assert (row["a_name_zh"] if row["a"] == KIND else row["b_name_zh"]) == LABEL
 
 
+def test_the_api_description_lists_the_configured_kind(farm_client):
+    spec = farm_client.get("/api/openapi.json").get_json()
+    kinds = spec["components"]["schemas"]["LayerKindKey"]["enum"]
+    assert KIND in kinds and "redline" in kinds
+
+
 def broken(raw, where):
     farm = raw["kinds"][KIND]
     if where == "style_by":
@@ -167,6 +173,10 @@ def broken(raw, where):
         farm["attributes"]["farm_grade"]["values"] = {"一等": {"color": "red"}}
     elif where == "popup":
         farm["popup"] = ["name", "farm_class"]
+    elif where == "style_color":
+        farm["style"]["fillColor"] = "yellow"  # Leaflet would take it; the legend and PDF could not
+    elif where == "style_option":
+        farm["style"]["fill_opacity"] = 0.4  # a misspelt option Leaflet silently ignores
     return raw
 
 
@@ -175,6 +185,8 @@ def broken(raw, where):
     ("overlap_color", "kinds/test_farmland/overlap_color"),
     ("value_color", "kinds/test_farmland/attributes/farm_grade/values/一等/color"),
     ("popup", "kinds/test_farmland/popup"),
+    ("style_color", "kinds/test_farmland/style/fillColor"),
+    ("style_option", "kinds/test_farmland/style"),
 ])
 def test_a_broken_vocabulary_stops_start_up_naming_file_and_field(make_app, tmp_path, where, field):
     path = write_yaml(tmp_path / "broken_vocabulary.yaml", broken(farm_vocabulary(), where))

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import yaml
 from flask import Flask, g
 
 from geo import crs, vocabulary
+from services.api_description import api_description
 from services.config import ROOT
 from services.context import Services
 from web import admin, api, errors, pages, security
@@ -20,8 +20,9 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.update(cfg)
     app.config["MAX_CONTENT_LENGTH"] = (cfg["MAX_UPLOAD_MB"] + 1) * 1024 * 1024
     app.json.ensure_ascii = False
+    app.json.sort_keys = False  # fields in the order the service builds them (the API description reads top-down)
     app.extensions["services"] = services
-    app.extensions["openapi"] = yaml.safe_load((Path(ROOT) / "data" / "openapi.yaml").read_text(encoding="utf-8"))
+    app.extensions["openapi"] = api_description(services.vocab)
     security.init_app(app, cfg)
     errors.init_app(app)
     ui_rules = crs.ui_rules()

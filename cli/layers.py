@@ -13,6 +13,15 @@ from services.context import Actor
 layers_cli = AppGroup("layers", help="正式图层：导入发布、历史、回退 / official layers")
 
 
+def _mapping(items) -> dict:
+    """--map attr=源字段 items as a dict; an item without "=" is refused (it would otherwise be dropped silently)."""
+    bad = [item for item in items if "=" not in item or not item.split("=", 1)[0].strip()]
+    if bad:
+        raise click.UsageError(f"--map 须写作 属性=源字段（如 name=BHMC），无法理解：{'、'.join(bad)} / "
+                               f"--map takes attr=FIELD, e.g. name=BHMC; not understood: {', '.join(bad)}")
+    return dict((k.strip(), v.strip()) for k, v in (item.split("=", 1) for item in items))
+
+
 @layers_cli.command("publish")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
 @click.option("--district", required=True)
@@ -21,34 +30,49 @@ layers_cli = AppGroup("layers", help="正式图层：导入发布、历史、回
 @click.option("--map", "mapping_items", multiple=True, help="attr=源字段，如 name=BHMC")
 @click.option("--user", default=None, help="审计中记录的操作者；默认 cli:<系统用户>")
 @click.option("--yes", is_flag=True, help="校验通过后直接发布，不再确认")
+@click.option("--confirm-change", "confirm_change", is_flag=True,
+              help="确认校验报告列出的重大变化（面积变化超过 PUBLISH_AREA_CHANGE_PCT，或与规划的占比核对变为不符合）")
 @user_errors
-def layers_publish(path, district, kind, crs, mapping_items, user, yes):
+def layers_publish(path, district, kind, crs, mapping_items, user, yes, confirm_change):
     """Validate a layer file, print the report, and publish it as the new current version."""
+    chosen = _mapping(mapping_items)
     actor = Actor.cli(user)
     staged = layer_admin.stage(ctx(), actor, Path(path).name, Path(path).read_bytes(), district, kind, crs)
-    chosen = dict(item.split("=", 1) for item in mapping_items if "=" in item)
     _, _, rep = layer_admin.review(ctx(), staged.token, chosen)
     click.echo(f"要素 {rep['feature_count']} 个；几何 {rep['geometry_types']}；坐标系 {rep['crs'].get('assumed') or rep['crs'].get('as_read')}；"
                f"融合面积 {rep['dissolved_km2']} km²，占区县 {rep['share_of_district_pct']}%；修复 {len(rep['repaired'])} 个；重复 {len(rep['duplicates'])} 个")
     click.echo(f"字段映射：{rep['mapping']}")
+    prev = rep["previous"]
+    change = f"{prev['area_change_pct']:+.2f}%" if prev["area_change_pct"] is not None else "—"
+    click.echo(f"现行版本 {prev['version_label']}：{prev['feature_count']} 个要素，融合面积 {prev['dissolved_km2']} km²；面积变化 {change}"
+               f"（阈值 ±{prev['area_change_threshold_pct']:g}%），范围重叠 {prev['bbox_overlap_pct']}%")
+    if rep["plan"]:
+        p = rep["plan"]
+        share = f"{p['computed_pct']:.3f}%" if p["computed_pct"] is not None else "—"
+        area = f"，面积 {p['computed_area_km2']:.4f} km² 对规划 {p['plan_area_km2']} km²：{p['area_status']}" if p["plan_area_km2"] else ""
+        click.echo(f"与规划比对：占比 {share} 对规划 {p['plan_figure'] or '—'}%：{p['share_status']}{area}")
     if not rep["ok"]:
         raise click.ClickException("校验未通过：" + "；".join(rep["problems"]))
+    for c in rep["changes"]:
+        click.echo(f"重大变化：{c['text_zh']}")
+    if rep["needs_confirmation"] and not confirm_change:
+        raise click.ClickException("与现行版本或规划相比有重大变化（见上），未发布；核对后加 --confirm-change 确认发布")
     if not yes and not click.confirm("发布？"):
         return
-    entry = layer_admin.publish(ctx(), actor, staged.token, chosen)
-    click.echo(f"已发布 {entry['id']}")
+    entry = layer_admin.publish(ctx(), actor, staged.token, chosen, rep["confirm_code"] if confirm_change else None)
+    click.echo(f"已发布 {entry['id']}：{entry['message_zh']}")
 
 
 @layers_cli.command("rollback")
 @click.option("--district", required=True)
 @click.option("--kind", required=True)
-@click.option("--to", "version", required=True, help="版本号（如 v0002）或 demo")
+@click.option("--to", "version", required=True, help="任一保留的版本号（如 v0002，较早或较新）或 demo")
 @click.option("--user", default=None, help="审计中记录的操作者；默认 cli:<系统用户>")
 @user_errors
 def layers_rollback(district, kind, version, user):
-    """Make an earlier version (or the demo layer) current again."""
-    layer_admin.rollback(ctx(), Actor.cli(user), district, kind, version)
-    click.echo(f"{district}/{kind} 当前版本：{version}")
+    """Make any kept version (earlier or later) or the demo layer current."""
+    done = layer_admin.rollback(ctx(), Actor.cli(user), district, kind, version)
+    click.echo(f"{district}/{kind} 当前版本：{version}（{done['message_zh']}）")
 
 
 @layers_cli.command("history")

@@ -102,7 +102,8 @@ class LayerRepository:
             return entry
 
     def rollback(self, adcode: str, kind: str, version_id: str) -> None:
-        """Point (adcode, kind) at an earlier version, or at the shipped demo layer ('demo')."""
+        """Point (adcode, kind) at any kept version of it — earlier or later than the current one — or at the
+        shipped demo layer ('demo'). A version of another district or kind is refused (NotFoundError)."""
         with self._lock:
             manifest = self.manifest()
             key = f"{adcode}/{kind}"

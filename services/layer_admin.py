@@ -1,8 +1,24 @@
 """Official layers (正式图层): stage an upload, review its validation report, publish it as a new
-version, roll back, list the history. Publishing and rollback are audited here and nowhere else."""
+version, move to any kept version (back or forward), list the history. Staging, publishing and
+switching versions are audited here and nowhere else.
+
+The validation report compares the upload with the plan (share and area against the figures the
+plan states for the kind, judged as the shares page judges them) and with the version it would
+replace (area, feature count, bounding box). A change beyond the threshold — the dissolved area
+moving by more than PUBLISH_AREA_CHANGE_PCT, or a share against the plan turning 不符合 — is
+published only with an explicit confirmation naming it (the report's confirm_code).
+"""
 from __future__ import annotations
 
-from geo.errors import DataError, NotFoundError
+import hashlib
+import json
+
+import shapely
+
+from geo import vocabulary
+from geo.area import M2_PER_KM2, area_m2
+from geo.errors import ConflictError, DataError, NotFoundError
+from geo.shares import STATUS_FAIL, plan_check
 from layers import layer_import
 from layers.versions import DEMO
 
@@ -14,13 +30,26 @@ def _thematic_kind(ctx, kind: str):
     return found
 
 
+def version_label(version: str) -> str:
+    """How a page names a version: v0003 as it is, the shipped layer (demo or demo:<hash>) as 示意数据."""
+    return vocabulary.status("data", "demo") if version.split(":")[0] == DEMO else version
+
+
+def _ordinal(version: str) -> int:
+    """demo → 0, v0003 → 3: the order versions were published in."""
+    return 0 if version.split(":")[0] == DEMO else int(version[1:])
+
+
 def stage(ctx, actor, filename: str, data: bytes, adcode: str, kind: str, crs: str | None):
-    """Read and keep an upload for review (in memory): nothing is written before publishing."""
+    """Read and keep an upload for review (in memory): no layer is written before publishing. Audited (one row)."""
     snap = ctx.live.get()
     snap.districts.check(adcode)
-    staged = layer_import.stage(filename, data, adcode, _thematic_kind(ctx, kind), crs or None, ctx.limits, actor.username,
+    found = _thematic_kind(ctx, kind)
+    staged = layer_import.stage(filename, data, adcode, found, crs or None, ctx.limits, actor.username,
                                 snap.districts.district_centre_lon(adcode))
     ctx.staging.put(staged)
+    ctx.record(actor, "stage", f"暂存待发布 {adcode} {found.name_zh}：{filename}（{len(staged.sites)} 个要素，尚未发布）",
+               {f"{adcode}/{found.key}": snap.store.layer_version(adcode, found.key)}, data)
     return staged
 
 
@@ -31,38 +60,126 @@ def staged(ctx, token: str):
     return found
 
 
+def _footprint(geoms, district_geom) -> dict:
+    """Dissolved area (total and inside the district), feature count and bounding box of a layer's geometries."""
+    union = shapely.union_all(list(geoms)) if len(geoms) else shapely.Polygon()
+    inside = area_m2(shapely.intersection(union, district_geom)) if not union.is_empty else 0.0
+    return {"feature_count": len(geoms), "dissolved_m2": area_m2(union), "inside_district_m2": inside,
+            "bbox": [round(v, 6) for v in union.bounds] if not union.is_empty else None}
+
+
+def _bbox_overlap_pct(a, b) -> float | None:
+    """Ellipsoidal area of the two bounding boxes' intersection ÷ their union, in %."""
+    if not a or not b:
+        return None
+    ba, bb = shapely.box(*a), shapely.box(*b)
+    union = area_m2(shapely.union(ba, bb))
+    return round(area_m2(shapely.intersection(ba, bb)) / union * 100, 2) if union else None
+
+
+def _comparison(ctx, item, new: dict, district_geom) -> dict:
+    """The upload against the plan and against the version it replaces, and the changes that need a confirmation."""
+    snap = ctx.live.get()
+    cfg = ctx.config
+    kind, adcode = item.kind.key, item.adcode
+    plan = snap.districts.plans[adcode]
+    current = snap.store.read(kind, adcode)
+    old = _footprint(current.geometry.values if len(current) else [], district_geom)
+    old_version = snap.store.layer_version(adcode, kind)
+    district_m2 = area_m2(district_geom)
+    checks = {}
+    for side, fp in (("new", new), ("previous", old)):
+        checks[side] = plan_check(plan, kind, fp["inside_district_m2"], district_m2, cfg["SHARE_TOLERANCE_PP"], cfg["AREA_TOLERANCE_PCT"])
+    threshold = cfg["PUBLISH_AREA_CHANGE_PCT"]
+    change_pct = (new["dissolved_m2"] - old["dissolved_m2"]) / old["dissolved_m2"] * 100 if old["dissolved_m2"] else None
+    previous = {
+        "version": old_version, "version_label": version_label(old_version), "feature_count": old["feature_count"],
+        "dissolved_km2": round(old["dissolved_m2"] / M2_PER_KM2, 4), "inside_district_km2": round(old["inside_district_m2"] / M2_PER_KM2, 4),
+        "bbox": old["bbox"], "area_change_pct": None if change_pct is None else round(change_pct, 2),
+        "feature_count_change": new["feature_count"] - old["feature_count"], "bbox_overlap_pct": _bbox_overlap_pct(new["bbox"], old["bbox"]),
+        "area_change_threshold_pct": threshold,
+    }
+    changes = []
+    if change_pct is not None and abs(change_pct) > threshold:
+        changes.append({"key": "area", "text_zh": (
+            f"融合面积由 {old['dissolved_m2'] / M2_PER_KM2:.4f} km²（{previous['version_label']}）变为 {new['dissolved_m2'] / M2_PER_KM2:.4f} km²"
+            f"（{change_pct:+.1f}%，超过 ±{threshold:g}%）"),
+            "text_en": f"dissolved area {old['dissolved_m2'] / M2_PER_KM2:.4f} → {new['dissolved_m2'] / M2_PER_KM2:.4f} km² ({change_pct:+.1f} %)"})
+    if checks["new"] and checks["new"]["share_status"] == STATUS_FAIL and (checks["previous"] or {}).get("share_status") != STATUS_FAIL:
+        n, p = checks["new"], checks["previous"] or {}
+        changes.append({"key": "plan_share", "text_zh": (
+            f"占区县面积比例与规划 {n['plan_figure']}% 的核对由“{p.get('share_status', '—')}”（{previous['version_label']} "
+            f"{(p.get('computed_pct') or 0):.3f}%）变为“{n['share_status']}”（新图层 {n['computed_pct']:.3f}%）"),
+            "text_en": f"share against the plan's {n['plan_figure']} % turns inconsistent ({n['computed_pct']:.3f} %)"})
+    code = hashlib.sha256(json.dumps([c["text_zh"] for c in changes], ensure_ascii=False).encode()).hexdigest()[:12] if changes else None
+    return {"plan": checks["new"], "plan_previous": checks["previous"], "previous": previous, "bbox": new["bbox"],
+            "changes": changes, "needs_confirmation": bool(changes), "confirm_code": code}
+
+
 def review(ctx, token: str, chosen: dict | None = None) -> tuple[object, dict, dict]:
-    """(staged import, field mapping, validation report); chosen overrides the automatic mapping."""
+    """(staged import, field mapping, validation report); chosen overrides the automatic mapping.
+
+    The report (layers.layer_import.report) gains: plan / plan_previous (geo.shares.plan_check of the upload and of the
+    current version, None for a kind the plan states nothing for), previous (the current version's area, count and
+    bounding box, and the change), bbox, changes (each {"key", "text_zh", "text_en"}), needs_confirmation, confirm_code."""
     item = staged(ctx, token)
     mapping = layer_import.auto_mapping(item)
     mapping.update({k: v for k, v in (chosen or {}).items() if k in {a.key for a in item.kind.importable}})
     district_geom = ctx.live.get().districts.store.read("district", item.adcode).geometry.union_all()
-    return item, mapping, layer_import.report(item, mapping, district_geom)
+    rep = layer_import.report(item, mapping, district_geom)
+    rep.update(_comparison(ctx, item, _footprint([s.geometry for s in item.sites], district_geom), district_geom))
+    return item, mapping, rep
 
 
-def publish(ctx, actor, token: str, chosen: dict | None = None) -> dict:
-    """Publish a reviewed import as the new current version; refused whole if validation fails."""
+def _names(ctx, adcode: str, kind) -> str:
+    return f"{ctx.live.get().districts.plans[adcode]['name']} {kind.name_zh}"
+
+
+def publish(ctx, actor, token: str, chosen: dict | None = None, confirm: str | None = None) -> dict:
+    """Publish a reviewed import as the new current version; refused whole if validation fails, and refused
+    (ConflictError) when the report names changes that ``confirm`` (the report's confirm_code) does not confirm.
+
+    Returns the manifest entry plus "previous" (the version it replaced) and "message_zh"."""
     item, mapping, rep = review(ctx, token, chosen)
     if not rep["ok"]:
         raise DataError("校验未通过，不能发布：" + "；".join(rep["problems"]), "validation failed; nothing was published",
                         details={"problems": rep["problems"]})
+    if rep["needs_confirmation"] and confirm != rep["confirm_code"]:
+        raise ConflictError("与现行版本或规划相比有重大变化，须明确确认后才能发布：" + "；".join(c["text_zh"] for c in rep["changes"])
+                            + "。请在校验报告中勾选确认这些变化（命令行加 --confirm-change）；未发布任何内容。",
+                            "the layer changes beyond the threshold; confirm the named changes to publish (nothing was published)",
+                            details={"changes": rep["changes"]})
+    previous = rep["previous"]["version"]
     gdf = layer_import.build_layer(item, mapping, "pending", actor.username)
     entry = ctx.repository.publish(item.adcode, item.kind.key, gdf, {"source_name": item.source_name, "input_sha256": item.input_sha256,
                                                                      "created_by": actor.username, "mapping": mapping})
     ctx.live.reload()
     ctx.staging.pop(token)
-    ctx.record(actor, "publish", f"发布 {item.adcode} {item.kind.name_zh} {entry['id']}（{entry['feature_count']} 个要素）",
-               {f"{item.adcode}/{item.kind.key}": entry["id"]}, input_sha256=item.input_sha256)
-    return entry
+    confirmed = f"；已确认：{'；'.join(c['text_zh'] for c in rep['changes'])}" if rep["changes"] else ""
+    ctx.record(actor, "publish", f"发布 {item.adcode} {item.kind.name_zh} {entry['id']}（{entry['feature_count']} 个要素，"
+               f"替换 {version_label(previous)}）{confirmed}", {f"{item.adcode}/{item.kind.key}": entry["id"]}, input_sha256=item.input_sha256)
+    message = (f"已发布 {_names(ctx, item.adcode, item.kind)}：{version_label(previous)} → {entry['id']}"
+               f"（{entry['feature_count']} 个要素，融合面积 {entry['dissolved_m2'] / M2_PER_KM2:.4f} km²）")
+    return {**entry, "previous": previous, "message_zh": message}
 
 
-def rollback(ctx, actor, adcode: str, kind: str, version: str) -> None:
-    """Make an earlier version of this district and kind (or the demo layer) current again."""
-    ctx.live.get().districts.check(adcode)
+def rollback(ctx, actor, adcode: str, kind: str, version: str) -> dict:
+    """Make any kept version of this district and kind (earlier or later, or the demo layer) current again.
+
+    Returns {"adcode", "kind", "from", "to", "direction" ("back" | "forward" | "same"), "message_zh"}."""
+    snap = ctx.live.get()
+    snap.districts.check(adcode)
     found = _thematic_kind(ctx, kind)
+    before = snap.store.layer_version(adcode, found.key)
     ctx.repository.rollback(adcode, found.key, version)
     ctx.live.reload()
-    ctx.record(actor, "rollback", f"回退 {adcode} {found.name_zh} 至 {version}", {f"{adcode}/{found.key}": version})
+    a, b = _ordinal(before), _ordinal(version)
+    direction = "back" if b < a else ("forward" if b > a else "same")
+    verb = {"back": "回退到较早的版本", "forward": "前进到较新的版本", "same": "保持当前版本"}[direction]
+    ctx.record(actor, "rollback", f"{'回退' if direction == 'back' else '切换'} {adcode} {found.name_zh}：{version_label(before)} → {version}",
+               {f"{adcode}/{found.key}": version})
+    return {"adcode": adcode, "kind": found.key, "from": before, "to": version, "direction": direction,
+            "message_zh": f"已切换 {_names(ctx, adcode, found)}：{version_label(before)} → {version_label(version)}（{verb}）"}
 
 
 def history(ctx, adcode: str | None = None) -> list[dict]:
@@ -70,10 +187,22 @@ def history(ctx, adcode: str | None = None) -> list[dict]:
 
 
 def dashboard(ctx) -> dict:
-    """What the administrator's page lists: every district × kind with its current version, and the history."""
+    """What the administrator's page lists: every district × kind with its current version and every kept version
+    (the demo layer first, then oldest to newest), and the history."""
     snap = ctx.live.get()
     current = ctx.repository.current_versions()
-    rows = [{"adcode": a, "name": p["name"], "kind": k.key, "kind_name_zh": k.name_zh, "current": current.get(f"{a}/{k.key}", DEMO)}
-            for a, p in snap.districts.plans.items() for k in ctx.vocab.thematic]
-    return {"rows": rows, "history": ctx.repository.history(), "districts": snap.districts.districts(),
+    history_rows = ctx.repository.history()
+    rows = []
+    for a, p in snap.districts.plans.items():
+        for k in ctx.vocab.thematic:
+            now = current.get(f"{a}/{k.key}", DEMO)
+            kept = [{"id": DEMO, "label": version_label(DEMO), "created_at": None, "feature_count": None, "dissolved_m2": None}]
+            kept += [{"id": v["id"], "label": v["id"], "created_at": v["created_at"], "feature_count": v["feature_count"],
+                      "dissolved_m2": v["dissolved_m2"]} for v in reversed(history_rows) if v["adcode"] == a and v["kind"] == k.key]
+            for v in kept:
+                v["current"] = v["id"] == now
+                v["direction"] = "same" if v["current"] else ("back" if _ordinal(v["id"]) < _ordinal(now) else "forward")
+            rows.append({"adcode": a, "name": p["name"], "kind": k.key, "kind_name_zh": k.name_zh, "current": now,
+                         "current_label": version_label(now), "versions": kept})
+    return {"rows": rows, "history": history_rows, "districts": snap.districts.districts(),
             "kinds": {k.key: k.name_zh for k in ctx.vocab.thematic}}

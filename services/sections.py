@@ -16,6 +16,11 @@ DEMO_CSV = Path(__file__).resolve().parent.parent / "data" / "demo_measurements.
 PERIOD_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
 
+def exceedance_text(exceedance: dict) -> str:
+    """超标倍数 as the table, the popup and the export write it: 'NH3-N 0.208 倍'; pH outside 6–9 has no multiple."""
+    return "；".join(f"{k} {v:g} 倍" if v is not None else f"{k} 超出 6–9（不计倍数）" for k, v in exceedance.items())
+
+
 class SectionService:
     def __init__(self, store: LayerStore, plans: dict[str, dict], measurements: MeasurementStore):
         self.plans = plans
@@ -90,12 +95,14 @@ class SectionService:
                                     "target_class", "target_class_num", "class_2020", "lon", "lat", "source_line")}
         if month is None:
             return {**public, "period": period, "latest_class": None, "latest_class_num": None, "color": "#999999",
-                    "compliant": None, "deciding_parameters": [], "exceedance": {}, "values_mg_l": {}}
+                    "compliant": None, "deciding_parameters": [], "exceedance": {}, "exceedance_text": "", "values_mg_l": {}}
+        # classify_periods gives a month's exceedance as {parameter: {"value", "limit", "exceedance_ratio"}}
         exceed = month.get("exceedance") or {}
         return {**public, "period": month["period"], "latest_class": month["class"], "latest_class_num": month["class_num"],
                 "color": month["color"], "quality": month["quality"], "compliant": month.get("compliant"),
                 "deciding_parameters": month["deciding_parameters"],
-                "exceedance": {k: v["exceedance_ratio"] for k, v in (exceed.get("parameters") or {}).items()},
+                "exceedance": {k: v["exceedance_ratio"] for k, v in exceed.items()},
+                "exceedance_text": exceedance_text({k: v["exceedance_ratio"] for k, v in exceed.items()}),
                 "values_mg_l": month.get("values_mg_l", {})}
 
     def series(self, section_id: str) -> dict:
@@ -112,7 +119,9 @@ class SectionService:
                 "annual": classes["annual"], "target_limits": limits, "data": self.data_status()}
 
 
-REPORT_COLUMNS = ("adcode", "district", "section", "level", "target_class", "period", "class", "compliant", "deciding_parameters")
+REPORT_COLUMNS = ("adcode", "district", "section", "level", "target_class", "period", "class", "compliant", "deciding_parameters",
+                  "exceedance")
+
 
 
 def _summary(title: str, result: dict) -> str:
@@ -133,7 +142,8 @@ def report_rows(result: dict) -> list[dict]:
     words = {True: vocabulary.status("target", "met"), False: vocabulary.status("target", "not_met")}
     return [{"adcode": r["adcode"], "district": r["district"], "section": r["name"], "level": r["level"],
              "target_class": r["target_class"] or "", "period": r["period"], "class": r["latest_class"] or "",
-             "compliant": words.get(r["compliant"], ""), "deciding_parameters": "、".join(r["deciding_parameters"])}
+             "compliant": words.get(r["compliant"], ""), "deciding_parameters": "、".join(r["deciding_parameters"]),
+             "exceedance": r["exceedance_text"]}
             for r in result["sections"]]
 
 

@@ -8,15 +8,18 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from geo import vocabulary
-from geo.shares import district_shares
+from geo.shares import district_shares, figure_rule
 from layers.store import LayerStore
 
-TABLE_COLUMNS = ("adcode", "district", "indicator", "name_zh", "computed_pct", "plan_pct", "diff_pct_points", "status",
-                 "numerator_m2", "denominator_m2", "method")
+TABLE_COLUMNS = ("adcode", "district", "indicator", "name_zh", "computed_pct", "plan_figure", "plan_pct", "diff_pct_points", "rule_zh",
+                 "status", "value_2020_text", "target_2025_text", "target_2025_status", "is_demo", "numerator_m2", "denominator_m2", "method")
+# which layer an indicator row is computed from (its demo flag is that layer's); forest cover: the raster's
+ROW_LAYERS = {"redline_share": "redline", "redline_share_alt": "redline", "protected_area_share": "protected_area"}
+SHARE_INDICATOR_KEYS = ("redline_share", "protected_area_share", "forest_cover")  # plan indicators the shares check judges
 
 
 class ShareService:
-    def __init__(self, store: LayerStore, plans: dict[str, dict], raster_dir: Path, tolerance_pp: float, area_tolerance_pct: float):
+    def __init__(self, store: LayerStore, plans: dict[str, dict], raster_dir: Path, tolerance_pp: float | None, area_tolerance_pct: float):
         self.store = store
         self.vocab = store.vocab
         self.kinds = ["district"] + [k.key for k in self.vocab.kinds.values() if k.in_shares]
@@ -47,6 +50,9 @@ class ShareService:
                                      overlap_by=self.overlap_by, raster_path=raster,
                                      kind_names={k: v.name_zh for k, v in self.vocab.kinds.items()})
             cached["raster"] = {"path": raster.name if raster else None, "is_demo": bool(raster and raster.name.endswith("_demo.tif"))}
+            for row in cached["indicators"]:
+                layer = ROW_LAYERS.get(row["indicator"].partition(":")[0])
+                row["is_demo"] = self.store.is_demo(adcode, layer) if layer else bool(cached["raster"]["is_demo"])
             cached["data_version"] = key[1]
             with self._lock:
                 self._cache[key] = cached
@@ -57,9 +63,26 @@ class ShareService:
             return dict(zip(self.plans, pool.map(self.district, self.plans)))
 
     def badges(self, adcode: str) -> list[dict]:
-        """Pass/fail per indicator that has a plan figure, for the home page."""
-        return [{"indicator": r["indicator"], "name_zh": r.get("name_zh", r["indicator"]), "status": r["status"]}
+        """Pass/fail per indicator that has a plan figure, for the home page; a badge computed on demo data says so."""
+        return [{"indicator": r["indicator"], "name_zh": r["name_zh"], "short_zh": r["short_zh"], "status": r["status"],
+                 "is_demo": r["is_demo"], "rule_zh": r["rule_zh"]}
                 for r in self.district(adcode)["indicators"] if r["status"] != vocabulary.status("share", "none") and ":" not in r["indicator"]]
+
+    def figure_rules(self, adcode: str) -> dict[str, list[dict]]:
+        """The rule each plan figure the shares check judges is read by, keyed by its path in the plan data (plan page)."""
+        plan = self.plans[adcode]
+        out = {}
+        rl, pas = plan.get("redline") or {}, plan.get("protected_area_share") or {}
+        figures = {"redline/share_pct": [(rl.get("share_pct"), "规划值")],
+                   "protected_area_share": [(pas.get("share_pct"), "规划值"), (pas.get("target"), "2025 年目标")]}
+        for i, ind in enumerate(plan.get("indicators") or []):
+            if ind.get("key") in SHARE_INDICATOR_KEYS:
+                figures[f"indicators/{i}"] = [(ind.get("value_2020"), "2020 年现状值"), (ind.get("target_2025"), "2025 年目标")]
+        for path, pairs in figures.items():
+            rules = [r for r in (figure_rule(figure, self.tolerance_pp, what) for figure, what in pairs) if r]
+            if rules:
+                out[path] = rules
+        return out
 
 
 def _summary(result: dict) -> str:
@@ -67,15 +90,33 @@ def _summary(result: dict) -> str:
                     if r["computed_pct"] is not None and ":" not in r["indicator"])
 
 
+def _without_geometry(conflicts: dict) -> dict:
+    """Conflict areas without GeoJSON: neither the union nor any feature's part (asked for with geometry=1)."""
+    out = {}
+    for key, c in conflicts.items():
+        c = {k: v for k, v in c.items() if k != "geometry"}
+        if "features" in c:
+            c["features"] = [{k: v for k, v in f.items() if k != "geometry"} for f in c["features"]]
+        out[key] = c
+    return out
+
+
 def shares_report(ctx, actor, adcode: str, geometry: bool = True) -> dict:
-    """One district's shares, audited; without geometry the conflict areas carry no GeoJSON."""
+    """One district's shares, audited; without geometry the conflict areas carry no GeoJSON at all."""
     snap = ctx.live.get()
     snap.districts.check(adcode)
     result = snap.shares.district(adcode)
     ctx.record(actor, "shares", _summary(result), ctx.layer_versions(snap, adcode))
     if not geometry:
-        result = {**result, "conflicts": {k: {kk: vv for kk, vv in v.items() if kk != "geometry"} for k, v in result["conflicts"].items()}}
+        result = {**result, "conflicts": _without_geometry(result["conflicts"])}
     return result
+
+
+def figure_rules(ctx, adcode: str) -> dict[str, list[dict]]:
+    """For the plan page: plan-data path → the rules its share figures are judged by."""
+    snap = ctx.live.get()
+    snap.districts.check(adcode)
+    return snap.shares.figure_rules(adcode)
 
 
 def shares_reports(ctx, actor, adcode: str | None) -> dict[str, dict]:

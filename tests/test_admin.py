@@ -18,6 +18,11 @@ def screen_site(client):
         return client.post("/api/screen", data={"file": (fh, "site.txt")}).get_json()
 
 
+def confirm_code(page: str) -> str:
+    """The value of the review form's confirmation checkbox (present when the report names changes)."""
+    return re.search(r'name="confirm_change" value="([^"]+)"', page).group(1)
+
+
 def upload(client, path=OFFICIAL, district="500111", kind="redline"):
     with open(path, "rb") as fh:
         return client.post("/admin/import", data={"file": (fh, path.name), "district": district, "kind": kind,
@@ -74,7 +79,7 @@ def test_import_publish_screen_rollback_audit(make_app):
 
     token = review_url.rsplit("/", 1)[1]
     resp = client.post(f"/admin/imports/{token}/publish", data={"csrf_token": csrf_token(client, "/admin/"), "map_name": "BHMC",
-                                                                "map_function": "GNLX"})
+                                                                "map_function": "GNLX", "confirm_change": confirm_code(page)})
     assert resp.status_code == 303
     history = app.extensions["services"].repository.history("500111", "redline")
     assert history[0]["current"] and history[0]["created_by"] == "admin_test"
@@ -125,7 +130,7 @@ def test_cli_users_and_layers(make_app):
     runner = app.test_cli_runner()
     assert runner.invoke(args=["users", "create", "chief", "--role", "admin", "--password", "long enough pw"]).exit_code == 0
     assert runner.invoke(args=["users", "create", "x", "--password", "short"]).exit_code != 0
-    result = runner.invoke(args=["layers", "publish", str(OFFICIAL), "--district", "500111", "--kind", "redline", "--yes"])
+    result = runner.invoke(args=["layers", "publish", str(OFFICIAL), "--district", "500111", "--kind", "redline", "--yes", "--confirm-change"])
     assert result.exit_code == 0, result.output
     assert "EPSG:4523" in result.output and "已发布 v0001" in result.output
     assert runner.invoke(args=["layers", "rollback", "--district", "500111", "--kind", "redline", "--to", "demo"]).exit_code == 0
@@ -158,3 +163,158 @@ def test_login_redirect_stays_on_site(target):
     assert safe_next("/admin/audit") == "/admin/audit"
     result = safe_next(target)
     assert result is None or (result.startswith("/") and not result.startswith("//") and "evil.com" not in result.split("/")[1])
+
+
+# ------------------------------------------------------------------ issue 9: publishing compares and confirms
+
+def _geod_km2(geom) -> float:
+    """Ellipsoidal area (km²) with pyproj.Geod, polygon by polygon, independently of geo.area."""
+    import shapely
+
+    polys = [g for g in getattr(geom, "geoms", [geom]) if g.geom_type == "Polygon"]
+    return sum(abs(GEOD.geometry_area_perimeter(shapely.orient_polygons(p))[0]) for p in polys) / 1e6
+
+
+def _demo_redline_km2(adcode="500111") -> float:
+    import pyogrio
+    import shapely
+
+    demo = pyogrio.read_dataframe(ROOT / "data" / "demo.gpkg", layer="redline")
+    return _geod_km2(shapely.union_all(demo[demo["adcode"].astype(str) == adcode].geometry.values))
+
+
+def _official_km2() -> float:
+    """The sample file's dissolved area: read with geopandas, repaired with make_valid, reprojected by pyproj."""
+    import geopandas as gpd
+    import numpy as np
+    import shapely
+    from pyproj import Transformer
+
+    frame = gpd.read_file(f"zip://{OFFICIAL}")
+    to_lonlat = Transformer.from_crs(frame.crs, 4490, always_xy=True)
+    union = shapely.union_all([shapely.make_valid(g) for g in frame.geometry.values])
+    union = shapely.segmentize(union, 5.0)  # follow the plane edges closely on the ellipsoid
+    return _geod_km2(shapely.transform(union, lambda xy: np.column_stack(to_lonlat.transform(xy[:, 0], xy[:, 1]))))
+
+
+def _km2_figures(text: str) -> list[float]:
+    return [float(x) for x in re.findall(r"(\d+\.\d{4}) km²", text)]
+
+
+def test_a_layer_with_a_fortieth_of_the_area_needs_a_named_confirmation(make_app):
+    """2.74 km² replacing the 100.27 km² red line of 大足: refused (409) without confirmation, the report naming both
+    areas (computed here with pyproj.Geod) and the share against the plan turning 不符合; published with it."""
+    old_km2, new_km2 = _demo_redline_km2(), _official_km2()
+    assert old_km2 == pytest.approx(100.27, abs=0.01) and 2.6 < new_km2 < 2.8
+    change_pct = (new_km2 - old_km2) / old_km2 * 100  # −97.3 %: the new layer has 2.7 % of the old area
+    app = make_app()
+    client = admin_client(app)
+    review_url = upload(client).headers["Location"]
+    page = client.get(review_url).get_data(as_text=True)
+    assert "与现行版本比较（示意数据）" in page and "与规划比对" in page
+    changes = re.findall(r'<li data-change="(\w+)">(.*?)</li>', page)
+    assert [k for k, _ in changes] == ["area", "plan_share"]
+    old_shown, new_shown = _km2_figures(changes[0][1])
+    assert old_shown == pytest.approx(old_km2, abs=2e-4) and new_shown == pytest.approx(new_km2, abs=2e-4)
+    assert f"{change_pct:+.1f}%" in changes[0][1] and "±5%" in changes[0][1]
+    assert "6.99%" in changes[1][1] and "“符合”" in changes[1][1] and "“不符合”" in changes[1][1]
+    # the checkbox names the changes, and the plain re-check button does not need it
+    assert re.search(r'<input type="checkbox" name="confirm_change" value="[0-9a-f]{12}" required>\s*我已核对并确认发布这些变化：融合面积由', page)
+
+    token = review_url.rsplit("/", 1)[1]
+    form = {"csrf_token": csrf_token(client, "/admin/"), "map_name": "BHMC", "map_function": "GNLX"}
+    refused = client.post(f"/admin/imports/{token}/publish", data=form)
+    assert refused.status_code == 409
+    body = refused.get_data(as_text=True)
+    assert "须明确确认" in body and "100.2699 km²" in body and f"{new_km2:.4f}"[:5] in body
+    assert client.post(f"/admin/imports/{token}/publish", data={**form, "confirm_change": "0123456789ab"}).status_code == 409
+    repo = app.extensions["services"].repository
+    assert repo.history() == [] and repo.current_versions() == {}
+
+    done = client.post(f"/admin/imports/{token}/publish", data={**form, "confirm_change": confirm_code(page)})
+    assert done.status_code == 303
+    assert repo.current_versions() == {"500111/redline": "v0001"}
+    dashboard = client.get("/admin/").get_data(as_text=True)
+    assert "已发布 大足区 生态保护红线：示意数据 → v0001" in dashboard  # the page says what happened
+    publish = next(e for e in app.extensions["services"].audit.entries() if e["action"] == "publish")
+    assert "已确认" in publish["summary"] and "替换 示意数据" in publish["summary"]
+    # the home badge of 大足's red line is now computed on official data (no 示意 in it); its protected areas still are demo
+    home = client.get("/").get_data(as_text=True)
+    card = home[home.index('data-adcode="500111"'):]
+    card = card[:card.index("</section>")]
+    assert re.search(r'data-indicator="redline_share"[^>]*>红线占比：不符合</span>', card)
+    assert re.search(r'data-indicator="protected_area_share"[^>]*>保护地占比：符合<span class="badge-demo">示意数据</span>', card)
+
+
+def test_the_same_layer_again_needs_no_confirmation(make_app):
+    """Republishing the file over its own version changes nothing beyond the threshold: no confirmation asked."""
+    app = make_app()
+    runner = app.test_cli_runner()
+    first = runner.invoke(args=["layers", "publish", str(OFFICIAL), "--district", "500111", "--kind", "redline", "--yes"])
+    assert first.exit_code != 0 and "--confirm-change" in first.output and app.extensions["services"].repository.history() == []
+    assert runner.invoke(args=["layers", "publish", str(OFFICIAL), "--district", "500111", "--kind", "redline", "--yes",
+                               "--confirm-change"]).exit_code == 0
+    again = runner.invoke(args=["layers", "publish", str(OFFICIAL), "--district", "500111", "--kind", "redline", "--yes"])
+    assert again.exit_code == 0, again.output
+    assert "面积变化 +0.00%" in again.output and "重大变化" not in again.output and "已发布 v0002" in again.output
+
+
+def test_rollback_goes_back_and_forward_and_says_so(make_app):
+    app = make_app()
+    runner = app.test_cli_runner()
+    for _ in range(2):  # v0001, v0002 (the same file twice)
+        assert runner.invoke(args=["layers", "publish", str(OFFICIAL), "--district", "500111", "--kind", "redline", "--yes",
+                                   "--confirm-change"]).exit_code == 0
+    repo = app.extensions["services"].repository
+    client = admin_client(app)
+
+    def switch(version):
+        return client.post("/admin/rollback", data={"district": "500111", "kind": "redline", "version": version,
+                                                    "csrf_token": csrf_token(client, "/admin/")})
+
+    page = client.get("/admin/").get_data(as_text=True)
+    row = re.search(r'<tr data-layer="500111/redline">(.*?)</tr>', page, re.S).group(1)
+    # every kept version has a button, the current one is marked
+    assert "回退到 示意数据" in row and "回退到 v0001" in row and "v0002</span>" in row and "当前" in row
+    assert switch("v0001").status_code == 303 and repo.current_versions() == {"500111/redline": "v0001"}
+    assert "大足区 生态保护红线：v0002 → v0001（回退到较早的版本）" in client.get("/admin/").get_data(as_text=True)
+    assert switch("demo").status_code == 303 and repo.current_versions() == {}
+    page = client.get("/admin/").get_data(as_text=True)
+    assert "v0001 → 示意数据（回退到较早的版本）" in page
+    row = re.search(r'<tr data-layer="500111/redline">(.*?)</tr>', page, re.S).group(1)
+    assert "前进到 v0001" in row and "前进到 v0002" in row
+    # forward, over the web and from the shell
+    assert switch("v0002").status_code == 303 and repo.current_versions() == {"500111/redline": "v0002"}
+    assert "示意数据 → v0002（前进到较新的版本）" in client.get("/admin/").get_data(as_text=True)
+    result = runner.invoke(args=["layers", "rollback", "--district", "500111", "--kind", "redline", "--to", "v0001"])
+    assert result.exit_code == 0 and "回退到较早的版本" in result.output
+    result = runner.invoke(args=["layers", "rollback", "--district", "500111", "--kind", "redline", "--to", "v0002"])
+    assert result.exit_code == 0 and "前进到较新的版本" in result.output
+    assert app.extensions["services"].live.get().store.layer_version("500111", "redline") == "v0002"
+
+
+def test_staging_an_upload_writes_exactly_one_audit_row(make_app):
+    import hashlib
+
+    app = make_app()
+    client = admin_client(app)
+    log = app.extensions["services"].audit
+    before = {e["id"] for e in log.entries(limit=1_000_000)}
+    review_url = upload(client).headers["Location"]
+    client.get(review_url)  # reviewing is not audited
+    new = [e for e in log.entries(limit=1_000_000) if e["id"] not in before]
+    assert [e["action"] for e in new] == ["stage"]
+    (row,) = new
+    assert row["username"] == "admin_test" and row["input_sha256"] == hashlib.sha256(OFFICIAL.read_bytes()).hexdigest()
+    assert "尚未发布" in row["summary"] and row["versions"]["500111/redline"].startswith("demo")
+    assert app.extensions["services"].repository.history() == []
+
+
+def test_cli_map_items_without_equals_are_refused(make_app):
+    app = make_app()
+    result = app.test_cli_runner().invoke(args=["layers", "publish", str(OFFICIAL), "--district", "500111", "--kind", "redline",
+                                                "--map", "name=BHMC", "--map", "GNLX", "--yes", "--confirm-change"])
+    assert result.exit_code != 0
+    assert "--map 须写作 属性=源字段" in result.output and "GNLX" in result.output
+    assert app.extensions["services"].repository.history() == []
+    assert [e["action"] for e in app.extensions["services"].audit.entries()] == []  # refused before anything was staged

@@ -49,7 +49,9 @@ def test_synonym_fields_are_mapped_and_aliases_accepted(make_app):
     assert "校验通过" in page and "取值不在" not in page  # 一级 is an alias of 一级保护区
 
     token = review_url.rsplit("/", 1)[1]
-    resp = client.post(f"/admin/imports/{token}/publish", data={"csrf_token": csrf_token(client, "/admin/"),
+    # two small squares replace the demo zones: the area change needs the confirmation the report names
+    confirm = re.search(r'name="confirm_change" value="([^"]+)"', page).group(1)
+    resp = client.post(f"/admin/imports/{token}/publish", data={"csrf_token": csrf_token(client, "/admin/"), "confirm_change": confirm,
                                                                 **{f"map_{k}": v or "" for k, v in mapping_shown.items()}})
     assert resp.status_code == 303
     history = app.extensions["services"].repository.history()
@@ -88,7 +90,7 @@ def test_a_value_outside_the_allowed_list_blocks_publishing(make_app, tmp_path):
 def test_rollback_to_another_districts_version_is_refused(make_app):
     app = make_app()
     runner = app.test_cli_runner()
-    result = runner.invoke(args=["layers", "publish", str(OFFICIAL), "--district", "500111", "--kind", "redline", "--yes"])
+    result = runner.invoke(args=["layers", "publish", str(OFFICIAL), "--district", "500111", "--kind", "redline", "--yes", "--confirm-change"])
     assert result.exit_code == 0, result.output
     repo = app.extensions["services"].repository
     (version,) = repo.history()
@@ -120,3 +122,16 @@ def test_a_site_outside_the_chosen_district_is_refused(client):
     body = resp.get_json()
     assert body["status"] == 400 and "不在所选区县" in body["error"] and "綦江区" in body["error"]
     assert client.post("/api/screen", json={"geometry": mapping(site), "district": "500111"}).status_code == 200
+
+
+def test_a_layer_that_would_lose_a_feature_is_refused_whole(make_app):
+    """Screening lists the parts of a file it cannot read and goes on; an official layer may not
+    be published short of a feature, so the import refuses the file and names the feature."""
+    app = make_app()
+    client = admin_client(app)
+    fc = json.loads(water_zones_geojson(["一级", "二级"]))
+    fc["features"].append({"type": "Feature", "geometry": None, "properties": {"BHQMC": "无几何的图斑", "BHQJB": "一级"}})
+    resp = upload(client, json.dumps(fc, ensure_ascii=False).encode())
+    assert resp.status_code == 400
+    assert "第 3 个要素" in resp.get_data(as_text=True)
+    assert app.extensions["services"].repository.history() == []

@@ -6,6 +6,7 @@ Each test runs on a fresh app (make_app), so the rows counted are the ones the t
 import hashlib
 import io
 import json
+import re
 
 import pytest
 
@@ -226,10 +227,12 @@ def test_publish_and_rollback_over_http_one_row_each(make_app):
     assert resp.status_code == 303
     review_url = resp.headers["Location"]
     assert client.get(review_url).status_code == 200
-    assert audit.new() == []  # staging and reviewing publish nothing
+    row = audit.one("stage")  # staging is audited (one row, with the upload's hash); reviewing is not
+    assert row["username"] == "admin_test" and row["input_sha256"] == sha256(data)
     token = review_url.rsplit("/", 1)[1]
+    confirm = re.search(r'name="confirm_change" value="([^"]+)"', client.get(review_url).get_data(as_text=True)).group(1)
     resp = client.post(f"/admin/imports/{token}/publish", data={"csrf_token": csrf_token(client, "/admin/"), "map_name": "BHMC",
-                                                                "map_function": "GNLX"})
+                                                                "map_function": "GNLX", "confirm_change": confirm})
     assert resp.status_code == 303
     row = audit.one("publish")
     assert row["username"] == "admin_test" and row["input_sha256"] == sha256(data)
@@ -246,9 +249,11 @@ def test_publish_and_rollback_from_the_cli_one_row_each(make_app):
     app = make_app()
     audit = Audit(app)
     runner = app.test_cli_runner()
-    result = runner.invoke(args=["layers", "publish", str(OFFICIAL), "--district", "500111", "--kind", "redline", "--user", "zhangsan", "--yes"])
+    result = runner.invoke(args=["layers", "publish", str(OFFICIAL), "--district", "500111", "--kind", "redline", "--user", "zhangsan", "--yes",
+                                 "--confirm-change"])
     assert result.exit_code == 0, result.output
-    row = audit.one("publish")
+    staged, row = audit.new()  # the upload is staged (audited), then published
+    assert staged["action"] == "stage" and row["action"] == "publish" and staged["username"] == "zhangsan"
     assert row["username"] == "zhangsan" and row["input_sha256"] == sha256(OFFICIAL.read_bytes())
     result = runner.invoke(args=["layers", "rollback", "--district", "500111", "--kind", "redline", "--to", "demo", "--user", "zhangsan"])
     assert result.exit_code == 0, result.output

@@ -16,7 +16,7 @@ import sys
 sys.path.insert(0, {root!r})
 from app import create_app
 app = create_app({{"INSTANCE_DIR": {inst!r}, "MEASUREMENTS_DB": ":memory:"}})
-result = app.test_cli_runner().invoke(args=["layers", "publish", {path!r}, "--district", "500111", "--kind", "redline", "--yes"])
+result = app.test_cli_runner().invoke(args=["layers", "publish", {path!r}, "--district", "500111", "--kind", "redline", "--yes", "--confirm-change"])
 print(result.output)
 """
 
@@ -59,7 +59,8 @@ def test_screenings_during_publish_see_one_version(make_app):
         return body["method"]["data"]["layer_versions"]["500111/redline"], red["total_overlap_m2"], red["status"]
 
     demo = overlap(app.test_client())
-    assert runner.invoke(args=["layers", "publish", str(OFFICIAL), "--district", "500111", "--kind", "redline", "--yes"]).exit_code == 0
+    assert runner.invoke(args=["layers", "publish", str(OFFICIAL), "--district", "500111", "--kind", "redline", "--yes",
+                               "--confirm-change"]).exit_code == 0
     official = overlap(app.test_client())
     expected = {demo[0]: demo[1:], official[0]: official[1:]}
     assert demo[1] != official[1]

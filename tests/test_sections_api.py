@@ -122,3 +122,34 @@ def test_cli_import_and_report(fresh, tmp_path):
 def test_sections_page(client):
     html = client.get("/districts/500110/sections").get_data(as_text=True)
     assert "北渡" in html and "示意数据" in html and "地表水水质达到或优于Ⅲ类比例" in html
+
+
+# --- 超标倍数 shown (issue 9) ---------------------------------------------------------------------
+# 木瓜洞 (涪陵, 国控, target Ⅲ) has one 2024-07 sample (data/demo_measurements.csv): NH3-N 1.208 mg/L. GB 3838 Table 1
+# puts NH3-N 1.208 in Ⅳ (1.0 < 1.208 ≤ 1.5); against the Ⅲ limit Cs = 1.0 the multiple is (1.208 − 1.0) / 1.0 = 0.208.
+MUGUADONG_RATIO = round((1.208 - 1.0) / 1.0, 3)
+
+
+def test_exceedance_multiple_in_the_api_and_the_table(client):
+    body = client.get("/api/sections?district=500102&period=2024-07").get_json()
+    row = next(r for r in body["sections"] if r["name"] == "木瓜洞")
+    assert (row["latest_class"], row["compliant"], row["deciding_parameters"]) == ("Ⅳ", False, ["NH3-N"])
+    assert row["exceedance"] == {"NH3-N": pytest.approx(MUGUADONG_RATIO)} and MUGUADONG_RATIO == 0.208
+    assert row["exceedance_text"] == "NH3-N 0.208 倍"
+    ok = next(r for r in body["sections"] if r["name"] == "清溪场")
+    assert ok["compliant"] is True and ok["exceedance"] == {} and ok["exceedance_text"] == ""
+    html = client.get("/districts/500102/sections?period=2024-07").get_data(as_text=True)
+    assert '<td class="exceedance">NH3-N 0.208 倍</td>' in html
+    # the map popup gets the same row (sections_map.js shows exceedance_text)
+    assert '"exceedance_text": "NH3-N 0.208 \\u500d"' in html  # tojson escapes non-ASCII
+
+
+def test_exceedance_multiple_in_the_export(app, tmp_path):
+    import csv
+
+    out = tmp_path / "report.csv"
+    result = app.test_cli_runner().invoke(args=["sections", "report", "--district", "500102", "--period", "2024-07", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader(io.StringIO(out.read_text(encoding="utf-8").lstrip("\ufeff"))))
+    assert next(r for r in rows if r["section"] == "木瓜洞")["exceedance"] == "NH3-N 0.208 倍"
+    assert next(r for r in rows if r["section"] == "清溪场")["exceedance"] == ""

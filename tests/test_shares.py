@@ -31,10 +31,13 @@ from geo.shares import (
     consistency_findings,
     dissolved_area,
     district_shares,
+    figure_rule,
     forest_cover_row,
+    judge,
     overlap_matrix,
     protected_area_share,
     redline_share,
+    stated_decimals,
     within_layer_overlaps,
 )
 
@@ -177,7 +180,10 @@ def test_redline_share_exact(layers):
     assert row["denominator_m2"] == pytest.approx(AREA["D"], rel=1e-9)
     assert row["diff_pct_points"] == pytest.approx(row["computed_pct"] - row["plan_pct"])
     assert row["status"] == STATUS_OK
-    assert row["tolerance_pct_points"] == 0.05
+    # the plan figure round(10.0006, 2) is written 10.0: one decimal, so it stands for 9.95 ≤ x < 10.05
+    assert row["plan_figure"] == "10.0" and row["rule"] == "rounding"
+    assert row["tolerance_pct_points"] == 0.05 and row["accepted_range_pct"] == [9.95, 10.05]
+    assert "9.95 ≤ 计算值 < 10.05" in row["rule_zh"] and "修约区间" in row["rule_zh"]
     assert row["source"] == {"seed": "001_0000000000000000.txt", "line": 17}
     assert "GRS80" in row["method"] and "融合" in row["method"]
     # the naive sum (overlap counted twice, C counted whole) would be a different answer
@@ -210,6 +216,81 @@ def test_status_and_tolerance(layers, offset, tolerance, expected):
     assert row["status"] == expected
     assert row["tolerance_pct_points"] == tolerance
     assert row["diff_pct_points"] == pytest.approx(-offset, abs=1e-6)  # signed: computed − plan
+
+
+# --- the rounding interval a plan figure stands for (issue 9) ------------------------------
+
+def _band_layers(width_deg: float) -> dict:
+    """District D and a red line [106.00, 106.00 + w] × [29.00, 29.40] on D's latitude band: the share is w ÷ 0.50 exactly."""
+    return {"district": gdf([{"feature_id": "d", "name": "测试区", "geometry": box(*BOXES["D"])}]),
+            "redline": gdf([{"feature_id": "r", "name": "红线", "geometry": box(106.00, 29.00, 106.00 + width_deg, 29.40)}])}
+
+
+@pytest.mark.parametrize("width, figure, tolerance, share, status, accepted", [
+    (0.0529, 10.6, None, 10.58, STATUS_OK, [10.55, 10.65]),       # 10.6 stands for 10.55 ≤ x < 10.65
+    (0.0533, 10.6, None, 10.66, STATUS_FAIL, [10.55, 10.65]),     # 10.66 rounds to 10.7
+    (0.0533, 10.6, 0.1, 10.66, STATUS_OK, [10.5, 10.7]),          # a configured tolerance: |10.66 − 10.6| ≤ 0.1
+    (0.0529, "10.60", None, 10.58, STATUS_FAIL, [10.595, 10.605]),  # written with two decimals: a narrower interval
+    (0.0529, "≥10.6", None, 10.58, STATUS_OK, [10.55, None]),     # rounds to a figure ≥ 10.6
+    (0.0529, 11, None, 10.58, STATUS_OK, [10.5, 11.5]),           # a whole number: half a unit is 0.5, 10.58 rounds to 11
+])
+def test_plan_figure_is_judged_by_the_interval_it_stands_for(width, figure, tolerance, share, status, accepted):
+    layers = _band_layers(width)
+    row = redline_share(layers["redline"], layers["district"], _plan(share=figure), tolerance=tolerance)
+    assert row["computed_pct"] == pytest.approx(share, abs=1e-6)
+    assert row["status"] == status
+    assert row["accepted_range_pct"] == accepted  # exact: the bounds are the written figure ± half a unit, in decimal
+    assert row["rule"] == ("rounding" if tolerance is None else "tolerance")
+    assert row["rule_zh"].startswith("修约区间" if tolerance is None else "设定容差")
+
+
+def test_rounding_interval_edges_and_decimals():
+    rule = figure_rule(10.6)
+    assert (rule["lower_pct"], rule["upper_pct"], rule["upper_inclusive"]) == (10.55, 10.65, False)
+    assert [judge(x, rule) for x in (10.55, 10.58, 10.6499999, 10.65, 10.66, 10.5499999)] == [STATUS_OK] * 3 + [STATUS_FAIL] * 3
+    assert "10.55 ≤ 计算值 < 10.65" in rule["rule_zh"]
+    closed = figure_rule(10.6, 0.05)  # a tolerance is a closed interval
+    assert [judge(x, closed) for x in (10.55, 10.65, 10.6500001)] == [STATUS_OK, STATUS_OK, STATUS_FAIL]
+    at_least = figure_rule("≥7.62")
+    assert (at_least["lower_pct"], at_least["upper_pct"]) == (7.615, None)
+    assert [judge(x, at_least, "target") for x in (7.615, 7.6149, 40)] == ["达标", "未达标", "达标"]
+    at_most = figure_rule("≤35")  # rounds to 35 or less: x < 35.5
+    assert [judge(x, at_most) for x in (35.49, 35.5)] == [STATUS_OK, STATUS_FAIL]
+    assert [stated_decimals(f) for f in (10.6, "≥7.62", "9.3[3]", 52, "52", "10.60", 7.84)] == [1, 2, 1, 0, 0, 2, 2]
+    assert figure_rule("以国家批准值为准") is None and judge(5.0, None) == STATUS_NONE and judge(5.0, None, "target") == "无法判断"
+
+
+def test_stated_decimals_follow_the_plan_files_as_written():
+    """Every share figure in data/plans/*.yaml: the decimals read from the loaded value equal those written in the file."""
+    import re
+
+    plans = load_plans(PLANS)
+    seen = 0
+    for path in sorted(PLANS.glob("*.yaml")):
+        text = path.read_text(encoding="utf-8")
+        plan = plans[path.stem]
+        for owner, key in (("redline", "share_pct"), ("redline", "share_pct_2020"), ("protected_area_share", "share_pct")):
+            value = (plan.get(owner) or {}).get(key)
+            if value is None:
+                continue
+            block = text[text.index(f"\n{owner}:"):]
+            written = re.search(rf"\n  {key}: ([0-9.]+)\n", block).group(1)
+            assert stated_decimals(value) == (len(written.split(".")[1]) if "." in written else 0), (path.name, key, written)
+            seen += 1
+    assert seen >= 7
+
+
+def test_2020_and_2025_figures_are_given_apart():
+    plans = load_plans(PLANS)
+    qj = plans["500110"]
+    layers = _band_layers(0.0381)  # 7.62 % of D
+    row = redline_share(layers["redline"], layers["district"], qj)
+    assert (row["value_2020_text"], row["target_2025_text"], row["target_2025_pct"]) == ("7.62", "≥7.62", 7.62)
+    assert row["target_2025_status"] == "达标" and "计算值 ≥ 7.615" in row["target_2025_rule_zh"]
+    tn = plans["500152"]  # 2020 9.56 (the plan's own 2020 figure), 2025 以国家批准值为准
+    row = redline_share(layers["redline"], layers["district"], tn)
+    assert row["plan_figure"] == "5.37" and row["value_2020_text"] == "9.56"
+    assert row["target_2025_text"] == "以国家批准值为准" and row["target_2025_status"] == "无法判断" and row["target_2025_rule_zh"] is None
 
 
 def test_no_target_and_area_tolerance(layers):
@@ -440,6 +521,15 @@ def test_demo_districts_match_the_plans(demo):
             assert rl["status"] == STATUS_FAIL  # 166.59 km² is 6.06 % of the boundary incl. 万盛
             alt = next(r for r in out["indicators"] if r["indicator"] == "redline_share_alt")
             assert alt["status"] == STATUS_OK
+        elif adcode == "500235":
+            # 云阳: the red line has the stated 1153.69 km², but on our 3635.42 km² boundary that is 31.735 %, which
+            # rounds to 31.73, not to the stated 31.72 (31.715 ≤ x < 31.725): the plan's own denominator differs
+            assert rl["area_status"] == STATUS_OK and rl["status"] == STATUS_FAIL
+            assert rl["computed_pct"] == pytest.approx(1153.69 / 3635.42 * 100, abs=0.002)
+            assert rl["accepted_range_pct"] == [31.715, 31.725]
+            # with a configured tolerance of 0.05 percentage points it is within: |31.735 − 31.72| ≤ 0.05
+            loose = district_shares(_district_layers(demo, adcode), plans[adcode], tolerance=0.05)["indicators"][0]
+            assert loose["status"] == STATUS_OK and loose["rule"] == "tolerance" and "设定容差" in loose["rule_zh"]
         else:
             assert rl["status"] == STATUS_OK, (adcode, rl["computed_pct"], rl["plan_pct"])
         assert out["overlaps"] and out["findings"]

@@ -316,6 +316,30 @@ def test_compare_with_plan(key, name, target, status, actual):
         assert target in row["reason"]
 
 
+def test_status_and_level_words_come_from_the_vocabulary(plans):
+    """达标/未达标/无法判断 and 国控/市控/区控 are spelled in data/vocabulary.yaml only."""
+    vocab = yaml.safe_load((ROOT / "data" / "vocabulary.yaml").read_text(encoding="utf-8"))
+    assert wq.LEVELS == tuple(vocab["monitoring_levels"]) == ("国控", "市控", "区控")
+    words = {w["label"]: w["en"] for w in vocab["statuses"]["target"].values()}
+    for target in ("≥60", "100", "力争100"):
+        (row,) = wq.compare_with_plan(wq.rollup(ROLLUP_SAMPLE), _plan("surface_water_class_1_3", "地表水水质达到或优于Ⅲ类比例", target))
+        assert words[row["status"]] == row["status_en"]
+    schema = json.loads((ROOT / "data" / "plan.schema.json").read_text(encoding="utf-8"))
+    assert "国控" not in json.dumps(schema, ensure_ascii=False)  # the plan schema no longer repeats the levels
+    bad = {"500000": {"name": "测试区", "monitoring_sections": [dict(plans["500110"]["monitoring_sections"][0], level="省控")]}}
+    with pytest.raises(ConfigError) as err:
+        wq.sections_from_plans(bad)
+    assert err.value.field == "monitoring_sections/0/level" and "省控" in err.value.problem
+
+
+def test_each_parameter_carries_its_own_class_colour():
+    # NH3-N 1.208 is Ⅳ (≤ 1.5), TP 0.123 is Ⅲ (≤ 0.2 for a river), DO 7.9 is Ⅰ (≥ 7.5): colours of those classes
+    res = wq.classify({"NH3-N": 1.208, "TP": 0.123, "DO": 7.9}, "river")
+    assert {k: (v["class"], v["color"]) for k, v in res["per_parameter"].items()} == {
+        "DO": ("Ⅰ", wq.class_info(1)["color"]), "NH3-N": ("Ⅳ", wq.class_info(4)["color"]), "TP": ("Ⅲ", wq.class_info(3)["color"])}
+    assert res["color"] == wq.class_info(4)["color"]
+
+
 # --- import ----------------------------------------------------------------------------------------
 
 def test_csv_with_one_bad_row_is_refused_naming_the_row(sections):

@@ -2,7 +2,7 @@
 rollback, measurement import, audit log. The work is done in services.layer_admin and friends."""
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, redirect, render_template, request, session, url_for
+from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, session, url_for
 
 from geo.errors import DataError
 from render import maps
@@ -72,14 +72,16 @@ def import_review(token: str):
 @bp.post("/admin/imports/<token>/publish")
 @login_required("admin")
 def import_publish(token: str):
-    entry = layer_admin.publish(ctx(), actor(), token, _chosen_mapping())
-    return redirect(url_for("admin.dashboard", published=entry["id"]), code=303)
+    entry = layer_admin.publish(ctx(), actor(), token, _chosen_mapping(), request.form.get("confirm_change") or None)
+    flash(entry["message_zh"], "ok")
+    return redirect(url_for("admin.dashboard"), code=303)
 
 
 @bp.post("/admin/rollback")
 @login_required("admin")
 def rollback():
-    layer_admin.rollback(ctx(), actor(), request.form.get("district", ""), request.form.get("kind", ""), request.form.get("version", ""))
+    done = layer_admin.rollback(ctx(), actor(), request.form.get("district", ""), request.form.get("kind", ""), request.form.get("version", ""))
+    flash(done["message_zh"], "ok")
     return redirect(url_for("admin.dashboard"), code=303)
 
 

@@ -28,10 +28,13 @@ from geo.shares.indicators import (
     dissolved_area,
     forest_cover_row,
     parse_number,
+    plan_check,
     protected_area_share,
     redline_share,
+    stated_figures,
     status_for,
 )
+from geo.shares.rules import RULE_ROUNDING, RULE_TOLERANCE, figure_rule, half_unit, judge, stated_decimals
 from geo.shares.overlaps import (
     MIN_OVERLAP_M2,
     memo_within_layer_overlaps,
@@ -45,6 +48,8 @@ __all__ = [
     "DEFAULT_TOLERANCE_PP",
     "KIND_NAMES_ZH",
     "MIN_OVERLAP_M2",
+    "RULE_ROUNDING",
+    "RULE_TOLERANCE",
     "STATUS_FAIL",
     "STATUS_NONE",
     "STATUS_OK",
@@ -52,11 +57,17 @@ __all__ = [
     "consistency_findings",
     "dissolved_area",
     "district_shares",
+    "figure_rule",
     "forest_cover_row",
+    "half_unit",
+    "judge",
     "overlap_matrix",
     "parse_number",
+    "plan_check",
     "protected_area_share",
     "redline_share",
+    "stated_decimals",
+    "stated_figures",
     "status_for",
     "within_layer_overlaps",
 ]
@@ -65,7 +76,7 @@ __all__ = [
 def district_shares(
     layers: dict,
     plan: dict,
-    tolerance: float = DEFAULT_TOLERANCE_PP,
+    tolerance: float | None = DEFAULT_TOLERANCE_PP,
     area_tolerance_pct: float = DEFAULT_AREA_TOLERANCE_PCT,
     overlap_by: dict | None = None,
     raster_path=None,
@@ -74,7 +85,8 @@ def district_shares(
 ) -> dict:
     """All shares for one district: {"indicators", "overlaps", "within_layer", "findings", "conflicts", "district_area_m2"}.
 
-    ``layers`` maps kind → GeoDataFrame (EPSG:4490) and must include "district". Indicator
+    ``tolerance`` None judges each plan figure by the rounding interval it stands for (geo.shares.rules),
+    a number by ± that many percentage points. ``layers`` maps kind → GeoDataFrame (EPSG:4490) and must include "district". Indicator
     rows: redline_share, its alternative-denominator rows, protected_area_share (total, then per
     type), and forest_cover when ``raster_path`` (a land-cover GeoTIFF) is given
     (forest_cover_row, with the share inside the red line).

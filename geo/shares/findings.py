@@ -6,8 +6,6 @@ denominators are compared with each other and with the ellipsoidal area of our b
 """
 from __future__ import annotations
 
-from decimal import Decimal
-
 from geo.shares.indicators import (
     fmt_number,
     parse_number,
@@ -15,20 +13,34 @@ from geo.shares.indicators import (
     plan_source,
     to_km2,
 )
+from geo.shares.rules import STATUS_OK, figure_rule, half_unit, judge
 
 
-def _half_unit(x: float) -> float:
-    """Half a unit in the last printed decimal: 7.62 → 0.005, 9.3 → 0.05, 10.6 → 0.05."""
-    exp = Decimal(str(x)).normalize().as_tuple().exponent
-    return 0.5 * 10.0 ** min(int(exp), 0)
+def _implied(area_km2: float, share_pct: float, keys: tuple[str, str, str, str]) -> tuple[dict, dict, str]:
+    """A stated area and share: the denominator they imply (area ÷ share) and its range under the share's rounding.
+
+    Returns ({"implied_km2", "range_km2": [lo, hi]}, numbers under ``keys`` (area, share, implied, range), and the
+    sentence "隐含分母约…（占比按四舍五入，范围约…）")."""
+    h = half_unit(share_pct)
+    imp = area_km2 / share_pct * 100.0
+    lo, hi = area_km2 / (share_pct + h) * 100.0, area_km2 / (share_pct - h) * 100.0
+    nums = dict(zip(keys, (area_km2, share_pct, round(imp, 2), [round(lo, 1), round(hi, 1)])))
+    text = f"隐含分母约{fmt_number(imp)}平方公里（占比按四舍五入，范围约{fmt_number(lo)}–{fmt_number(hi)}平方公里）"
+    return {"implied_km2": imp, "range_km2": [lo, hi]}, nums, text
 
 
-def _implied_denominator_km2(area_km2: float, share_pct: float) -> dict:
-    """Area ÷ share, and the range allowed by the rounding of the printed share."""
-    h = _half_unit(share_pct)
+def _area_not_stated(kind: str, subject: str, share_pct: float, src: dict, boundary_km2: float, share_key: str) -> dict:
+    """Only a share is stated: the area it amounts to on our boundary."""
+    est = share_pct / 100.0 * boundary_km2
     return {
-        "implied_km2": area_km2 / share_pct * 100.0,
-        "range_km2": [area_km2 / (share_pct + h) * 100.0, area_km2 / (share_pct - h) * 100.0],
+        "kind": kind,
+        "text": (
+            f"规划只给{subject}{share_pct}%（第{src['line']}行），未给面积；按本服务行政区界椭球面积约{fmt_number(boundary_km2)}平方公里计，"
+            f"相当于约{fmt_number(est)}平方公里。"
+        ),
+        "severity": "info",
+        "numbers": {share_key: share_pct, "boundary_area_km2": round(boundary_km2, 2), "implied_area_km2": round(est, 2)},
+        "source": src,
     }
 
 
@@ -47,20 +59,11 @@ def consistency_findings(plan: dict, district_area_m2: float | None) -> list[dic
 
     # 1. red line: stated area ÷ stated share vs our boundary
     if rl_area and rl_share:
-        rl_implied = _implied_denominator_km2(rl_area, rl_share)
+        rl_implied, nums, implied_text = _implied(rl_area, rl_share, ("stated_area_km2", "stated_share_pct", "implied_denominator_km2", "implied_range_km2"))
         imp, (lo, hi) = rl_implied["implied_km2"], rl_implied["range_km2"]
-        nums = {
-            "stated_area_km2": rl_area,
-            "stated_share_pct": rl_share,
-            "implied_denominator_km2": round(imp, 2),
-            "implied_range_km2": [round(lo, 1), round(hi, 1)],
-        }
         area_line = (rl.get("area_source") or {}).get("line")
         where = f"（面积见第{area_line}行，占比见第{rl_src['line']}行）" if area_line and area_line != rl_src["line"] else f"（第{rl_src['line']}行）"
-        text = (
-            f"规划红线面积{fmt_number(rl_area, 2)}平方公里、占比{rl_share}%{where}，"
-            f"隐含分母约{fmt_number(imp)}平方公里（占比按四舍五入，范围约{fmt_number(lo)}–{fmt_number(hi)}平方公里）。"
-        )
+        text = f"规划红线面积{fmt_number(rl_area, 2)}平方公里、占比{rl_share}%{where}，{implied_text}。"
         severity = "info"
         if boundary_km2:
             diff = boundary_km2 - imp
@@ -87,26 +90,14 @@ def consistency_findings(plan: dict, district_area_m2: float | None) -> list[dic
             alt_share = rl_area / alt["area_km2"] * 100.0
             text += (
                 f"规划数据另给出替代分母“{alt['label']}”{fmt_number(alt['area_km2'])}平方公里，按其计红线占比约{fmt_number(alt_share, 2)}%，"
-                f"与规划{rl_share}%{'相符' if abs(alt_share - rl_share) <= _half_unit(rl_share) + 1e-9 else '不符'}；两种分母的结果并列给出。"
+                f"与规划{rl_share}%{'相符' if judge(alt_share, figure_rule(rl_share)) == STATUS_OK else '不符'}；两种分母的结果并列给出。"
             )
             nums.setdefault("alternative_denominators", []).append(
                 {"label": alt["label"], "area_km2": alt["area_km2"], "share_pct": round(alt_share, 3)}
             )
         out.append({"kind": "redline_implied_denominator", "text": text, "severity": severity, "numbers": nums, "source": rl_src})
     elif rl_share and boundary_km2:
-        est = rl_share / 100.0 * boundary_km2
-        out.append(
-            {
-                "kind": "redline_area_not_stated",
-                "text": (
-                    f"规划只给红线占比{rl_share}%（第{rl_src['line']}行），未给面积；按本服务行政区界椭球面积约{fmt_number(boundary_km2)}平方公里计，"
-                    f"相当于红线约{fmt_number(est)}平方公里。"
-                ),
-                "severity": "info",
-                "numbers": {"stated_share_pct": rl_share, "boundary_area_km2": round(boundary_km2, 2), "implied_area_km2": round(est, 2)},
-                "source": rl_src,
-            }
-        )
+        out.append(_area_not_stated("redline_area_not_stated", "红线占比", rl_share, rl_src, boundary_km2, "stated_share_pct"))
 
     # 2. 2020 share vs the current one
     ind = plan_indicator(plan, "redline_share")
@@ -146,18 +137,9 @@ def consistency_findings(plan: dict, district_area_m2: float | None) -> list[dic
     pa_area, pa_share = pas.get("area_km2"), pas.get("share_pct")
     pa_src = plan_source(plan, pas.get("source"))
     if pa_area and pa_share:
-        pa_imp = _implied_denominator_km2(pa_area, pa_share)
+        pa_imp, nums, implied_text = _implied(pa_area, pa_share, ("pa_area_km2", "pa_share_pct", "pa_implied_denominator_km2", "pa_implied_range_km2"))
         imp, (lo, hi) = pa_imp["implied_km2"], pa_imp["range_km2"]
-        nums = {
-            "pa_area_km2": pa_area,
-            "pa_share_pct": pa_share,
-            "pa_implied_denominator_km2": round(imp, 2),
-            "pa_implied_range_km2": [round(lo, 1), round(hi, 1)],
-        }
-        text = (
-            f"自然保护地面积{pa_area}平方公里、占比{pa_share}%（第{pa_src['line']}行），隐含分母约{fmt_number(imp)}平方公里"
-            f"（范围约{fmt_number(lo)}–{fmt_number(hi)}）"
-        )
+        text = f"自然保护地面积{pa_area}平方公里、占比{pa_share}%（第{pa_src['line']}行），{implied_text}"
         severity = "info"
         if rl_implied:
             r_imp, (r_lo, r_hi) = rl_implied["implied_km2"], rl_implied["range_km2"]
@@ -186,19 +168,7 @@ def consistency_findings(plan: dict, district_area_m2: float | None) -> list[dic
             text += f"按本服务行政区界约{fmt_number(boundary_km2)}平方公里计，保护地占比约{fmt_number(pa_area / boundary_km2 * 100.0, 2)}%。"
         out.append({"kind": "pa_vs_redline_denominator", "text": text, "severity": severity, "numbers": nums, "source": pa_src})
     elif pa_share and boundary_km2:
-        est = pa_share / 100.0 * boundary_km2
-        out.append(
-            {
-                "kind": "pa_area_not_stated",
-                "text": (
-                    f"规划只给自然保护地面积占比{pa_share}%（第{pa_src['line']}行），未给面积；按本服务行政区界椭球面积约"
-                    f"{fmt_number(boundary_km2)}平方公里计，相当于约{fmt_number(est)}平方公里。"
-                ),
-                "severity": "info",
-                "numbers": {"pa_share_pct": pa_share, "boundary_area_km2": round(boundary_km2, 2), "implied_area_km2": round(est, 2)},
-                "source": pa_src,
-            }
-        )
+        out.append(_area_not_stated("pa_area_not_stated", "自然保护地面积占比", pa_share, pa_src, boundary_km2, "pa_share_pct"))
 
     # 4. the plan file's own findings, passed through
     for f in plan.get("findings") or []:

@@ -43,7 +43,7 @@ def _classify_clean(clean: dict[str, float], wb: str) -> dict:
             continue
         num, limit = _parameter_class(p, wb, clean[key])
         per[key] = {"name_zh": p["name_zh"], "value": clean[key], "unit": p["unit"],
-                    "class_num": num, "class": class_name(num), "limit_for_class": limit}
+                    "class_num": num, "class": class_name(num), "color": class_info(num)["color"], "limit_for_class": limit}
     worst = max((e["class_num"] for e in per.values()), default=None)
     out = {"water_body": wb, "class": None, "class_num": None, "color": None, "quality": None,
            "deciding_parameters": [k for k, e in per.items() if e["class_num"] == worst] if worst else [],
@@ -61,7 +61,7 @@ def classify(values: dict, water_body: str) -> dict:
 
     Returns {"water_body": "river"|"lake", "class": "Ⅲ", "class_num": 3, "color": "#37b70c",
     "quality": "良好", "deciding_parameters": [...], "per_parameter": {key: {"name_zh", "value", "unit",
-    "class_num", "class", "limit_for_class"}}, "missing_parameters": [...], "not_assessed": [...]}.
+    "class_num", "class", "color" (of that parameter's own class), "limit_for_class"}}, "missing_parameters": [...], "not_assessed": [...]}.
     limit_for_class is the limit of the assigned class (for 劣Ⅴ: the Ⅴ limit it fails; for pH: [6, 9]).
     not_assessed lists parameters given but not applicable (TN for a river).
     Raises DataError for unknown keys, non-numeric or negative values, or nothing to assess.

@@ -10,9 +10,14 @@ import re
 from collections import defaultdict
 from fractions import Fraction
 
+from geo import vocabulary
+from geo.errors import ConfigError
 from geo.water.table import WATER_BODY_ZH, WORSE_THAN_5, class_name, class_num, normalize_water_body, target_num
 
-LEVELS = ("国控", "市控", "区控")
+# monitoring levels (国控, 市控, 区控) in the vocabulary's order: the one place they are spelled
+LEVELS = tuple(vocabulary.default().levels)
+# comparison with a plan target: 达标 / 未达标 / 无法判断, from the vocabulary
+_TARGET = vocabulary.default().statuses["target"]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -32,7 +37,10 @@ def sections_from_plans(plans: dict[str, dict]) -> list[dict]:
     """
     out = []
     for adcode, plan in plans.items():
-        for s in plan.get("monitoring_sections", []):
+        for i, s in enumerate(plan.get("monitoring_sections", [])):
+            if s["level"] not in LEVELS:
+                raise ConfigError(f"data/plans/{adcode}.yaml", f"monitoring_sections/{i}/level",
+                                  f"断面级别 {s['level']} 不在词汇表 monitoring_levels（{'、'.join(LEVELS)}）中 / unknown monitoring level")
             wb = normalize_water_body(s["water_body"])
             out.append({"id": section_id(adcode, s["name"]), "adcode": adcode, "district": plan.get("name"),
                         "name": s["name"], "river": s.get("river"), "water_body": wb,
@@ -135,16 +143,21 @@ def _meets(actual: Fraction, op: str, target: Fraction) -> bool:
     return {"≥": actual >= target, "≤": actual <= target, ">": actual > target, "<": actual < target}[op]
 
 
+def _status(key: str) -> dict:
+    """{"status", "status_en"} of one of the vocabulary's target words (met, not_met, undetermined)."""
+    return {"status": _TARGET[key]["label"], "status_en": _TARGET[key]["en"]}
+
+
 def compare_with_plan(rollup_result: dict, plan: dict) -> list[dict]:
     """Status of the plan's section indicators against a rollup of that district's sections.
 
     Handles indicators keyed surface_water_class_1_3 (share at Ⅰ–Ⅲ) and surface_water_worse_than_5
-    (share at 劣Ⅴ). Scope: the 国控 group when the indicator's name mentions 国控, else all sections.
+    (share at 劣Ⅴ). Scope: a level's group when the indicator's name mentions that level (国控), else all sections.
     A bare number means ≥ for the Ⅰ–Ⅲ share and ≤ for the 劣Ⅴ share. Comparison is exact
     (fractions), so 14/15 = 93.33 % meets ≥93.
 
     Returns [{"key", "name", "category", "value_2020", "target_text", "target": {"op", "value_pct"}|None,
-    "scope", "n_assessed", "n_matching", "actual_pct", "status": "达标"|"未达标"|"无法判断",
+    "scope", "n_assessed", "n_matching", "actual_pct", "status": the vocabulary's target word (达标 | 未达标 | 无法判断),
     "status_en", "reason", "source_line"}].
     """
     out = []
@@ -152,8 +165,8 @@ def compare_with_plan(rollup_result: dict, plan: dict) -> list[dict]:
         spec = _PLAN_KEYS.get(ind.get("key"))
         if spec is None:
             continue
-        scope = "国控" if "国控" in ind.get("name", "") else "全部"
-        stats = rollup_result["overall"] if scope == "全部" else rollup_result["by_level"].get("国控")
+        scope = next((lv for lv in LEVELS if lv in ind.get("name", "")), "全部")  # e.g. 地表水国控断面… → the 国控 group
+        stats = rollup_result["overall"] if scope == "全部" else rollup_result["by_level"].get(scope)
         target_text = ind.get("target_2025")
         target = parse_target(target_text, spec["default_op"])
         n = stats["n_assessed"] if stats else 0
@@ -164,14 +177,12 @@ def compare_with_plan(rollup_result: dict, plan: dict) -> list[dict]:
                "scope": scope, "n_assessed": n, "n_matching": k, "actual_pct": _pct(k, n),
                "source_line": (ind.get("source") or {}).get("line")}
         if target is None:
-            row.update(status="无法判断", status_en="undetermined",
-                       reason=f"目标“{target_text}”不是可比较的数值 / target is not a comparable number")
+            row.update(_status("undetermined"), reason=f"目标“{target_text}”不是可比较的数值 / target is not a comparable number")
         elif n == 0:
-            row.update(status="无法判断", status_en="undetermined",
-                       reason=f"范围（{scope}断面）内没有有水质类别的断面 / no classified section in scope")
+            row.update(_status("undetermined"), reason=f"范围（{scope}断面）内没有有水质类别的断面 / no classified section in scope")
         else:
             ok = _meets(Fraction(100 * k, n), target["op"], target["value_pct"])
-            row.update(status="达标" if ok else "未达标", status_en="met" if ok else "not met",
+            row.update(_status("met" if ok else "not_met"),
                        reason=f"{spec['what']} {k}/{n} = {_pct(k, n)}%，目标 {target['op']}{float(target['value_pct']):g}%")
         out.append(row)
     return out

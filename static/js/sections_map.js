@@ -1,6 +1,8 @@
 /* Monitoring-section map: markers coloured by water-quality class (GB 3838-2002), shaped by
  * level (国控 square, 市控 circle, 区控 triangle), with a popup holding the class, the deciding
- * parameters and a small SVG chart of the deciding parameter against the target-class limit. */
+ * parameters, the exceedance multiples (超标倍数) and a small SVG chart of the deciding parameter
+ * against the target-class limit: each point coloured by that parameter's own class that month,
+ * the selected month marked. */
 (function () {
   "use strict";
   var SVG = "http://www.w3.org/2000/svg";
@@ -27,10 +29,15 @@
     return e;
   }
 
-  /* Line chart of one parameter over the months, with the target-class limit dashed. */
-  function chart(series, key, limit) {
+  /* Line chart of one parameter over the months, with the target-class limit dashed. A point's colour
+   * is the class of this parameter alone that month (not the section's overall class); the month
+   * `selected` (YYYY-MM) gets a vertical marker and a ring. */
+  function chart(series, key, limit, selected) {
     var pts = series.monthly.filter(function (m) { return m.values_mg_l && m.values_mg_l[key] !== undefined; })
-      .map(function (m) { return {p: m.period, v: m.values_mg_l[key], c: m.color}; });
+      .map(function (m) {
+        var own = m.per_parameter && m.per_parameter[key];
+        return {p: m.period, v: m.values_mg_l[key], c: own ? own.color : "#999999", k: own ? own["class"] : null};
+      });
     var W = 300, H = 130, L0 = 38, B = 20, T = 8, R = 8;
     var box = svg("svg", {width: W, height: H, viewBox: "0 0 " + W + " " + H, "class": "sm-chart"});
     if (!pts.length) return box;
@@ -55,16 +62,35 @@
     }
     box.appendChild(svg("polyline", {points: pts.map(function (d, i) { return x(i) + "," + y(d.v); }).join(" "),
                                      fill: "none", stroke: "#333", "stroke-width": 1.2}));
-    pts.forEach(function (d, i) { box.appendChild(svg("circle", {cx: x(i), cy: y(d.v), r: 3, fill: d.c})); });
+    var sel = -1;
+    pts.forEach(function (d, i) { if (d.p === selected) sel = i; });
+    if (sel >= 0) {
+      box.appendChild(svg("line", {x1: x(sel), y1: T, x2: x(sel), y2: H - B, stroke: "#1f4e3d", "stroke-width": 1, "class": "sm-selected-line"}));
+      box.appendChild(svg("circle", {cx: x(sel), cy: y(pts[sel].v), r: 6.5, fill: "none", stroke: "#1f4e3d", "stroke-width": 2, "class": "sm-selected-ring"}));
+    }
+    pts.forEach(function (d, i) {
+      var c = svg("circle", {cx: x(i), cy: y(d.v), r: 3.5, fill: d.c, stroke: "#333", "stroke-width": 0.6, "data-period": d.p, "data-class": d.k || ""});
+      var tip = svg("title", {});
+      tip.textContent = d.p + " " + key + " " + d.v + "（" + (d.k ? d.k + "类" : "未定类") + "）";
+      c.appendChild(tip);
+      box.appendChild(c);
+    });
     [0, pts.length - 1].forEach(function (i) {
       var t = svg("text", {x: x(i), y: H - 5, "text-anchor": i ? "end" : "start", "font-size": 10});
       t.textContent = pts[i].p;
       box.appendChild(t);
     });
+    if (sel >= 0) {  // the selected month named at the top of its marker, on the side with room
+      var right = x(sel) < W / 2;
+      var st = svg("text", {x: x(sel) + (right ? 4 : -4), y: T + 9, "text-anchor": right ? "start" : "end", "font-size": 10,
+                            fill: "#1f4e3d", "class": "sm-selected"});
+      st.textContent = "所选 " + pts[sel].p;
+      box.appendChild(st);
+    }
     return box;
   }
 
-  function popup(row) {
+  function popup(row, marker) {
     var box = el("div", null, "sm-popup");
     box.appendChild(el("h4", row.name + "（" + row.level + "）"));
     var t = el("table");
@@ -74,8 +100,7 @@
     add("目标类别", row.target_class ? row.target_class + "类" : "规划未明确");
     add("是否达标", row.compliant === true ? VOCAB.statuses.target.met.label : row.compliant === false ? VOCAB.statuses.target.not_met.label : "—");
     add("定类指标", (row.deciding_parameters || []).join("、"));
-    var ex = Object.keys(row.exceedance || {}).map(function (k) { return k + " 超标 " + row.exceedance[k] + " 倍"; });
-    add("超标倍数", ex.join("；"));
+    add("超标倍数", row.exceedance_text);
     if (row.class_2020) add("2020年（规划）", row.class_2020 + "类");
     box.appendChild(t);
     var holder = el("div", "加载趋势图…", "sm-chart-box");
@@ -83,9 +108,10 @@
     fetch("/api/sections/" + encodeURIComponent(row.id) + "/series").then(function (r) { return r.json(); }).then(function (s) {
       holder.textContent = "";
       var key = (row.deciding_parameters && row.deciding_parameters[0]) || "NH3-N";
-      holder.appendChild(el("div", key + " 月度变化（mg/L）", "sm-chart-title"));
-      holder.appendChild(chart(s, key, s.target_limits[key]));
+      holder.appendChild(el("div", key + " 月度变化（mg/L）：点色为 " + key + " 自身的类别，竖线为 " + row.period, "sm-chart-title"));
+      holder.appendChild(chart(s, key, s.target_limits[key], row.period));
       holder.dataset.points = String(s.monthly.length);
+      if (marker && marker.isPopupOpen()) marker.getPopup().update();  // re-fit and pan now that the chart is in
     }).catch(function () { holder.textContent = "趋势图加载失败"; });
     return box;
   }
@@ -97,10 +123,18 @@
       var m = L.marker([row.lat, row.lon], {icon: icon(row), title: row.name, keyboard: true});
       m.sectionRow = row;
       m.bindTooltip(ZoningMap.textNode(row.name + " " + (row.latest_class || "无数据")), {direction: "top"});
-      m.bindPopup(function () { return popup(row); }, {maxWidth: 340, minWidth: 320});
+      // the content is built when the popup opens (an element, not a function, so that update() after the
+      // chart arrives re-fits the popup without building it again)
+      // a phone-wide map still shows the whole popup (Leaflet adds about 45 px of margins to the content width)
+      var w = Math.min(320, map.getSize().x - 80);
+      m.bindPopup("", {maxWidth: Math.max(w, Math.min(340, map.getSize().x - 80)), minWidth: w, autoPanPadding: [10, 10]});
+      m.on("popupopen", function (e) { e.popup.setContent(popup(row, m)); });
       group.addLayer(m);
     });
     group.addTo(map);
+    // on a narrow map the legend and the coordinate readout step aside while a popup is open (sections.css)
+    map.on("popupopen", function () { map.getContainer().classList.add("sm-popup-open"); });
+    map.on("popupclose", function () { map.getContainer().classList.remove("sm-popup-open"); });
     window.SectionsMap.layer = group;
     window.SectionsMap.map = map;
     return group;

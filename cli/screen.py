@@ -18,23 +18,43 @@ from services.context import Actor
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
 @click.option("--crs", default=None, help="EPSG:4490 | EPSG:4326 | GCJ02 | BD09 | EPSG:<code>; default: detect")
 @click.option("--district", default=None, help="adcode, e.g. 500111")
+@click.option("--csv-mode", "csv_mode", type=click.Choice(["auto", "points", "parcel"]), default="auto",
+              help="CSV: auto (guess) | points (each row a point) | parcel (the rows are one parcel's vertices)")
+@click.option("--corridor-width", "corridor_width", type=float, default=None,
+              help="line sites: also screen a corridor this wide (metres, half each side)")
 @click.option("--out", type=click.Path(dir_okay=False), default=None, help="result.json | .csv | .xlsx | .geojson")
 @with_appcontext
 @user_errors
-def screen_cli(path, crs, district, out):
+def screen_cli(path, crs, district, out, csv_mode, corridor_width):
     """Screen the sites in PATH against every layer (选址合规初筛)."""
     suffix = Path(out).suffix.lower() if out else None
     with click.progressbar(length=ctx().config["MAX_FEATURES"], label="初筛", show_pos=True) as bar:
         run = screening.screen(ctx(), Actor.cli(), upload=(Path(path).name, Path(path).read_bytes()), crs=crs, district=district,
-                               allow_batch=True, progress=bar.update)
+                               allow_batch=True, progress=bar.update, csv_mode=csv_mode, corridor_width_m=corridor_width)
+    for s in run.skipped:
+        click.echo(f"未参与初筛：{s}", err=True)
+    for w in run.warnings:
+        click.echo(f"注意：{w}", err=True)
     if run.is_batch:
         click.echo(f"{len(run.rows)} 条结果（批量引擎：每类图层给出所在或最近要素）")
+        n_unknown = sum(1 for row in run.rows if row.get("coverage", "完整") != "完整")
+        if n_unknown:
+            click.echo(f"其中 {n_unknown} 条的检索范围有部分位于未加载数据的区域（coverage 列），相应图层无法判定")
         if suffix and suffix not in (".csv", ".xlsx"):
             raise DataError("批量点位结果请输出为 .csv 或 .xlsx", "batch results go to .csv or .xlsx")
         rows = run.rows
     else:
         for r in run.results:
-            click.echo(f"{r['site'].get('name') or '项目'}：{r['verdict']['summary']}")
+            name = r['site'].get('name') or '项目'
+            gaps = sorted({layer["coverage"]["note_zh"] for layer in r["layers"] if not layer.get("coverage", {"complete": True})["complete"]})
+            for note in gaps:  # said first: where the answer cannot be "不涉及"
+                click.echo(f"{name}：【无法判定】{note}")
+            check = r.get("coordinate_check")
+            if check and check["differs"]:
+                click.echo(f"{name}：【请确认坐标来源】{check['note_zh']}")
+            click.echo(f"{name}：{r['verdict']['summary']}")
+            if check and not check["differs"]:
+                click.echo(f"{name}：{check['note_zh']}")
         rows = exports.result_rows(run.results)
     if not out:
         return

@@ -3,13 +3,16 @@
 Layout: a `[属性描述]` block of key=value lines, then `[地块坐标]` with a parcel header
 line ending in `@` (点数,面积(公顷),编号,名称,面,图幅号,用途,地类编码,@; 8 or 9 fields)
 followed by `J1,圈号,X,Y` rows, X being the NORTHING. The traps handled here: swapped
-X/Y columns (detected by magnitude), missing closing points, rings numbered >1 that are
-islands rather than holes (decided by containment), and 带号 written or only implied by
-the easting's zone prefix.
+X/Y columns (detected by magnitude), missing closing points, rings nested at any depth
+(land or hole decided by how many other rings contain a ring: even = land, odd = hole,
+never by its number), header fields in another order (the name is the field that reads
+as a name), a 地块面积 written in m² or 亩 instead of 公顷 (stated_area_check says which
+unit the figure must be), and 带号 written or only implied by the easting's zone prefix.
 """
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 
 import shapely
@@ -18,6 +21,11 @@ from shapely.geometry import Polygon
 from geo.crs import NORTHING_RANGE
 from geo.errors import DataError
 
+M2_PER_HA = 10_000.0
+M2_PER_MU = 10_000.0 / 15  # 1 亩 = 1/15 公顷
+STATED_AREA_TOLERANCE_PCT = 0.1  # at least; a figure written with few decimals stands for a wider interval
+AREA_UNITS = {"ha": ("公顷", M2_PER_HA), "m2": ("平方米（m²）", 1.0), "mu": ("亩", M2_PER_MU)}
+SHAPE_WORDS = {"面", "线", "点", "polygon", "line", "point"}  # 图形属性
 
 
 @dataclass
@@ -27,6 +35,7 @@ class Parcel:
     stated_area_ha: float | None
     rings: dict[int, list[tuple[float, float]]] = field(default_factory=dict)  # 圈号 -> [(east, north)]
     notes: list[str] = field(default_factory=list)
+    stated_area_text: str | None = None  # the figure as written (its decimals say how precise it is)
 
 
 @dataclass
@@ -72,7 +81,9 @@ def parse(text: str) -> JzdFile:
             if len(fields) < 4:
                 raise DataError(f"界址点文件第 {line_no} 行：地块头字段不足", f"line {line_no}: parcel header has too few fields")
             area = _num(fields[1], line_no, "地块面积") if fields[1] else None
-            parcels.append(Parcel(name=fields[3] or fields[2] or f"地块{len(parcels) + 1}", number=fields[2], stated_area_ha=area))
+            name, number = header_name(fields[2:])
+            parcels.append(Parcel(name=name or number or f"地块{len(parcels) + 1}", number=number, stated_area_ha=area,
+                                  stated_area_text=fields[1] or None))
             continue
         fields = [f.strip() for f in line.split(",")]
         if len(fields) != 4:
@@ -106,9 +117,45 @@ def _looks_swapped(parcels: list[Parcel]) -> bool:
     return swapped > east_ok
 
 
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+        return True
+    except ValueError:
+        return False
+
+
+def _is_code(text: str) -> bool:
+    """编号、图幅号、地类编码: ASCII letters, digits and separators only (H49G001001, 0601, DK-3)."""
+    return bool(re.fullmatch(r"[A-Za-z0-9._\-/]+", text))
+
+
+def header_name(fields: list[str]) -> tuple[str, str]:
+    """(name, number) from the header fields after 点数 and 面积, in whatever order the writer put them.
+
+    The name is the first field that reads as text: not a number, not a code, not the shape
+    word (面), and not a land use (…用地) when another text field is there; the number is the
+    first number or code. Writers differ: 编号,名称,面,图幅号,用途 or 名称,编号,… or 编号,面,名称.
+    """
+    fields = [f.strip() for f in fields if f and f.strip() and f.strip() != "@"]
+    texts = [f for f in fields if not _is_number(f) and not _is_code(f) and f.lower() not in SHAPE_WORDS]
+    names = [f for f in texts if not f.endswith("用地")] or texts
+    numbers = [f for f in fields if (_is_number(f) or _is_code(f))]
+    return (names[0] if names else ""), (numbers[0] if numbers else "")
+
+
+def ring_depths(polys: list) -> list[int]:
+    """How many of the other rings contain each ring (rings as polygons)."""
+    depths = []
+    for i, r in enumerate(polys):
+        depths.append(sum(1 for j, other in enumerate(polys) if j != i and other.area > r.area and other.contains(r)))
+    return depths
+
+
 def parcel_geometry(parcel: Parcel):
-    """Rings closed if needed; rings inside the first ring become holes, others separate parts."""
-    rings = []
+    """Rings closed if needed; a ring inside an odd number of other rings is a hole, inside an
+    even number (none, or a hole's island) it is land: the even-odd rule of nesting depth."""
+    numbers, polys = [], []
     for number in sorted(parcel.rings):
         pts = parcel.rings[number]
         if len(pts) >= 3 and pts[0] != pts[-1]:
@@ -116,11 +163,84 @@ def parcel_geometry(parcel: Parcel):
             parcel.notes.append(f"第 {number} 圈缺少闭合点，已自动闭合 / ring {number} was not closed; closed")
         if len(pts) < 4:
             raise DataError(f"地块“{parcel.name}”第 {number} 圈点数不足 3 个", f"parcel {parcel.name!r} ring {number} has fewer than 3 points")
-        rings.append(shapely.make_valid(Polygon(pts)))  # repair before containment and difference
-    shells, holes = [rings[0]], []
-    for r in rings[1:]:
-        (holes if shells[0].contains(r) else shells).append(r)
-    geom = shapely.union_all(shells)
-    for h in holes:
-        geom = geom.difference(h)
+        numbers.append(number)
+        polys.append(shapely.make_valid(Polygon(pts)))  # repair before containment and difference
+    depths = ring_depths(polys)
+    if len(polys) > 1:
+        said = []
+        for number, depth in zip(numbers, depths):
+            if depth % 2:
+                said.append(f"第 {number} 圈在 {depth} 个圈内，为洞")
+            elif depth:
+                said.append(f"第 {number} 圈在 {depth} 个圈内（洞中之岛），为地块")
+            elif number != numbers[0]:
+                said.append(f"第 {number} 圈不在其他圈内，为独立地块部分")
+        if said:
+            parcel.notes.append("；".join(said) + "（按嵌套层数判定：偶数层为地块，奇数层为洞）"
+                                " / rings judged by nesting depth: even = land, odd = hole")
+    geom = None
+    for depth in sorted(set(depths)):
+        for poly, d in zip(polys, depths):
+            if d != depth:
+                continue
+            if d % 2 == 0:
+                geom = poly if geom is None else geom.union(poly)
+            elif geom is not None:
+                geom = geom.difference(poly)
     return geom
+
+
+def _decimals(text: str | None) -> int:
+    if not text or "." not in text:
+        return 0
+    return len(text.strip().split(".", 1)[1].rstrip())
+
+
+def stated_area_check(stated: float | None, plane_m2: float, stated_text: str | None = None, basis: str = "") -> dict | None:
+    """The stated 地块面积 (公顷 by the format) against the parcel's plane area.
+
+    Passed when it agrees within the tolerance: STATED_AREA_TOLERANCE_PCT, or half a unit of
+    the figure's last written decimal when that is wider (35.1 stands for 35.05–35.15). A
+    figure that agrees only when read as m² or 亩 is said to be in that unit (unit_detected),
+    with the difference in that unit, instead of a −99.99 % in 公顷.
+    """
+    if stated is None:
+        return None
+    computed_ha = plane_m2 / M2_PER_HA
+    out = {"stated": stated, "unit_assumed": "ha", "unit_detected": None, "computed_ha": round(computed_ha, 6),
+           "computed_plane_m2": round(plane_m2, 3), "difference_pct": None, "tolerance_pct": STATED_AREA_TOLERANCE_PCT,
+           "passed": False, "unit_ok": True, "basis": basis, "note": ""}
+    if stated <= 0:
+        out["note"] = "文件标注面积为 0 或负数，无法核对 / the stated area is zero or negative"
+        return out
+    rounding_pct = 0.5 * 10 ** -_decimals(stated_text) / stated * 100 if stated_text else 0.0
+    tolerance = round(max(STATED_AREA_TOLERANCE_PCT, rounding_pct), 6)
+    out["tolerance_pct"] = tolerance
+
+    def diff(unit):
+        return (plane_m2 / AREA_UNITS[unit][1] - stated) / stated * 100
+
+    d_ha = diff("ha")
+    out["difference_pct"] = round(d_ha, 4)
+    where = f"（{basis}）" if basis else ""
+    if abs(d_ha) <= tolerance:
+        out["passed"] = True
+        out["note"] = (f"标注 {stated:g} 公顷，坐标计算平面面积 {computed_ha:.4f} 公顷{where}，相差 {d_ha:+.3f}%，在容差 ±{tolerance:g}% 内，一致"
+                       f" / stated {stated:g} ha agrees with the plane area {computed_ha:.4f} ha ({d_ha:+.3f}%, tolerance ±{tolerance:g}%)")
+        return out
+    for unit in ("m2", "mu"):
+        d = diff(unit)
+        if abs(d) <= tolerance:
+            label = AREA_UNITS[unit][0]
+            in_unit = plane_m2 / AREA_UNITS[unit][1]
+            out.update(unit_detected=unit, difference_pct=round(d, 4), passed=True, unit_ok=False,
+                       difference_pct_as_ha=round(d_ha, 4))
+            out["note"] = (f"标注面积 {stated:g} 按格式应为公顷，但它与坐标计算平面面积 {in_unit:.4f} {label}{where}一致（相差 {d:+.3f}%）："
+                           f"该数字的单位应为{label}，不是公顷（实为 {computed_ha:.4f} 公顷）；请要求提供单位正确的文件"
+                           f" / the stated figure {stated:g} matches the plane area in {unit} ({d:+.3f}%), not in hectares as the format says")
+            return out
+    out["note"] = (f"标注 {stated:g} 公顷，坐标计算平面面积 {computed_ha:.4f} 公顷{where}，相差 {d_ha:+.3f}%，超出容差 ±{tolerance:g}%，"
+                   "按平方米或亩解读也不一致：请核对界址点坐标与标注面积"
+                   f" / stated {stated:g} ha differs from the plane area {computed_ha:.4f} ha by {d_ha:+.3f}% "
+                   f"(tolerance ±{tolerance:g}%), and no other unit explains it")
+    return out

@@ -33,7 +33,20 @@ GDAL_NETWORK_OFF = {
 ARCHIVE_MAX_RATIO = 200  # unpacked/packed; above it and over BOMB_MIN_BYTES a member is a bomb
 BOMB_MIN_BYTES = 10 * 1024 * 1024
 MAGIC = {".gpkg": (b"SQLite format 3\x00",), ".shp": (b"\x00\x00\x27\x0a",)}
-REFERENCE_SUFFIXES = (".vrt", ".xml")  # files that make GDAL read other files
+REFERENCE_SUFFIXES = (".vrt",)  # named as files that make GDAL read other files: refused whatever they hold
+# What ArcGIS, QGIS and other exporters put beside a shapefile: metadata (.shp.xml,
+# .shp.ea.iso.xml), spatial indexes (.sbn/.sbx, .qix), attribute and id indexes (.atx, .fix),
+# the code page (.cpg) and raster-style statistics (.aux.xml). Accepted and never opened;
+# like every member they pass refuse_reference_files, which judges by content.
+SHAPEFILE_SIDECARS = (".shp.xml", ".shp.ea.iso.xml", ".aux.xml", ".sbn", ".sbx", ".cpg", ".qix", ".atx", ".fix", ".prj", ".shx", ".dbf")
+# Content that makes GDAL read something else: the roots of its XML "description" formats
+# (OGR VRT, raster VRT, WMS/WMTS/WFS service descriptions, the XML forms of a GDAL dataset)
+# and its virtual file system paths. Matched case-insensitively anywhere in a member.
+GDAL_REFERENCE_MARKERS = (b"<ogrvrtdatasource", b"<vrtdataset", b"<gdal_wms", b"<gdal_wmts", b"<ogrwfsdatasource",
+                          b"<wfs_capabilities", b"<wcs_gdal")
+GDAL_VIRTUAL_PATH = re.compile(rb"/vsi[a-z0-9_]*/", re.IGNORECASE)
+# binary members (coordinates, records, indexes) where "/vsi…/" could occur by chance: only the XML markers are looked for
+BINARY_SUFFIXES = (".shp", ".shx", ".dbf", ".sbn", ".sbx", ".qix", ".atx", ".fix")
 # zipfile's ways of saying a member cannot be unpacked: bad CRC or data, encrypted, unknown method
 UNPACK_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError)
 
@@ -75,9 +88,30 @@ def temp_dir() -> Iterator[Path]:
 
 
 def refuse_xml_entities(data: bytes) -> None:
-    head = data[:4096].upper()
-    if b"<!DOCTYPE" in head or b"<!ENTITY" in data.upper():
+    """No DOCTYPE or ENTITY anywhere (a long comment can push a DOCTYPE past any fixed head)."""
+    upper = data.upper()
+    if b"<!DOCTYPE" in upper or b"<!ENTITY" in upper:
         raise DataError("KML 中含有 DOCTYPE/实体声明，出于安全原因拒绝处理", "KML with DOCTYPE/entity declarations is refused")
+
+
+def gdal_reference(data: bytes, binary: bool = False) -> str | None:
+    """The GDAL reference (a VRT or service root element, a /vsi…/ path) the bytes hold, else None."""
+    lower = data.lower()
+    marker = next((m for m in GDAL_REFERENCE_MARKERS if m in lower), None)
+    if marker is not None:
+        return marker.decode()
+    if not binary:
+        m = GDAL_VIRTUAL_PATH.search(data)
+        if m:
+            return m.group(0).decode(errors="replace")[:20]
+    return None
+
+
+def refuse_gdal_reference(data: bytes, name: str, binary: bool = False) -> None:
+    found = gdal_reference(data, binary)
+    if found:
+        raise DataError(f"文件“{name[:60]}”含有 GDAL 引用内容（{found}），可能读取服务器上的其他文件，出于安全原因拒绝处理",
+                        f"{name[:60]!r} holds a GDAL reference ({found}) that could make GDAL read other files; refused")
 
 
 def check_magic(suffix: str, head: bytes, name: str) -> None:
@@ -151,6 +185,11 @@ def read_member(zf: zipfile.ZipFile, m: zipfile.ZipInfo) -> bytes:
 
 
 def refuse_reference_files(files: list[Path]) -> None:
-    """No file in an archive may be one that tells GDAL to read another file."""
-    if any(f.suffix.lower() in REFERENCE_SUFFIXES for f in files):
-        raise DataError("压缩包中含有 .vrt/.xml 引用文件，出于安全原因拒绝处理", "archives with .vrt/.xml files are refused")
+    """No file in an archive may be one that tells GDAL to read another file, judged by its
+    content (a VRT renamed .sbn or .shp.xml is still a VRT) and, for .vrt, by its name too.
+    Ordinary sidecars (SHAPEFILE_SIDECARS: ArcGIS .shp.xml metadata, indexes, .cpg) pass."""
+    for f in files:
+        if f.suffix.lower() in REFERENCE_SUFFIXES:
+            raise DataError(f"压缩包中含有 {f.suffix} 引用文件（{f.name[:60]}），出于安全原因拒绝处理",
+                            f"archives with {f.suffix} files are refused ({f.name[:60]})")
+        refuse_gdal_reference(f.read_bytes(), f.name, binary=f.suffix.lower() in BINARY_SUFFIXES)

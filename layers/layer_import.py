@@ -45,7 +45,8 @@ class StagedImport:
 def stage(filename: str, data: bytes, adcode: str, kind: LayerKind, crs_text: str | None, limits, user: str,
           district_lon: float) -> StagedImport:
     crs = parse_crs(crs_text)
-    sites = site_input.sites_from_upload(filename, data, crs, limits, district_lon)
+    # strict: a layer that would lose a feature is refused whole, never published short of it
+    sites = site_input.sites_from_upload(filename, data, crs, limits, district_lon, strict=True)
     return StagedImport(secrets.token_urlsafe(16), adcode, kind, filename, hashlib.sha256(data).hexdigest(), sites, user)
 
 

@@ -35,7 +35,7 @@ def rows_to_xlsx(rows: list[dict], columns, title: str) -> bytes:
     ws.title = title
     ws.append(list(columns))
     for row in rows:
-        ws.append([cell_text(row[c]) for c in columns])
+        ws.append([cell_text(row.get(c, "")) for c in columns])  # a missing column is an empty cell, as in CSV
         for cell in ws[ws.max_row]:
             if isinstance(cell.value, str):
                 cell.data_type = "s"  # never a formula, whatever the text

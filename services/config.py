@@ -33,8 +33,13 @@ CONFIG_SCHEMA = {
         "SESSION_COOKIE_SECURE": {"type": "boolean", "description": "send the session cookie over HTTPS only"},
         "VOCABULARY": {"type": "string", "description": "vocabulary file: layer kinds, labels, colours, status words"},
         "RATE_LIMIT_PER_MINUTE": {"type": "integer", "minimum": 1, "maximum": 100000, "description": "uploads and screenings per client per minute"},
-        "SHARE_TOLERANCE_PP": {"type": "number", "minimum": 0, "maximum": 10, "description": "share tolerance, percentage points"},
+        "SHARE_TOLERANCE_PP": {"type": ["number", "null"], "minimum": 0, "maximum": 10,
+                               "description": "share tolerance, percentage points; unset: the rounding interval of the stated figure"},
         "AREA_TOLERANCE_PCT": {"type": "number", "minimum": 0, "maximum": 50, "description": "area tolerance, percent"},
+        "SLIVER_M2": {"type": "number", "minimum": 0, "maximum": 10000,
+                      "description": "screening precision, m²: a smaller overlap is boundary contact (边界接触), not involvement; lines: its square root in m"},
+        "PUBLISH_AREA_CHANGE_PCT": {"type": "number", "minimum": 0, "maximum": 1000,
+                                    "description": "area change against the replaced layer version that needs an explicit confirmation, percent"},
     },
 }
 DEFAULTS = {
@@ -55,8 +60,10 @@ DEFAULTS = {
     "SESSION_COOKIE_SECURE": False,
     "VOCABULARY": str(ROOT / "data" / "vocabulary.yaml"),
     "RATE_LIMIT_PER_MINUTE": 120,
-    "SHARE_TOLERANCE_PP": 0.05,
+    "SHARE_TOLERANCE_PP": None,
     "AREA_TOLERANCE_PCT": 0.1,
+    "PUBLISH_AREA_CHANGE_PCT": 5.0,
+    "SLIVER_M2": 1.0,
 }
 ENV_PREFIX = "ZONING_"
 
@@ -68,6 +75,11 @@ def load_config(overrides: dict | None = None) -> dict:
         if ENV_PREFIX + key in os.environ:
             value = os.environ[ENV_PREFIX + key]
             kind = CONFIG_SCHEMA["properties"][key].get("type")
+            if isinstance(kind, list):  # nullable: an empty value (or "none") leaves the setting unset
+                if value.strip().lower() in ("", "none", "null"):
+                    config[key] = None
+                    continue
+                kind = next(k for k in kind if k != "null")
             config[key] = (int(value) if kind == "integer" else float(value) if kind == "number"
                            else value.lower() in ("1", "true", "yes") if kind == "boolean" else value)
     config.update(overrides or {})

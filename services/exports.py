@@ -10,7 +10,7 @@ from geo import vocabulary
 from geo.errors import NotFoundError
 from render import pdf
 from render.tables import rows_to_csv, rows_to_xlsx
-from services.screening import stored_results
+from services.screening import coverage_text, stored_results
 
 EXPORT_FORMATS = ("json", "geojson", "csv", "xlsx", "pdf")
 MIME = {"json": "application/json", "geojson": "application/geo+json", "csv": "text/csv", "pdf": "application/pdf",
@@ -27,46 +27,80 @@ def public(result):
 
 
 def overlap_geojson(results: list[dict]) -> dict:
-    """The overlap pieces (site ∩ zone) of every hit, in lon/lat, for GIS software."""
+    """The overlap pieces (site ∩ zone) of every hit, in lon/lat, for GIS software: polygons for a
+    polygon site, the line's runs inside for a line (part "line") and its corridor's overlaps
+    (part "corridor"); a point site has none."""
     features = []
     for n, result in enumerate(results, 1):
+        site = result["site"].get("name") or f"项目{n}"
         for layer in result["layers"]:
             for hit in layer["hits"]:
-                if hit["_overlap_geometry"] is not None and not hit["_overlap_geometry"].is_empty:
-                    features.append({"type": "Feature", "geometry": shapely.geometry.mapping(hit["_overlap_geometry"]),
-                                     "properties": {"site": result["site"].get("name") or f"项目{n}", "kind": layer["kind"],
-                                                    "feature_id": hit["id"], "name": hit["name"], "relation": hit["relation"],
-                                                    "overlap_m2": hit["overlap_m2"], "overlap_pct_of_site": hit["overlap_pct_of_site"]}})
+                for part, geom in (("site", hit["_overlap_geometry"]), ("corridor", hit.get("_corridor_overlap_geometry"))):
+                    if geom is None or geom.is_empty or (part == "site" and result["site"].get("site_type") == "point"):
+                        continue
+                    part = "line" if part == "site" and result["site"].get("site_type") == "line" else part
+                    props = {"site": site, "kind": layer["kind"], "feature_id": hit["id"], "name": hit["name"], "part": part,
+                             "relation": hit["corridor_relation"] if part == "corridor" else hit["relation"]}
+                    if part == "corridor":
+                        props.update(overlap_m2=hit["corridor_overlap_m2"], overlap_pct_of_corridor=hit["corridor_overlap_pct"])
+                    elif part == "line":
+                        props.update(length_inside_m=hit["length_inside_m"], crossings=hit["crossings"])
+                    else:
+                        props.update(overlap_m2=hit["overlap_m2"], overlap_plane_m2=hit["overlap_plane_m2"],
+                                     overlap_pct_of_site=hit["overlap_pct_of_site"])
+                    features.append({"type": "Feature", "geometry": shapely.geometry.mapping(geom), "properties": props})
     return {"type": "FeatureCollection", "features": features}
 
 
-CSV_COLUMNS = ("site", "kind", "layer", "feature_id", "name", "relation", "overlap_m2", "overlap_ha", "overlap_pct_of_site",
-               "distance_m", "distance_band")
+# One row per site × hit. Measures a site type does not have are empty (a point has no area, a
+# polygon no length): never a 0 m² or 100 % that was not measured. Area columns are ellipsoidal,
+# *_plane_* columns the Gauss-Krüger plane area in plane_epsg.
+CSV_COLUMNS = ("site", "site_type", "kind", "layer", "feature_id", "name", "relation", "relation_zh", "overlap_m2", "overlap_ha",
+               "overlap_plane_m2", "overlap_pct_of_site", "length_inside_m", "length_pct_of_line", "crossings", "corridor_relation",
+               "corridor_overlap_m2", "corridor_overlap_pct", "distance_m", "distance_band", "site_area_m2", "site_plane_area_m2",
+               "site_length_m", "corridor_width_m", "plane_epsg", "coverage")
+HIT_COLUMNS = ("relation", "overlap_m2", "overlap_ha", "overlap_plane_m2", "overlap_pct_of_site", "length_inside_m", "length_pct_of_line",
+               "crossings", "corridor_relation", "corridor_overlap_m2", "corridor_overlap_pct", "distance_m", "distance_band")
 
 
-def result_rows(results: list[dict]) -> list[dict]:
-    """One row per site × hit (and one per site with no hit), for CSV/Excel."""
+def _cell(value):
+    return "" if value is None else value
+
+
+def result_rows(results: list[dict], vocab=None) -> list[dict]:
+    """One row per site × hit, one per site × layer kind with no hit whose search radius is not wholly
+    covered by loaded data (无法判定), and one per site with neither, for CSV/Excel."""
+    vocab = vocab or vocabulary.default()
     rows = []
     for n, result in enumerate(results, 1):
-        site = result["site"].get("name") or f"项目{n}"
+        s = result["site"]
+        base = {"site": s.get("name") or f"项目{n}", "site_type": s.get("site_type", ""), "site_area_m2": _cell(s.get("area_m2")),
+                "site_plane_area_m2": _cell(s.get("plane_area_m2")), "site_length_m": _cell(s.get("length_m")),
+                "corridor_width_m": _cell((s.get("corridor") or {}).get("width_m")), "plane_epsg": _cell(s.get("plane_epsg"))}
+        blank = {**dict.fromkeys(CSV_COLUMNS, ""), **base}
         any_hit = False
         for layer in result["layers"]:
             for hit in layer["hits"]:
                 any_hit = True
-                rows.append({"site": site, "kind": layer["kind"], "layer": layer["name_zh"], "feature_id": hit["id"], "name": hit["name"],
-                             "relation": hit["relation"], "overlap_m2": hit["overlap_m2"], "overlap_ha": hit["overlap_ha"],
-                             "overlap_pct_of_site": hit["overlap_pct_of_site"], "distance_m": hit["distance_m"],
-                             "distance_band": hit["distance_band"]})
+                rows.append({**blank, "kind": layer["kind"], "layer": layer["name_zh"], "feature_id": hit["id"], "name": hit["name"],
+                             **{c: _cell(hit.get(c)) for c in HIT_COLUMNS},
+                             "relation_zh": vocab.relations[hit["relation"]]["label"],
+                             "coverage": coverage_text(layer.get("coverage"))})
+            if not layer["hits"] and layer.get("coverage") and not layer["coverage"]["complete"]:
+                any_hit = True
+                rows.append({**blank, "kind": layer["kind"], "layer": layer["name_zh"],
+                             "name": f"{vocab.statuses['verdict']['unknown']['label']}：{layer['coverage']['note_zh']}",
+                             "coverage": coverage_text(layer["coverage"])})
         if not any_hit:
-            rows.append({"site": site, "kind": "", "layer": "", "feature_id": "",
-                         "name": f"{vocabulary.status('verdict', 'clear')}（距离分级范围内无要素）",
-                         "relation": "", "overlap_m2": 0, "overlap_ha": 0, "overlap_pct_of_site": 0, "distance_m": "", "distance_band": ""})
+            rows.append({**blank, "name": f"{vocab.statuses['verdict']['clear']['label']}（距离分级范围内无要素）",
+                         "coverage": coverage_text(None)})
     return rows
 
 
 def response_body(results: list[dict], rid: str, links: dict) -> dict:
     """The JSON answer of a screening: one site as an object, several as {"sites": [...]}."""
     body = public(results[0]) if len(results) == 1 else {"sites": public(results)}
+    body["skipped"] = list(results[0].get("input_skipped", [])) if results else []  # parts of the input not screened
     body["result_id"] = rid
     body["links"] = links
     return body
@@ -83,9 +117,9 @@ def screening_export(ctx, rid: str, fmt: str, links: dict) -> tuple[bytes | str,
     elif fmt == "geojson":
         content = json.dumps(overlap_geojson(results), ensure_ascii=False)
     elif fmt == "csv":
-        content = rows_to_csv(result_rows(results), CSV_COLUMNS)
+        content = rows_to_csv(result_rows(results, ctx.vocab), CSV_COLUMNS)
     elif fmt == "xlsx":
-        content = rows_to_xlsx(result_rows(results), CSV_COLUMNS, "初筛结果")
+        content = rows_to_xlsx(result_rows(results, ctx.vocab), CSV_COLUMNS, "初筛结果")
     else:
         content = pdf.screening_pdf(results, public(results), ctx.vocab)
     return content, MIME[fmt], name

@@ -1,7 +1,10 @@
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
+import shapely
+from pyproj import Geod, Transformer
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -54,3 +57,28 @@ def admin_client(app, username: str = "admin_test"):
     client = app.test_client()
     assert login(client, username, "correct horse battery").status_code == 302
     return client
+
+
+# ---- independent geodesy for expectations (pyproj, not the service's code) ----
+GEOD = Geod(ellps="GRS80")
+GK35 = 4523  # CGCS2000 3° Gauss-Krüger zone 35 (105°E) with the zone prefix: 大足、潼南
+TO_GK = Transformer.from_crs(4490, GK35, always_xy=True)
+TO_LL = Transformer.from_crs(GK35, 4490, always_xy=True)
+
+
+def to_gk(g):
+    return shapely.transform(g, lambda xy: np.column_stack(TO_GK.transform(xy[:, 0], xy[:, 1])))
+
+
+def to_ll(g):
+    return shapely.transform(g, lambda xy: np.column_stack(TO_LL.transform(xy[:, 0], xy[:, 1])))
+
+
+def geodesic_m2(g) -> float:
+    return abs(GEOD.geometry_area_perimeter(shapely.orient_polygons(g))[0]) if not g.is_empty else 0.0
+
+
+def unthrottled_app(tmp_path_factory, name: str = "app"):
+    """A module's own app: its many screenings must not use up the shared app's rate limit."""
+    tmp = tmp_path_factory.mktemp(name)
+    return create_app({"MEASUREMENTS_DB": str(tmp / "measurements.sqlite"), "INSTANCE_DIR": str(tmp), "RATE_LIMIT_PER_MINUTE": 100_000})

@@ -1,4 +1,5 @@
 """Each district map in headless Chromium with every request off this machine blocked."""
+import json
 import os
 
 import pytest
@@ -186,7 +187,8 @@ def test_hostile_attribute_text_stays_text(browser_and_base, make_app, tmp_path)
     layer.write_text(json.dumps({"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {
         "name": XSS, "pa_type": "自然保护区", "level": "<script>alert(2)</script>"},
         "geometry": shapely.geometry.mapping(site.buffer(0.005))}]}, ensure_ascii=False), encoding="utf-8")
-    result = app.test_cli_runner().invoke(args=["layers", "publish", str(layer), "--district", "500111", "--kind", "protected_area", "--yes"])
+    result = app.test_cli_runner().invoke(args=["layers", "publish", str(layer), "--district", "500111", "--kind", "protected_area", "--yes",
+                                                    "--confirm-change"])
     assert result.exit_code == 0, result.output
     dialogs = []
     browser, _ = browser_and_base
@@ -216,3 +218,68 @@ def test_hostile_attribute_text_stays_text(browser_and_base, make_app, tmp_path)
     assert dialogs == []
     html = app.test_client().get(body["links"]["html"]).get_data(as_text=True)
     assert XSS not in html and "&lt;img src=x onerror=alert(1)&gt;" in html
+
+
+SHOTS = "/tmp/shots"
+AMBER = "rgb(138, 90, 0)"  # static/css/screening.css .level-unknown
+
+
+def test_coordinate_source_question_and_the_amber_unknown_state(browser_and_base):
+    """Issue 9: the form asks where the coordinates came from (no default, the browser will not
+    submit without it); a site outside every loaded district shows amber 无法判定, and a 高德 point
+    whose verdict depends on the source shows the warning with one-click re-runs."""
+    from test_coordinate_source import flip_point
+
+    browser, base = browser_and_base
+    _, gcj, _ = flip_point()
+    os.makedirs(SHOTS, exist_ok=True)
+    op = OfflinePage(browser, base)
+    page = op.page
+    page.set_viewport_size({"width": 1366, "height": 900})
+    page.goto(f"{base}/screen")
+    radios = page.locator('input[name="coord_source"]')
+    assert radios.count() == 6 and not any(radios.nth(i).is_checked() for i in range(6))
+    assert "坐标来源" in page.inner_text("fieldset.coord-source") and "不确定" in page.inner_text("fieldset.coord-source")
+    sites = {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"name": "成都点"}, "geometry": {"type": "Point", "coordinates": [104.06, 30.67]}},
+        {"type": "Feature", "properties": {"name": "高德拾取点"}, "geometry": {"type": "Point", "coordinates": list(gcj)}}]}
+    page.fill('textarea[name="coordinates"]', json.dumps(sites, ensure_ascii=False))
+    page.click('button[type="submit"]')
+    page.wait_for_timeout(300)
+    assert page.url.endswith("/screen")  # not submitted: the source is required
+    assert page.evaluate("document.querySelector('input[name=coord_source]').validity.valueMissing")
+    page.screenshot(path=os.path.join(SHOTS, "screen_form_desktop.png"), full_page=True)
+    page.check('input[name="coord_source"][value="unsure"]')
+    page.click('button[type="submit"]')
+    page.wait_for_url("**/screen/results/**", timeout=20_000)
+    result_url = page.url
+    # site 1 (成都): amber 无法判定, never green
+    first = page.locator("section.site-result").nth(0)
+    assert "无法判定" in first.locator("h2 .level").inner_text()
+    assert first.locator("h2 .level").evaluate("e => getComputedStyle(e).color") == AMBER
+    assert first.locator(".coverage-warning").is_visible() and "未加载数据" in first.locator(".coverage-warning").inner_text()
+    assert "不涉及" not in first.inner_text()
+    # site 2 (高德 point): the systems differ, the page asks to confirm and offers re-runs
+    second = page.locator("section.site-result").nth(1)
+    assert second.locator(".coord-warning").is_visible() and "请确认坐标来源" in second.locator(".coord-warning").inner_text()
+    buttons = page.locator("form.rerun button")
+    assert buttons.count() == 3 and "GCJ-02" in buttons.nth(1).inner_text()
+    page.screenshot(path=os.path.join(SHOTS, "screen_result_desktop.png"), full_page=True)
+    phone = browser.new_page(viewport={"width": 390, "height": 844}, device_scale_factor=2)
+    phone.route("**/*", lambda route: route.continue_() if route.request.url.startswith(base) else route.abort())
+    phone.goto(f"{base}/screen")
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 390 + 1
+    phone.screenshot(path=os.path.join(SHOTS, "screen_form_phone.png"), full_page=True)
+    phone.goto(result_url)
+    phone.wait_for_timeout(500)
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 390 + 1  # nothing wider than the phone
+    phone.screenshot(path=os.path.join(SHOTS, "screen_result_phone.png"), full_page=True)
+    phone.close()
+    # one click: re-run as 高德/腾讯 (GCJ-02) → the second site now involves the red line
+    buttons.nth(1).click()
+    page.wait_for_url("**/screen/results/**", timeout=20_000)
+    assert page.url != result_url
+    assert page.locator(".coord-warning").count() == 0
+    assert "涉及" == page.locator("section.site-result").nth(1).locator("h2 .level").inner_text()
+    assert op.errors == [] and op.external == []
+    page.close()

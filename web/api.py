@@ -72,7 +72,8 @@ def layer(adcode: str, kind: str):
 def screen():
     if request.files:
         run = screening.screen(ctx(), actor(cookie_free=True), upload=upload_field(), crs=request.form.get("crs"),
-                               district=request.form.get("district"), bands=request.form.get("bands"))
+                               district=request.form.get("district"), bands=request.form.get("bands"),
+                               csv_mode=request.form.get("csv_mode"), corridor_width_m=request.form.get("corridor_width_m"))
     else:
         payload = request.get_json(silent=True)
         if not isinstance(payload, dict):
@@ -80,7 +81,8 @@ def screen():
         if "geometry" not in payload:
             raise DataError("请求中缺少 geometry", "the request has no 'geometry'")
         run = screening.screen(ctx(), actor(cookie_free=True), geometry=payload["geometry"], crs=payload.get("crs"),
-                               district=payload.get("district"), bands=payload.get("bands"), raw=request.get_data())
+                               district=payload.get("district"), bands=payload.get("bands"), raw=request.get_data(),
+                               corridor_width_m=payload.get("corridor_width_m"))
     return jsonify(exports.response_body(run.results, run.result_id, _links(run.result_id)))
 
 

@@ -40,7 +40,7 @@ def district_map(adcode: str):
 
 @bp.get("/districts/<adcode>/plan")
 def district_plan(adcode: str):
-    return render_template("plan.html", **ctx().live.get().districts.plan_sources(adcode))
+    return render_template("plan.html", **ctx().live.get().districts.plan_sources(adcode), share_rules=shares.figure_rules(ctx(), adcode))
 
 
 @bp.get("/districts/<adcode>/shares")
@@ -81,7 +81,9 @@ def screen_submit():
     try:
         run = screening.screen(ctx(), actor(), upload=(f.filename, f.read()) if f is not None and f.filename else None,
                                text=request.form.get("coordinates"), crs=request.form.get("crs_code") or request.form.get("crs"),
-                               district=request.form.get("district"), bands=request.form.get("bands"))
+                               district=request.form.get("district"), bands=request.form.get("bands"),
+                               csv_mode=request.form.get("csv_mode"), coord_source=request.form.get("coord_source"),
+                               corridor_width_m=request.form.get("corridor_width_m"))
     except DataError as exc:
         return render_template("screen.html", districts=ctx().live.get().districts.districts(), max_mb=ctx().config["MAX_UPLOAD_MB"],
                                error=exc.message_zh), status_of(exc)
@@ -95,7 +97,8 @@ def screen_result(rid: str):
     demo_layers = frozenset(f"{d['adcode']}/{k}" for r in results for d in r["site"]["districts"] for k in ctx().vocab.kinds
                             if store.is_demo(d["adcode"], k))
     m = maps.build_result_map(results, exports.overlap_geojson(results), ctx().vocab, demo_layers=demo_layers)
-    return render_template("screen_result.html", results=exports.public(results), rid=rid, map=maps.render_parts(m))
+    return render_template("screen_result.html", results=exports.public(results), rid=rid, map=maps.render_parts(m),
+                           rerun=screening.rerun_form(results))
 
 
 @bp.get("/screen/results/<rid>.<fmt>")

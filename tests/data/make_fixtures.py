@@ -76,7 +76,8 @@ def main():
     bad.mkdir(exist_ok=True)
     (bad / "empty.geojson").write_bytes(b"")
     (bad / "report.docx").write_bytes(b"PK\x03\x04 not a geodata file")
-    (bad / "line.geojson").write_text(json.dumps({"type": "LineString", "coordinates": [[105.7, 29.6], [105.71, 29.61]]}))
+    (HERE / "real").mkdir(exist_ok=True)  # a path is a linear site (线路), screened as a line
+    (HERE / "real" / "line_dazu.geojson").write_text(json.dumps({"type": "LineString", "coordinates": [[105.7, 29.6], [105.71, 29.61]]}))
     (bad / "bowtie.geojson").write_text(json.dumps(
         {"type": "Polygon", "coordinates": [[[105.70, 29.60], [105.71, 29.61], [105.71, 29.60], [105.70, 29.61], [105.70, 29.60]]]}))
     (bad / "nowhere.geojson").write_text(json.dumps({"type": "Point", "coordinates": [500.0, 500.0]}))
@@ -170,5 +171,230 @@ def write_official_redline():
     shutil.rmtree(tmp)
 
 
+# ------------------------------------------------------------------------------------------------
+# Files as other people's software writes them (tests/data/real/ and two more in bad/).
+# `.venv/bin/python tests/data/make_fixtures.py real` writes only these, leaving the files above
+# byte for byte as committed. tests/data/README.md says which software each one imitates.
+# ------------------------------------------------------------------------------------------------
+
+REAL = HERE / "real"
+# lon/lat literals (CGCS2000 = WGS84 at this scale), west of the 大足 demo red line's test site
+KML_A = [(105.590, 29.740), (105.596, 29.740), (105.596, 29.745), (105.590, 29.745), (105.590, 29.740)]
+KML_B1 = [(105.600, 29.750), (105.602, 29.750), (105.602, 29.752), (105.600, 29.752), (105.600, 29.750)]
+KML_B2 = [(105.604, 29.750), (105.605, 29.750), (105.605, 29.751), (105.604, 29.751), (105.604, 29.750)]
+KML_B_LABEL = (105.601, 29.751)
+KML_PATH = [(105.585, 29.735), (105.600, 29.748), (105.610, 29.760)]
+KML_POINT = (105.593, 29.742)
+KML_C = [(105.620, 29.720), (105.624, 29.720), (105.624, 29.723), (105.620, 29.723), (105.620, 29.720)]
+# GK zone 35 (EPSG:4523 with the zone prefix) squares as (X north, Y east): the 界址点 and survey CSV fixtures
+GK_N, GK_E = 3291800.0, 35557800.0
+
+
+def _kml_coords(pts):
+    return " ".join(f"{x:.3f},{y:.3f},0" for x, y in pts)
+
+
+def _kml_polygon(pts):
+    return f"<Polygon><outerBoundaryIs><LinearRing><coordinates>{_kml_coords(pts)}</coordinates></LinearRing></outerBoundaryIs></Polygon>"
+
+
+def google_earth_kml() -> str:
+    """Google Earth Pro's shape: a Document with styles, folders nested two deep, a MultiGeometry of
+    two polygons and a label point, a path (LineString), a point, a 3-D model and a placemark
+    with a name only. Six Placemarks; four of them have geometry that can be screened."""
+    return f"""<?xml version="1.0" encoding="UTF-8"?>
+<kml xmlns="http://www.opengis.net/kml/2.2" xmlns:gx="http://www.google.com/kml/ext/2.2" xmlns:kml="http://www.opengis.net/kml/2.2" xmlns:atom="http://www.w3.org/2005/Atom">
+<Document>
+	<name>大足区某输变电项目.kml</name>
+	<Style id="poly"><LineStyle><color>ff0000ff</color><width>2</width></LineStyle><PolyStyle><color>400000ff</color></PolyStyle></Style>
+	<Folder>
+		<name>一期</name>
+		<open>1</open>
+		<Folder>
+			<name>用地范围</name>
+			<Placemark>
+				<name>变电站用地</name>
+				<description><![CDATA[<table><tr><td>面积</td><td>约 29 公顷</td></tr></table>]]></description>
+				<styleUrl>#poly</styleUrl>
+				<ExtendedData><Data name="项目编号"><value>DZ-2024-01</value></Data></ExtendedData>
+				{_kml_polygon(KML_A)}
+			</Placemark>
+			<Placemark>
+				<name>塔基用地</name>
+				<styleUrl>#poly</styleUrl>
+				<MultiGeometry>
+					{_kml_polygon(KML_B1)}
+					{_kml_polygon(KML_B2)}
+					<Point><coordinates>{KML_B_LABEL[0]:.3f},{KML_B_LABEL[1]:.3f},0</coordinates></Point>
+				</MultiGeometry>
+			</Placemark>
+		</Folder>
+	</Folder>
+	<Folder>
+		<name>线路</name>
+		<Placemark>
+			<name>110kV 线路走向</name>
+			<LineString><tessellate>1</tessellate><coordinates>{_kml_coords(KML_PATH)}</coordinates></LineString>
+		</Placemark>
+		<Placemark>
+			<name>铁塔模型</name>
+			<Model><altitudeMode>relativeToGround</altitudeMode><Location><longitude>105.6</longitude><latitude>29.75</latitude><altitude>0</altitude></Location><Link><href>files/tower.dae</href></Link></Model>
+		</Placemark>
+	</Folder>
+	<Placemark>
+		<name>取水口</name>
+		<Point><coordinates>{KML_POINT[0]:.3f},{KML_POINT[1]:.3f},0</coordinates></Point>
+	</Placemark>
+	<Placemark>
+		<name>待定位置</name>
+		<description>坐标待补充</description>
+	</Placemark>
+</Document>
+</kml>
+"""
+
+
+def kmz_first_folder_empty() -> bytes:
+    """A KMZ as Google Earth saves a "My Places" folder: doc.kml whose first folder is empty (GDAL
+    reports it as the first layer, with no features), the parcel in the second, plus an icon."""
+    doc = f"""<?xml version="1.0" encoding="UTF-8"?>
+<kml xmlns="http://www.opengis.net/kml/2.2" xmlns:gx="http://www.google.com/kml/ext/2.2">
+<Document>
+	<name>选址.kmz</name>
+	<Folder><name>临时位置</name></Folder>
+	<Folder>
+		<name>项目</name>
+		<Placemark><name>拟建厂区</name>{_kml_polygon(KML_C)}</Placemark>
+	</Folder>
+</Document>
+</kml>
+"""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr(zipfile.ZipInfo("doc.kml", (2024, 5, 1, 9, 0, 0)), doc)
+        zf.writestr(zipfile.ZipInfo("files/icon.png", (2024, 5, 1, 9, 0, 0)), b"\x89PNG\r\n\x1a\n" + b"\x00" * 32)
+    return buf.getvalue()
+
+
+def _jzd_rows(ring: int, pts, start: int = 1) -> list[str]:
+    return [f"J{start + i},{ring},{n:.3f},{e:.3f}" for i, (n, e) in enumerate(pts)]
+
+
+def gk_square(north: float, east: float, side_n: float, side_e: float | None = None):
+    side_e = side_n if side_e is None else side_e
+    return [(north, east), (north, east + side_e), (north + side_n, east + side_e), (north + side_n, east), (north, east)]
+
+
+def jzd_nested_m2() -> str:
+    """A 界址点 TXT as a 勘测定界 program writes it, with two habits of real writers: the parcel
+    header fields in another order (点数,面积,地块名称,地块编号,面,…) and 地块面积 in m² or 亩
+    instead of 公顷. Parcel 1 has rings nested two deep, numbered against their depth:
+    圈 1 = 600 m square (land), 圈 2 = 200 m square inside 圈 3 (an island in the pond),
+    圈 3 = 400 m square inside 圈 1 (the pond, a hole). Plane area 360 000 − 160 000 + 40 000 =
+    240 000 m², stated as "240000.0000". Parcel 2: a 100 m × 150 m plot = 15 000 m² = 22.5 亩,
+    stated as "22.5"."""
+    outer = gk_square(GK_N, GK_E, 600.0)
+    pond = gk_square(GK_N + 100.0, GK_E + 100.0, 400.0)
+    island = gk_square(GK_N + 200.0, GK_E + 200.0, 200.0)
+    plot = gk_square(GK_N + 1000.0, GK_E, 100.0, 150.0)
+    lines = ["[属性描述]", "格式版本号=1.01", "数据产生单位=某某勘测院", "数据产生日期=2024-05-01", "坐标系=2000国家大地坐标系",
+             "几度分带=3", "投影类型=高斯克吕格", "计量单位=米", "带号=35", "精度=0.001", "转换参数=,,,,,,", "[地块坐标]"]
+    lines.append(f"{len(outer) + len(island) + len(pond)},240000.0000,大足区某厂区,DK01,面,H48G073012,工业用地,@")
+    lines += _jzd_rows(1, outer) + _jzd_rows(2, island, 6) + _jzd_rows(3, pond, 11)
+    lines.append(f"{len(plot)},22.5,DK02,面,配套道路用地,,交通运输用地,@")
+    lines += _jzd_rows(1, plot)
+    return "\r\n".join(lines) + "\r\n"
+
+
+ARCGIS_SHP_XML = """<?xml version="1.0" encoding="UTF-8"?>
+<metadata xml:lang="zh"><Esri><CreaDate>20240501</CreaDate><CreaTime>09000000</CreaTime><ArcGISFormat>1.0</ArcGISFormat>
+<SyncOnce>TRUE</SyncOnce><DataProperties><lineage><Process ToolSource="c:\\program files\\arcgis\\desktop10.8\\ArcToolbox\\Toolboxes\\Conversion Tools.tbx\\FeatureClassToShapefile" Date="20240501" Time="090000">FeatureClassToShapefile 项目用地.gdb\\范围 D:\\导出</Process></lineage></DataProperties></Esri>
+<dataIdInfo><idCitation><resTitle>site</resTitle></idCitation></dataIdInfo><mdDateSt Sync="TRUE">20240501</mdDateSt></metadata>
+"""
+
+
+def _sbn_like(shp_header: bytes) -> bytes:
+    """An ESRI spatial index file (.sbn/.sbx): file code 9994 like the .shp, then index records."""
+    return shp_header[:4] + b"\x00" * 20 + shp_header[24:100] + bytes(range(256)) * 2
+
+
+def arcgis_zip(extra: dict[str, bytes] | None = None) -> bytes:
+    """A zip of what ArcGIS 10.8 "Feature Class To Shapefile" leaves beside the .shp: .cpg, .prj,
+    .sbn, .sbx and the .shp.xml metadata. Two parcels in GK zone 35, UTF-8 attributes (XMMC)."""
+    tmp = HERE / "_arcgis"
+    tmp.mkdir(exist_ok=True)
+    polys = [Polygon([(e, n) for n, e in gk_square(GK_N, GK_E, 600.0)]),
+             Polygon([(e, n) for n, e in gk_square(GK_N + 1000.0, GK_E, 100.0, 150.0)])]
+    gdf = gpd.GeoDataFrame({"XMMC": ["厂区用地", "道路用地"], "DKBH": ["DK01", "DK02"]}, geometry=polys, crs=4523)
+    gdf.to_file(tmp / "site.shp", engine="pyogrio", encoding="UTF-8")
+    (tmp / "site.cpg").write_text("UTF-8", encoding="ascii")
+    header = (tmp / "site.shp").read_bytes()[:100]
+    files = {f.name: f.read_bytes() for f in sorted(tmp.iterdir())}
+    shutil.rmtree(tmp)
+    files.update({"site.sbn": _sbn_like(header), "site.sbx": _sbn_like(header)[:140], "site.shp.xml": ARCGIS_SHP_XML.encode()})
+    files.update(extra or {})
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name in sorted(files):
+            zf.writestr(zipfile.ZipInfo(f"导出/{name}", (2024, 5, 1, 9, 0, 0)), files[name])
+    return buf.getvalue()
+
+
+def survey_csv(prefix: bool, close: bool) -> str:
+    """点号,X,Y as a total station or RTK controller exports it (X = northing, Y = easting), for a
+    600 m square in GK zone 35: with the zone prefix on Y or without it, closed (last = first) or not."""
+    east0 = GK_E if prefix else GK_E - 35_000_000
+    pts = gk_square(GK_N, east0, 600.0)[:-1]
+    rows = [f"J{i},{n:.3f},{e:.3f}" for i, (n, e) in enumerate(pts, 1)]
+    if close:
+        rows.append(f"J1,{pts[0][0]:.3f},{pts[0][1]:.3f}")
+    return "点号,X,Y\r\n" + "\r\n".join(rows) + "\r\n"
+
+
+def survey_grouped_csv() -> str:
+    """Several parcels in one CSV, as 南方 CASS / Excel tables list them: 地块号,圈号,点号,X,Y.
+    Parcel 1: 600 m square with a 100 m square hole (圈 2); parcel 2: 100 m × 150 m."""
+    rows = []
+    for ring, pts in ((1, gk_square(GK_N, GK_E, 600.0)[:-1]), (2, gk_square(GK_N + 200.0, GK_E + 200.0, 100.0)[:-1])):
+        rows += [f"1,{ring},J{i},{n:.3f},{e:.3f}" for i, (n, e) in enumerate(pts, 1)]
+    rows += [f"2,1,J{i},{n:.3f},{e:.3f}" for i, (n, e) in enumerate(gk_square(GK_N + 1000.0, GK_E, 100.0, 150.0)[:-1], 1)]
+    return "地块号,圈号,点号,X,Y\n" + "\n".join(rows) + "\n"
+
+
+def datav_array() -> str:
+    """The shape of a DataV.GeoAtlas / 高德 export saved from the browser: a bare JSON array of
+    Features (adcode, name, center, level, parent …), no FeatureCollection around them."""
+    feats = [
+        {"type": "Feature", "properties": {"adcode": 500111001, "name": "甲地块", "center": [105.593, 29.7425], "level": "street",
+                                           "parent": {"adcode": 500111}},
+         "geometry": {"type": "MultiPolygon", "coordinates": [[[list(p) for p in KML_A]]]}},
+        {"type": "Feature", "properties": {"adcode": 500111002, "name": "乙地块", "center": [105.622, 29.7215], "level": "street",
+                                           "parent": {"adcode": 500111}},
+         "geometry": {"type": "Polygon", "coordinates": [[list(p) for p in KML_C]]}},
+    ]
+    return json.dumps(feats, ensure_ascii=False)
+
+
+def write_real_files():
+    REAL.mkdir(exist_ok=True)
+    (REAL / "google_earth_nested.kml").write_text(google_earth_kml(), encoding="utf-8")
+    (REAL / "first_folder_empty.kmz").write_bytes(kmz_first_folder_empty())
+    (REAL / "jzd_nested_m2.txt").write_bytes(jzd_nested_m2().encode("gbk"))
+    (REAL / "arcgis_export_gk35.zip").write_bytes(arcgis_zip())
+    (REAL / "survey_gk35_prefix_closed.csv").write_text(survey_csv(prefix=True, close=True), encoding="utf-8")
+    (REAL / "survey_gk35_noprefix.csv").write_text(survey_csv(prefix=False, close=False), encoding="gbk")
+    (REAL / "survey_grouped.csv").write_text(survey_grouped_csv(), encoding="utf-8-sig")
+    (REAL / "datav_array.json").write_text(datav_array(), encoding="utf-8")
+    # hostile: GDAL references under innocent sidecar names in an otherwise good ArcGIS export
+    vrt = ('<OGRVRTDataSource><OGRVRTLayer name="x"><SrcDataSource>CSV:/etc/hostname</SrcDataSource>'
+           '<GeometryType>wkbNone</GeometryType></OGRVRTLayer></OGRVRTDataSource>').encode()
+    (HERE / "bad" / "vrt_as_shp_xml.zip").write_bytes(arcgis_zip({"site.shp.xml": vrt}))
+    (HERE / "bad" / "vsi_path_in_cpg.zip").write_bytes(arcgis_zip({"site.cpg": b"/vsicurl/http://169.254.169.254/latest/"}))
+
+
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:] == ["real"]:
+        write_real_files()
+    else:
+        main()
+        write_real_files()

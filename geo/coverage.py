@@ -1,0 +1,199 @@
+"""Where the screening has data (覆盖范围): "不涉及" and "x km 范围内无…" are only true where
+the site and its whole search radius lie inside districts whose layer of that kind is loaded.
+
+The loaded coverage of a layer kind is the union of the boundaries of the districts that have
+that kind loaded (demo or published). A site is buffered by the largest distance band in its
+Gauss-Krüger 3° zone (conformal, scale error ≤ 0.035 % in a zone, so a buffer there is a
+faithful geodesic disc); the part of that search area outside the coverage is measured on the
+ellipsoid. Neighbouring district boundaries never align exactly, so an uncovered remainder up
+to the tolerance — the smaller of 1 % of the search area and 1 ha — is treated as covered.
+
+Shared geometries are never GEOS-prepared (not thread-safe, libgeos/geos#825); boundary edges
+sit in STRtrees built at start-up, so a site far from any boundary is decided by one index
+query and one point-in-polygon test.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import shapely
+
+from geo.area import M2_PER_KM2, area_m2
+
+TOLERANCE_PCT = 1.0  # of the search area
+TOLERANCE_M2 = 10_000.0  # 1 ha
+CHUNK_VERTICES = 16
+BUFFER_QUAD_SEGS = 16  # 64 vertices a circle: within 0.05 % of a true disc's area
+
+
+def tolerance_m2(search_area_m2: float) -> float:
+    """Uncovered area below which the search area counts as covered: min(1 % of it, 1 ha)."""
+    return min(search_area_m2 * TOLERANCE_PCT / 100, TOLERANCE_M2)
+
+
+def _built_tree(geoms) -> shapely.STRtree:
+    tree = shapely.STRtree(geoms)
+    tree.query(shapely.box(0, 0, 0, 0))  # build now, not lazily in a request thread
+    return tree
+
+
+@dataclass
+class _Group:
+    """The districts loaded for one or more layer kinds, and their union per GK zone."""
+
+    adcodes: tuple[str, ...]
+    names: tuple[str, ...]
+    geoms: tuple  # lon/lat, one per district
+    union: object  # lon/lat
+    tree: shapely.STRtree | None  # lon/lat, over geoms
+    projected: dict = field(default_factory=dict)  # EPSG -> (union in metres, boundary chunks tree)
+
+    def in_frame(self, frame):
+        if frame.epsg not in self.projected:
+            union_m = frame.to_m(self.union)
+            chunks = []
+            for part in shapely.get_parts(shapely.boundary(union_m)) if not union_m.is_empty else []:
+                xy = shapely.get_coordinates(part)
+                for start in range(0, max(len(xy) - 1, 1), CHUNK_VERTICES):
+                    chunks.append(shapely.LineString(xy[start:start + CHUNK_VERTICES + 1]))
+            chunks = np.array(chunks, dtype=object)
+            self.projected[frame.epsg] = (union_m, _built_tree(chunks) if len(chunks) else None)
+        return self.projected[frame.epsg]
+
+
+class CoverageIndex:
+    """Loaded coverage per layer kind over a fixed set of district boundaries.
+
+    districts: (adcode, name, lon/lat geometry) of every district boundary in the store;
+    loaded: layer kind -> adcodes whose layer of that kind is loaded.
+    """
+
+    def __init__(self, districts, loaded: dict[str, set[str]]):
+        by_code = {str(a): (str(n), g) for a, n, g in districts}
+        groups: dict[frozenset, _Group] = {}
+        self.kind_group: dict[str, _Group] = {}
+        for kind, adcodes in loaded.items():
+            key = frozenset(a for a in map(str, adcodes) if a in by_code)
+            if key not in groups:
+                codes = tuple(sorted(key))
+                geoms = tuple(by_code[a][1] for a in codes)
+                groups[key] = _Group(codes, tuple(by_code[a][0] for a in codes), geoms,
+                                     shapely.union_all(geoms) if geoms else shapely.Polygon(),
+                                     _built_tree(np.array(geoms, dtype=object)) if geoms else None)
+            self.kind_group[kind] = groups[key]
+        self.groups = list(groups.values())
+
+    def prepare(self, frame) -> None:
+        """Project every coverage into frame's zone now (start-up), not in a request."""
+        for g in self.groups:
+            g.in_frame(frame)
+
+    def loaded_adcodes(self, kind: str) -> tuple[str, ...]:
+        return self.kind_group[kind].adcodes
+
+    def check(self, kind: str, site, site_m, frame, radius_m: float) -> dict:
+        """{"complete", "uncovered_km2", "note_zh", "note_en", "radius_m", "search_area_km2", "tolerance_m2"}
+        for one lon/lat site (site_m: the same in frame's metres) and the largest band radius_m."""
+        return self._check(self.kind_group[kind], site, site_m, frame, radius_m)
+
+    def check_all(self, kinds, site, site_m, frame, radius_m: float) -> dict[str, dict]:
+        """check() for several kinds, computing each distinct coverage once."""
+        done: dict[int, dict] = {}
+        out = {}
+        for kind in kinds:
+            g = self.kind_group[kind]
+            if id(g) not in done:
+                done[id(g)] = self._check(g, site, site_m, frame, radius_m)
+            out[kind] = dict(done[id(g)])
+        return out
+
+    def _check(self, g: _Group, site, site_m, frame, radius_m: float) -> dict:
+        radius_m = float(radius_m)
+        search_m = shapely.buffer(site_m, radius_m, quad_segs=BUFFER_QUAD_SEGS) if radius_m > 0 else site_m
+        search_ll = _inverse(frame, search_m)
+        search_area = area_m2(search_ll)
+        tol = tolerance_m2(search_area)
+        touched = self._touched(g, search_ll)
+        if not g.adcodes:
+            uncovered_m2, inside = search_area, False
+        else:
+            union_m, chunks = g.in_frame(frame)
+            crosses = chunks is not None and len(chunks.query(search_m, predicate="intersects")) > 0
+            if not crosses:
+                # wholly inside or wholly outside the coverage: one point decides
+                inside = bool(shapely.intersects(union_m, shapely.points(shapely.get_coordinates(site_m)[0])))
+                uncovered_m2 = 0.0 if inside else search_area
+            else:
+                rest = shapely.difference(search_m, union_m)
+                uncovered_m2 = area_m2(_inverse(frame, rest)) if not rest.is_empty else 0.0
+                inside = bool(shapely.covers(union_m, site_m)) if search_area == 0 else True
+        if search_area > 0:
+            complete = uncovered_m2 <= tol
+        else:  # a point or line with no search radius: covered or not
+            complete = inside
+            uncovered_m2 = 0.0
+        return {"complete": bool(complete), "uncovered_km2": round(uncovered_m2 / M2_PER_KM2, 4),
+                **_notes(complete, uncovered_m2, search_area, radius_m, touched, g.names),
+                "radius_m": radius_m, "search_area_km2": round(search_area / M2_PER_KM2, 4), "tolerance_m2": round(tol, 1)}
+
+    def check_points(self, kind: str, lons, lats, frame, radius_m: float) -> list[dict | None]:
+        """Batch form for point sites: None where the point and its radius lie wholly inside the
+        coverage (decided by an index query), else the full check() of that point."""
+        g = self.kind_group[kind]
+        lons, lats = np.asarray(lons, dtype=float), np.asarray(lats, dtype=float)
+        out: list[dict | None] = [None] * len(lons)
+        if not len(lons):
+            return out
+        pts = shapely.points(lons, lats)
+        pts_m = shapely.points(np.column_stack(frame.fwd.transform(lons, lats)))
+        if g.adcodes:
+            union_m, chunks = g.in_frame(frame)
+            union_copy = shapely.from_wkb(shapely.to_wkb(union_m))  # prepared below: this call's own copy
+            inside = shapely.contains_xy(union_copy, shapely.get_x(pts_m), shapely.get_y(pts_m))
+            near_edge = np.zeros(len(lons), dtype=bool)
+            if chunks is not None:
+                idx, _ = chunks.query_nearest(pts_m, max_distance=radius_m, return_distance=True) if radius_m > 0 else \
+                    (chunks.query(pts_m, predicate="intersects"), None)
+                near_edge[np.unique(idx[0])] = True
+            simple = inside & ~near_edge
+        else:
+            simple = np.zeros(len(lons), dtype=bool)
+        for i in np.flatnonzero(~simple):
+            out[i] = self._check(g, pts[i], pts_m[i], frame, radius_m)
+        return out
+
+    def _touched(self, g: _Group, search_ll) -> tuple[str, ...]:
+        if g.tree is None:
+            return ()
+        idx = g.tree.query(search_ll, predicate="intersects")
+        return tuple(g.names[i] for i in sorted(idx))
+
+
+def _notes(complete: bool, uncovered_m2: float, search_area: float, radius_m: float, touched, loaded_names) -> dict:
+    km = f"{radius_m / 1000:g} km"
+    both_zh, either_zh = (f"项目及其 {km} 检索范围", f"项目或其 {km} 检索范围") if radius_m > 0 else ("项目", "项目")
+    both_en, either_en = ((f"the site and its {km} search radius", f"the site or its {km} search radius") if radius_m > 0
+                          else ("the site", "the site"))
+    inside = "、".join(touched)
+    loaded = "、".join(loaded_names) or "无"
+    if complete:
+        return {"note_zh": f"{both_zh}均在已加载数据的区县内（{inside}）",
+                "note_en": f"{both_en} lie wholly inside districts whose data are loaded ({inside})"}
+    if search_area == 0:
+        return {"note_zh": f"{both_zh}不在本系统已加载数据的区县内（已加载：{loaded}）",
+                "note_en": f"{both_en} is not inside any district whose data are loaded (loaded: {loaded})"}
+    amount = _amount(uncovered_m2)
+    if not touched or uncovered_m2 >= search_area * 0.999:
+        return {"note_zh": f"{both_zh}（{amount}）全部位于本系统未加载数据的区域（已加载：{loaded}）",
+                "note_en": f"all of {both_en} ({amount}) lie where no data are loaded (loaded: {loaded})"}
+    return {"note_zh": f"{either_zh}有 {amount} 位于本系统未加载数据的区域（{inside}以外）",
+            "note_en": f"{amount} of {either_en} lies where no data are loaded (outside {inside})"}
+
+
+def _amount(m2: float) -> str:
+    return f"{m2 / M2_PER_KM2:.2f} km²" if m2 >= 10_000 else f"{m2:.0f} m²"
+
+
+def _inverse(frame, geom_m):
+    return shapely.transform(geom_m, lambda xy: np.column_stack(frame.inv.transform(xy[:, 0], xy[:, 1])))

@@ -94,7 +94,9 @@ def result_rows(results: list[dict], vocab=None) -> list[dict]:
         if not any_hit:
             rows.append({**blank, "name": f"{vocab.statuses['verdict']['clear']['label']}（距离分级范围内无要素）",
                          "coverage": coverage_text(None)})
-    return rows
+    # parts of the input file that were not screened: said in the table too, never dropped silently
+    skipped = results[0].get("input_skipped", []) if results else []
+    return [{**dict.fromkeys(CSV_COLUMNS, ""), "site": "（输入文件）", "name": f"未参与初筛：{part}"} for part in skipped] + rows
 
 
 def response_body(results: list[dict], rid: str, links: dict) -> dict:

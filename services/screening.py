@@ -326,6 +326,7 @@ def rerun_form(results: list[dict]) -> dict | None:
     request = results[0].get("_request", {})
     return {"coordinates": text if len(text) <= MAX_RERUN_TEXT else None, "district": request.get("district") or "",
             "bands": ",".join(f"{b:g}" for b in results[0]["method"]["distance_bands_m"]),
+            "corridor_width_m": request.get("corridor_width_m") or "",
             "choices": [{"source": s["source"], "label": s["label"], "level": s["level"] if len(results) == 1 else None}
                         for s in results[0]["coordinate_check"]["systems"]]}
 
@@ -381,7 +382,7 @@ def screen(ctx, actor, *, upload: tuple[str, bytes] | None = None, text: str | N
     for site in sites:
         results.extend(screen_sites(snap.screening, [site], bands_m, district, **options))
         results[-1]["input_skipped"] = skipped
-        results[-1]["_request"] = {"district": district}
+        results[-1]["_request"] = {"district": district, "corridor_width_m": options["corridor_width_m"]}
         if is_ambiguous(site, crs_value):
             results[-1]["coordinate_check"] = coordinate_check(snap.screening, site, results[-1], bands_m, **options)
         if getattr(site, "stated_area_check", None):

@@ -205,6 +205,7 @@ def test_form_unsure_warns_and_offers_one_click_reruns(client, flip):
     hidden = {m[0]: htmllib.unescape(m[1]) for m in re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', form)}
     buttons = re.findall(r'<button type="submit" name="coord_source" value="([^"]+)">', form)
     assert buttons == ["gps", "gcj02", "bd09"]
+    assert hidden["corridor_width_m"] == "" and hidden["bands"] == "0,100,500,1000,5000"  # the re-run keeps the other choices
     assert json.loads(hidden["coordinates"])["features"][0]["geometry"]["coordinates"] == pytest.approx(list(gcj))
     # one click: re-run as GCJ-02 → the red line is involved and nothing is ambiguous any more
     resp = client.post("/screen", data={**hidden, "coord_source": "gcj02"})

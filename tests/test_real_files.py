@@ -74,6 +74,8 @@ def test_google_earth_kml_every_part_screened_and_the_rest_said(client, spec):
     html = client.get(body["links"]["html"]).get_data(as_text=True)
     assert "以下部分未参与初筛" in html and "铁塔模型" in html and "待定位置" in html
     assert client.get(body["links"]["json"]).get_json()["skipped"] == body["skipped"]
+    table = client.get(body["links"]["csv"]).get_data(as_text=True)
+    assert "未参与初筛" in table and "铁塔模型" in table and "待定位置" in table
 
 
 def test_kmz_whose_first_folder_is_empty_is_read(client):

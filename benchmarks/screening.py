@@ -74,7 +74,7 @@ def main() -> None:
     # the server thread is a daemon and ends with the process
 
     from geo.sites import Site
-    from layers.screening import screen_sites
+    from services.screening import screen_sites
 
     engine_ms = []
     for _ in range(30):

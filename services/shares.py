@@ -48,7 +48,8 @@ class ShareService:
             raster = self.raster_for(adcode)
             cached = district_shares(layers, self.plans[adcode], self.tolerance_pp, self.area_tolerance_pct,
                                      overlap_by=self.overlap_by, raster_path=raster,
-                                     kind_names={k: v.name_zh for k, v in self.vocab.kinds.items()})
+                                     kind_names={k: v.name_zh for k, v in self.vocab.kinds.items()},
+                                     conflict_labels={k: v["label"] for k, v in self.vocab.conflicts.items()})
             cached["raster"] = {"path": raster.name if raster else None, "is_demo": bool(raster and raster.name.endswith("_demo.tif"))}
             for row in cached["indicators"]:
                 layer = ROW_LAYERS.get(row["indicator"].partition(":")[0])

@@ -19,6 +19,7 @@ from geo.errors import ConfigError
 GEOD = Geod(ellps="GRS80")
 KIND = "test_farmland"
 LABEL = "测试永久基本农田"
+CONFLICT_LABEL = "测试：红线图斑互相重叠"
 # two polygons inside 大足区 (500111), lon/lat CGCS2000: the first clear of the red line, the
 # second straddling the edge of the demo red line patch 大足区生态保护红线 05
 FARM_1 = box(105.700, 29.600, 105.710, 29.610)
@@ -43,6 +44,7 @@ def farm_vocabulary() -> dict:
         "overlap_color": "#b8860b",
         "rules": None,
     }
+    raw["conflicts"]["redline_internal_overlaps"]["label"] = CONFLICT_LABEL  # a deployment's own wording
     return raw
 
 
@@ -149,6 +151,11 @@ def test_shares_matrix_includes_the_new_kind(farm_client):
     assert expected_overlap > 1000
     assert with_redline["overlap_m2"] == pytest.approx(expected_overlap, rel=1e-4)
     assert body["within_layer"][KIND]["n_features"] == 2
+
+
+def test_shares_name_conflicts_in_the_configured_words(farm_client):
+    body = farm_client.get("/api/districts/500111/shares").get_json()
+    assert body["conflicts"]["redline_internal_overlaps"]["label"] == CONFLICT_LABEL
 
 
 def test_shares_matrix_names_the_new_kind_by_its_label(farm_client):

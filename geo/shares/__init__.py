@@ -82,6 +82,7 @@ def district_shares(
     raster_path=None,
     raster_preset=None,
     kind_names: dict | None = None,
+    conflict_labels: dict | None = None,
 ) -> dict:
     """All shares for one district: {"indicators", "overlaps", "within_layer", "findings", "conflicts", "district_area_m2"}.
 
@@ -124,5 +125,5 @@ def district_shares(
             "overlaps": overlap_matrix(layers, district, by=overlap_by, names=kind_names),
             "within_layer": within,
             "findings": consistency_findings(plan, district_m2),
-            "conflicts": conflicts(layers, plan, district),
+            "conflicts": conflicts(layers, plan, district, labels=conflict_labels),
         }

@@ -40,8 +40,11 @@ def conflicts(
     district_geom=None,
     min_area_m2: float = MIN_OVERLAP_M2,
     feature_geometries: bool = True,
+    labels: dict | None = None,
 ) -> dict:
     """Conflict areas reviewers look for, as GeoJSON-ready geometries with ellipsoidal areas.
+
+    ``labels`` names each conflict (the configured vocabulary's ``conflicts``; default: the shipped one).
 
     Keys (each {"label", "area_m2", "geometry", "features": [...], ...}):
       reserve_outside_redline   parts of 自然保护区 not inside the red line (core zones first when a zone column says 核心)
@@ -50,6 +53,7 @@ def conflicts(
     Geometries are lon/lat GeoJSON dicts rounded to 6 decimals (≈0.1 m); areas are computed before rounding.
     feature_geometries=False leaves out the per-feature geometries (the union is always given).
     """
+    labels = {**CONFLICT_LABELS, **(labels or {})}
     plan = plan or {}
     district = dissolve(district_geom if district_geom is not None else layers.get("district"))
     redline = layers.get("redline")
@@ -72,7 +76,7 @@ def conflicts(
     union_out = dissolve(parts) if parts else shapely.Polygon()
     a = area_m2(union_out)
     out["reserve_outside_redline"] = {
-        "label": CONFLICT_LABELS["reserve_outside_redline"],
+        "label": labels["reserve_outside_redline"],
         "area_m2": a,
         "reserve_area_m2": total_reserve,
         "share_of_reserves_pct": pct(a, total_reserve),
@@ -99,7 +103,7 @@ def conflicts(
     ]
     union_out = dissolve(parts) if parts else shapely.Polygon()
     out["grade1_outside_redline"] = {
-        "label": CONFLICT_LABELS["grade1_outside_redline"],
+        "label": labels["grade1_outside_redline"],
         "area_m2": area_m2(union_out),
         "geometry": geojson_geometry(union_out),
         "features": feats,
@@ -123,7 +127,7 @@ def conflicts(
             [polygonal(shapely.intersection(geoms[idx[p["a_id"]]], geoms[idx[p["b_id"]]])) for p in wl["pairs"]]
         )
     out["redline_internal_overlaps"] = {
-        "label": CONFLICT_LABELS["redline_internal_overlaps"],
+        "label": labels["redline_internal_overlaps"],
         "area_m2": area_m2(overlap_geom),
         "geometry": geojson_geometry(overlap_geom),
         "pairs": wl["pairs"],

@@ -20,6 +20,7 @@ import numpy as np
 import shapely
 
 from geo.area import M2_PER_KM2, area_m2
+from geo.screening import built_tree
 
 TOLERANCE_PCT = 1.0  # of the search area
 TOLERANCE_M2 = 10_000.0  # 1 ha
@@ -30,12 +31,6 @@ BUFFER_QUAD_SEGS = 16  # 64 vertices a circle: within 0.05 % of a true disc's ar
 def tolerance_m2(search_area_m2: float) -> float:
     """Uncovered area below which the search area counts as covered: min(1 % of it, 1 ha)."""
     return min(search_area_m2 * TOLERANCE_PCT / 100, TOLERANCE_M2)
-
-
-def _built_tree(geoms) -> shapely.STRtree:
-    tree = shapely.STRtree(geoms)
-    tree.query(shapely.box(0, 0, 0, 0))  # build now, not lazily in a request thread
-    return tree
 
 
 @dataclass
@@ -58,7 +53,7 @@ class _Group:
                 for start in range(0, max(len(xy) - 1, 1), CHUNK_VERTICES):
                     chunks.append(shapely.LineString(xy[start:start + CHUNK_VERTICES + 1]))
             chunks = np.array(chunks, dtype=object)
-            self.projected[frame.epsg] = (union_m, _built_tree(chunks) if len(chunks) else None)
+            self.projected[frame.epsg] = (union_m, built_tree(chunks) if len(chunks) else None)
         return self.projected[frame.epsg]
 
 
@@ -80,7 +75,7 @@ class CoverageIndex:
                 geoms = tuple(by_code[a][1] for a in codes)
                 groups[key] = _Group(codes, tuple(by_code[a][0] for a in codes), geoms,
                                      shapely.union_all(geoms) if geoms else shapely.Polygon(),
-                                     _built_tree(np.array(geoms, dtype=object)) if geoms else None)
+                                     built_tree(np.array(geoms, dtype=object)) if geoms else None)
             self.kind_group[kind] = groups[key]
         self.groups = list(groups.values())
 
@@ -111,7 +106,7 @@ class CoverageIndex:
     def _check(self, g: _Group, site, site_m, frame, radius_m: float) -> dict:
         radius_m = float(radius_m)
         search_m = shapely.buffer(site_m, radius_m, quad_segs=BUFFER_QUAD_SEGS) if radius_m > 0 else site_m
-        search_ll = _inverse(frame, search_m)
+        search_ll = frame.to_lonlat(search_m)
         search_area = area_m2(search_ll)
         tol = tolerance_m2(search_area)
         touched = self._touched(g, search_ll)
@@ -126,7 +121,7 @@ class CoverageIndex:
                 uncovered_m2 = 0.0 if inside else search_area
             else:
                 rest = shapely.difference(search_m, union_m)
-                uncovered_m2 = area_m2(_inverse(frame, rest)) if not rest.is_empty else 0.0
+                uncovered_m2 = area_m2(frame.to_lonlat(rest)) if not rest.is_empty else 0.0
                 inside = bool(shapely.covers(union_m, site_m)) if search_area == 0 else True
         if search_area > 0:
             complete = uncovered_m2 <= tol
@@ -193,7 +188,3 @@ def _notes(complete: bool, uncovered_m2: float, search_area: float, radius_m: fl
 
 def _amount(m2: float) -> str:
     return f"{m2 / M2_PER_KM2:.2f} km²" if m2 >= 10_000 else f"{m2:.0f} m²"
-
-
-def _inverse(frame, geom_m):
-    return shapely.transform(geom_m, lambda xy: np.column_stack(frame.inv.transform(xy[:, 0], xy[:, 1])))

@@ -1,4 +1,4 @@
-"""Command-line tools (`flask --app app <command>`): screen, shares, sections, users, layers.
+"""Command-line tools (`flask --app app <command>`): screen, shares, sections, users, layers, db.
 
 Every command calls the same services as the web adapter, through one error decorator that
 prints the Chinese and English message (and any bad rows) and exits with status 1.
@@ -14,7 +14,9 @@ from geo.errors import DataError
 
 
 def ctx():
-    return current_app.extensions["services"]
+    services = current_app.extensions["services"]
+    services.live.refresh()  # a version published by another process since start-up
+    return services
 
 
 def user_errors(fn):
@@ -31,7 +33,7 @@ def user_errors(fn):
 
 
 def register(app) -> None:
-    from cli import layers, screen, sections, shares, users
+    from cli import db, layers, screen, sections, shares, users
 
-    for command in (screen.screen_cli, shares.shares_cli, sections.sections_cli, users.users_cli, layers.layers_cli):
+    for command in (screen.screen_cli, shares.shares_cli, sections.sections_cli, users.users_cli, layers.layers_cli, db.db_cli):
         app.cli.add_command(command)

@@ -48,6 +48,10 @@ class UnavailableError(DataError):
     """A component the answer needs is not installed on this server (fonts, PDF renderer)."""
 
 
+class DatabaseUnavailableError(UnavailableError):
+    """The state database cannot be reached just now (the answer comes back once it can)."""
+
+
 class ConfigError(Exception):
     """A shipped or configured file fails validation: start-up must stop, naming file and field."""
 

@@ -12,6 +12,7 @@ from typing import Protocol
 
 import geopandas as gpd
 import pyogrio
+import numpy as np
 import shapely
 import shapely.geometry
 
@@ -68,26 +69,46 @@ class GeoPackageStore(FrameStore):
     @staticmethod
     def load_layer(path: Path, kind: LayerKind) -> gpd.GeoDataFrame:
         """One kind's layer from a GeoPackage, validated against the vocabulary (file and field named on failure)."""
-        gdf = pyogrio.read_dataframe(path, layer=kind.key)
-        where = f"{kind.key}"
-        if gdf.crs is None or gdf.crs.to_epsg() not in (GEO_EPSG, 4326):
-            raise ConfigError(path, f"{where}.crs", f"坐标系须为 EPSG:4490（CGCS2000）/ CRS must be EPSG:4490, got {gdf.crs}")
-        missing = [a for a in kind.required_attributes if a not in gdf.columns]
-        if missing:
-            raise ConfigError(path, f"{where}.{missing[0]}", f"缺少必需字段 / required attribute missing: {missing}")
-        bad_types = sorted(set(gdf.geom_type.dropna()) - set(kind.geometry_types))
-        if bad_types or gdf.geometry.isna().any():
-            raise ConfigError(path, f"{where}.geometry", f"几何类型须为 {kind.geometry_types} / wrong geometry types {bad_types or ['空几何']}")
-        invalid = ~gdf.geometry.is_valid
-        if invalid.any():
-            raise ConfigError(path, f"{where}.geometry", f"{int(invalid.sum())} 个无效几何，例如 {gdf.loc[invalid, 'feature_id'].iloc[0]} / invalid geometries")
-        gdf["adcode"] = gdf["adcode"].astype(str)
-        if not kind.is_point:
-            gdf["area_m2"] = [area_m2(g) for g in gdf.geometry]
-        return gdf.set_crs(GEO_EPSG, allow_override=True)
+        return validated_layer(pyogrio.read_dataframe(path, layer=kind.key), kind, path)
 
     def info(self) -> dict:
         return {"path": str(self.path), "version": self.version, "store": "geopackage"}
+
+
+def promoted_to_multi(geoms):
+    """Polygons and MultiPolygons (or lines, points) mixed in one layer all become Multi*, as a GeoPackage stores
+    them: a version reads back the same from every store."""
+    types = set(shapely.get_type_id(geoms).tolist())
+    mixed = [(single, multi) for single, multi in ((0, 4), (1, 5), (3, 6)) if single in types and multi in types]
+    if not mixed:
+        return geoms
+    out = np.array(geoms, dtype=object)
+    for single, multi in mixed:
+        pick = shapely.get_type_id(out) == single
+        parts = out[pick]
+        out[pick] = [shapely.multipoints([g]) if multi == 4 else shapely.multilinestrings([g]) if multi == 5 else shapely.multipolygons([g])
+                     for g in parts]
+    return out
+
+
+def validated_layer(gdf: gpd.GeoDataFrame, kind: LayerKind, path) -> gpd.GeoDataFrame:
+    """A layer frame checked against the vocabulary (where it came from and the field named on failure), with areas."""
+    where = f"{kind.key}"
+    if gdf.crs is None or gdf.crs.to_epsg() not in (GEO_EPSG, 4326):
+        raise ConfigError(path, f"{where}.crs", f"坐标系须为 EPSG:4490（CGCS2000）/ CRS must be EPSG:4490, got {gdf.crs}")
+    missing = [a for a in kind.required_attributes if a not in gdf.columns]
+    if missing:
+        raise ConfigError(path, f"{where}.{missing[0]}", f"缺少必需字段 / required attribute missing: {missing}")
+    bad_types = sorted(set(gdf.geom_type.dropna()) - set(kind.geometry_types))
+    if bad_types or gdf.geometry.isna().any():
+        raise ConfigError(path, f"{where}.geometry", f"几何类型须为 {kind.geometry_types} / wrong geometry types {bad_types or ['空几何']}")
+    invalid = ~gdf.geometry.is_valid
+    if invalid.any():
+        raise ConfigError(path, f"{where}.geometry", f"{int(invalid.sum())} 个无效几何，例如 {gdf.loc[invalid, 'feature_id'].iloc[0]} / invalid geometries")
+    gdf["adcode"] = gdf["adcode"].astype(str)
+    if not kind.is_point:
+        gdf["area_m2"] = [area_m2(g) for g in gdf.geometry]
+    return gdf.set_crs(GEO_EPSG, allow_override=True)
 
 
 def to_feature_collection(gdf: gpd.GeoDataFrame, kind: LayerKind, display: bool = False) -> dict:

@@ -5,6 +5,8 @@ Publishing writes the new version's GeoPackage under a temporary name, fsyncs it
 into place, and only then replaces manifest.json with os.replace, which is atomic on POSIX.
 A process killed at any point leaves either the old manifest (old version served) or the new
 one (new version complete on disk): never a mix. Unreferenced files are harmless leftovers.
+The audit row of a publish or a switch is written once the new manifest is in place.
+With DATABASE_URL the same interface is served from PostGIS (layers/postgis_versions.py).
 """
 from __future__ import annotations
 
@@ -23,7 +25,7 @@ from geo.area import area_m2
 from geo.crs import GEO_EPSG
 from geo.errors import NotFoundError
 from geo.vocabulary import Vocabulary
-from layers.store import FrameStore, GeoPackageStore
+from layers.store import FrameStore, GeoPackageStore, promoted_to_multi
 
 CHINA_TZ = timezone(timedelta(hours=8))
 DEMO = "demo"
@@ -46,9 +48,12 @@ def _fsync_dir(path: Path):
 
 
 class LayerRepository:
-    def __init__(self, base_gpkg: Path, root: Path, vocab: Vocabulary):
+    backend = "geopackage"
+
+    def __init__(self, base_gpkg: Path, root: Path, vocab: Vocabulary, audit=None):
         self.base_gpkg = Path(base_gpkg)
         self.vocab = vocab
+        self.audit = audit
         self.root = Path(root)
         (self.root / "versions").mkdir(parents=True, exist_ok=True)
         self.manifest_path = self.root / "manifest.json"
@@ -70,9 +75,18 @@ class LayerRepository:
         os.replace(tmp, self.manifest_path)
         _fsync_dir(self.root)
 
+    def generation(self):
+        """Changes whenever the published versions change (this process or another): the manifest's identity."""
+        try:
+            st = self.manifest_path.stat()
+        except FileNotFoundError:
+            return None
+        return (st.st_ino, st.st_mtime_ns, st.st_size)
+
     # ------------------------------------------------------------ versions
-    def publish(self, adcode: str, kind: str, gdf: gpd.GeoDataFrame, meta: dict) -> dict:
-        """Store gdf (EPSG:4490, catalogue attributes) as the new current version of (adcode, kind)."""
+    def publish(self, adcode: str, kind: str, gdf: gpd.GeoDataFrame, meta: dict, audit=None) -> dict:
+        """Store gdf (EPSG:4490, catalogue attributes) as the new current version of (adcode, kind).
+        audit(entry) → the audit row (dict of AuditLog.record's arguments) written with it."""
         self.vocab.kind(kind)
         with self._lock:
             manifest = self.manifest()
@@ -84,6 +98,7 @@ class LayerRepository:
             out["adcode"] = adcode
             out["is_demo"] = 0
             out = out.set_crs(GEO_EPSG, allow_override=True)
+            out = out.set_geometry(gpd.GeoSeries(promoted_to_multi(out.geometry.values), index=out.index, crs=GEO_EPSG))
             pyogrio.write_dataframe(out, tmp, layer=kind, driver="GPKG")
             with open(tmp, "rb+") as fh:
                 os.fsync(fh.fileno())
@@ -99,9 +114,11 @@ class LayerRepository:
             manifest["versions"].append(entry)
             manifest["current"][f"{adcode}/{kind}"] = vid
             self._write_manifest(manifest)
+            if audit:
+                self.audit.record(**audit(entry))
             return entry
 
-    def rollback(self, adcode: str, kind: str, version_id: str) -> None:
+    def rollback(self, adcode: str, kind: str, version_id: str, audit: dict | None = None) -> None:
         """Point (adcode, kind) at any kept version of it — earlier or later than the current one — or at the
         shipped demo layer ('demo'). A version of another district or kind is refused (NotFoundError)."""
         with self._lock:
@@ -116,6 +133,8 @@ class LayerRepository:
             else:
                 manifest["current"][key] = version_id
             self._write_manifest(manifest)
+            if audit:
+                self.audit.record(**audit)
 
     def history(self, adcode: str | None = None, kind: str | None = None) -> list[dict]:
         manifest = self.manifest()
@@ -132,8 +151,9 @@ class LayerRepository:
         for key, vid in manifest["current"].items():
             adcode, kind = key.split("/")
             entry = next(v for v in manifest["versions"] if v["id"] == vid)
-            overrides[(adcode, kind)] = (vid, self.root / "versions" / entry["file"])
-        return VersionedStore(GeoPackageStore(self.base_gpkg, self.vocab), overrides)
+            path = self.root / "versions" / entry["file"]
+            overrides[(adcode, kind)] = (vid, lambda k, path=path: GeoPackageStore.load_layer(path, k))
+        return VersionedStore(GeoPackageStore(self.base_gpkg, self.vocab), overrides, self.backend)
 
 
 class VersionedStore(FrameStore):
@@ -143,8 +163,10 @@ class VersionedStore(FrameStore):
     version in use, so an answer can be traced to (and reproduced from) exact data.
     """
 
-    def __init__(self, base: GeoPackageStore, overrides: dict[tuple[str, str], tuple[str, Path]]):
+    def __init__(self, base: GeoPackageStore, overrides: dict, backend: str = "geopackage"):
+        """overrides: (adcode, kind) → (version id, load(LayerKind) → validated frame)."""
         self.base = base
+        self.backend = backend
         self.vocab = base.vocab
         self.layer_versions = {f"{a}/{k}": vid for (a, k), (vid, _) in overrides.items()}
         frames = {}
@@ -152,9 +174,9 @@ class VersionedStore(FrameStore):
             frame = base.read_all(kind)
             replaced = {a for (a, k) in overrides if k == kind}
             parts = [frame[~frame["adcode"].isin(replaced)]]
-            for (adcode, k), (_, path) in sorted(overrides.items()):
+            for (adcode, k), (_, load) in sorted(overrides.items(), key=lambda item: item[0]):
                 if k == kind:
-                    parts.append(GeoPackageStore.load_layer(path, self.vocab.kinds[kind]))
+                    parts.append(load(self.vocab.kinds[kind]))
             frames[kind] = gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), geometry="geometry", crs=GEO_EPSG)
         self._frames = frames
         tag = ",".join(f"{k}={v}" for k, v in sorted(self.layer_versions.items()))
@@ -168,5 +190,5 @@ class VersionedStore(FrameStore):
         return self.layer_version(adcode, kind).startswith(DEMO)
 
     def info(self) -> dict:
-        return {"path": str(self.base.path), "version": self.version, "store": "geopackage+versions",
+        return {"path": str(self.base.path), "version": self.version, "store": f"{self.backend}+versions",
                 "published": self.layer_versions}

@@ -38,6 +38,11 @@ CONFIG_SCHEMA = {
         "AREA_TOLERANCE_PCT": {"type": "number", "minimum": 0, "maximum": 50, "description": "area tolerance, percent"},
         "SLIVER_M2": {"type": "number", "minimum": 0, "maximum": 10000,
                       "description": "screening precision, m²: a smaller overlap is boundary contact (边界接触), not involvement; lines: its square root in m"},
+        "DATABASE_URL": {"type": ["string", "null"], "pattern": "^postgres(ql)?://",
+                         "description": "PostgreSQL/PostGIS database for all state (layers, accounts, audit, results, limits); unset: files in INSTANCE_DIR"},
+        "DATABASE_SCHEMA": {"type": "string", "pattern": "^[a-z_][a-z0-9_]{0,62}$", "description": "schema in DATABASE_URL that holds the tables"},
+        "DATABASE_POOL_SIZE": {"type": "integer", "minimum": 1, "maximum": 200, "description": "database connections per worker process"},
+        "RESULT_RETENTION_DAYS": {"type": "number", "minimum": 1, "maximum": 36500, "description": "how long screening results (their links, PDF, Excel) are kept"},
         "PUBLISH_AREA_CHANGE_PCT": {"type": "number", "minimum": 0, "maximum": 1000,
                                     "description": "area change against the replaced layer version that needs an explicit confirmation, percent"},
     },
@@ -63,6 +68,10 @@ DEFAULTS = {
     "SHARE_TOLERANCE_PP": None,
     "AREA_TOLERANCE_PCT": 0.1,
     "PUBLISH_AREA_CHANGE_PCT": 5.0,
+    "DATABASE_URL": None,
+    "DATABASE_SCHEMA": "zoning",
+    "DATABASE_POOL_SIZE": 8,
+    "RESULT_RETENTION_DAYS": 365,
     "SLIVER_M2": 1.0,
 }
 ENV_PREFIX = "ZONING_"

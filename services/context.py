@@ -1,6 +1,10 @@
 """What every application service works on: the configuration, the live layer data, the state
 stores (accounts, audit, measurements), the staged imports and the stored screening results,
 plus who is acting. Built once per process from the settings; web and CLI adapters share it.
+
+The backend is chosen here and nowhere else: DATABASE_URL set → every piece of state in
+PostgreSQL/PostGIS (shared by several worker processes); unset → GeoPackage + SQLite files in
+INSTANCE_DIR (one process).
 """
 from __future__ import annotations
 
@@ -12,13 +16,14 @@ from pathlib import Path
 from geo import vocabulary
 from geo.plans import load_plans_and_evidence
 from geo.sites import Limits
+from layers import layer_import
 from layers.versions import LayerRepository
 from services.config import load_config
 from services.live import LiveData
-from services.results import ResultCache, Staging
+from services.results import ResultStore, SharedStaging, Staging
+from state import db as state_db
 from state.accounts import Accounts
 from state.audit import AuditLog
-from state.db import Database
 from state.measurements import MeasurementStore
 
 
@@ -47,17 +52,36 @@ class Services:
         cfg = self.config = load_config(config)
         self.vocab = vocabulary.load(cfg["VOCABULARY"])
         self.instance = Path(cfg["INSTANCE_DIR"])
-        self.repository = LayerRepository(Path(cfg["LAYERS_GPKG"]), self.instance / "layers", self.vocab)
-        plans, self.evidence = load_plans_and_evidence(Path(cfg["PLANS_DIR"]))
-        self.live = LiveData(self.repository, plans, self.evidence, MeasurementStore(cfg["MEASUREMENTS_DB"]),
-                             Path(cfg["RASTER_DIR"]), cfg["SHARE_TOLERANCE_PP"], cfg["AREA_TOLERANCE_PCT"])
-        db = Database(self.instance / "app.sqlite")
-        self.accounts = Accounts(db)
-        self.audit = AuditLog(db)
-        self.staging = Staging()
-        self.results = ResultCache()
         self.limits = Limits(max_upload_bytes=cfg["MAX_UPLOAD_MB"] * 1024 * 1024, max_unpacked_bytes=cfg["MAX_UNPACKED_MB"] * 1024 * 1024,
                              max_features=cfg["MAX_FEATURES"], max_vertices=cfg["MAX_VERTICES"])
+        self.db = db = state_db.connect(cfg, self.instance)
+        self.shared = db.dialect == "postgres"  # state every worker process sees alike
+        self.accounts = Accounts(db)
+        self.audit = AuditLog(db)
+        if self.shared:
+            from layers.postgis_versions import PostgresLayerRepository
+
+            self.repository = PostgresLayerRepository(Path(cfg["LAYERS_GPKG"]), db, self.vocab, self.audit)
+            measurements = MeasurementStore(db)
+            self.staging = SharedStaging(db, self._restage)
+        else:
+            self.repository = LayerRepository(Path(cfg["LAYERS_GPKG"]), self.instance / "layers", self.vocab, self.audit)
+            measurements = MeasurementStore(cfg["MEASUREMENTS_DB"])
+            self.staging = Staging()
+        plans, self.evidence = load_plans_and_evidence(Path(cfg["PLANS_DIR"]))
+        self.live = LiveData(self.repository, plans, self.evidence, measurements,
+                             Path(cfg["RASTER_DIR"]), cfg["SHARE_TOLERANCE_PP"], cfg["AREA_TOLERANCE_PCT"])
+        self.results = ResultStore(db, cfg["RESULT_RETENTION_DAYS"])
+
+    def _restage(self, source: dict, data: bytes):
+        """An upload staged by another worker, read again from the stored bytes (the same reading, the same result)."""
+        snap = self.live.get()
+        return layer_import.stage(source["filename"], data, source["adcode"], self.vocab.kind(source["kind"]), source["crs"],
+                                  self.limits, source["user"], snap.districts.district_centre_lon(source["adcode"]))
+
+    def audit_row(self, actor: Actor, action: str, summary: str, versions: dict, input_sha256: str | None = None) -> dict:
+        """An audit entry's fields, for a store that writes it inside its own transaction."""
+        return {"username": actor.username, "action": action, "summary": summary, "versions": versions, "input_sha256": input_sha256}
 
     def record(self, actor: Actor, action: str, summary: str, versions: dict, data: bytes | None = None,
                input_sha256: str | None = None) -> None:

@@ -47,7 +47,7 @@ def stage(ctx, actor, filename: str, data: bytes, adcode: str, kind: str, crs: s
     found = _thematic_kind(ctx, kind)
     staged = layer_import.stage(filename, data, adcode, found, crs or None, ctx.limits, actor.username,
                                 snap.districts.district_centre_lon(adcode))
-    ctx.staging.put(staged)
+    ctx.staging.put(staged, {"filename": filename, "adcode": adcode, "kind": found.key, "crs": crs or None, "user": actor.username}, data)
     ctx.record(actor, "stage", f"暂存待发布 {adcode} {found.name_zh}：{filename}（{len(staged.sites)} 个要素，尚未发布）",
                {f"{adcode}/{found.key}": snap.store.layer_version(adcode, found.key)}, data)
     return staged
@@ -151,13 +151,16 @@ def publish(ctx, actor, token: str, chosen: dict | None = None, confirm: str | N
                             details={"changes": rep["changes"]})
     previous = rep["previous"]["version"]
     gdf = layer_import.build_layer(item, mapping, "pending", actor.username)
+    confirmed = f"；已确认：{'；'.join(c['text_zh'] for c in rep['changes'])}" if rep["changes"] else ""
+
+    def audit(entry: dict) -> dict:  # written by the repository together with the version
+        return ctx.audit_row(actor, "publish", f"发布 {item.adcode} {item.kind.name_zh} {entry['id']}（{entry['feature_count']} 个要素，"
+                             f"替换 {version_label(previous)}）{confirmed}", {f"{item.adcode}/{item.kind.key}": entry["id"]}, item.input_sha256)
+
     entry = ctx.repository.publish(item.adcode, item.kind.key, gdf, {"source_name": item.source_name, "input_sha256": item.input_sha256,
-                                                                     "created_by": actor.username, "mapping": mapping})
+                                                                     "created_by": actor.username, "mapping": mapping}, audit=audit)
     ctx.live.reload()
     ctx.staging.pop(token)
-    confirmed = f"；已确认：{'；'.join(c['text_zh'] for c in rep['changes'])}" if rep["changes"] else ""
-    ctx.record(actor, "publish", f"发布 {item.adcode} {item.kind.name_zh} {entry['id']}（{entry['feature_count']} 个要素，"
-               f"替换 {version_label(previous)}）{confirmed}", {f"{item.adcode}/{item.kind.key}": entry["id"]}, input_sha256=item.input_sha256)
     message = (f"已发布 {_names(ctx, item.adcode, item.kind)}：{version_label(previous)} → {entry['id']}"
                f"（{entry['feature_count']} 个要素，融合面积 {entry['dissolved_m2'] / M2_PER_KM2:.4f} km²）")
     return {**entry, "previous": previous, "message_zh": message}
@@ -171,13 +174,13 @@ def rollback(ctx, actor, adcode: str, kind: str, version: str) -> dict:
     snap.districts.check(adcode)
     found = _thematic_kind(ctx, kind)
     before = snap.store.layer_version(adcode, found.key)
-    ctx.repository.rollback(adcode, found.key, version)
-    ctx.live.reload()
-    a, b = _ordinal(before), _ordinal(version)
+    a, b = _ordinal(before), _ordinal(version) if version == DEMO or version[1:].isdigit() else -1
     direction = "back" if b < a else ("forward" if b > a else "same")
     verb = {"back": "回退到较早的版本", "forward": "前进到较新的版本", "same": "保持当前版本"}[direction]
-    ctx.record(actor, "rollback", f"{'回退' if direction == 'back' else '切换'} {adcode} {found.name_zh}：{version_label(before)} → {version}",
-               {f"{adcode}/{found.key}": version})
+    ctx.repository.rollback(adcode, found.key, version, audit=ctx.audit_row(
+        actor, "rollback", f"{'回退' if direction == 'back' else '切换'} {adcode} {found.name_zh}：{version_label(before)} → {version}",
+        {f"{adcode}/{found.key}": version}))
+    ctx.live.reload()
     return {"adcode": adcode, "kind": found.key, "from": before, "to": version, "direction": direction,
             "message_zh": f"已切换 {_names(ctx, adcode, found)}：{version_label(before)} → {version_label(version)}（{verb}）"}
 

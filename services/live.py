@@ -3,7 +3,9 @@
 Every service that holds layer data (district summaries, screening indexes, share caches,
 section locations) is rebuilt together off to the side, then one reference assignment makes
 it current: a request that started on the old snapshot finishes on it, the next one sees the
-new one, and none sees a mix.
+new one, and none sees a mix. refresh() (once per request) compares the repository's generation
+with the snapshot's, so a publish by another process is served from that process's next request on;
+while one thread rebuilds, the others go on answering from the previous snapshot.
 """
 from __future__ import annotations
 
@@ -37,9 +39,12 @@ class LiveData:
         self.measurements = measurements
         self.share_args = (Path(raster_dir), tolerance_pp, area_tolerance_pct)
         self._lock = threading.Lock()
+        self._generation = None
         self._snapshot = self._build()
+        self._generation = self._next_generation
 
     def _build(self) -> Snapshot:
+        self._next_generation = self.repo.generation()  # read before the data: a later change is seen by the next refresh
         store = self.repo.load_store()
         districts = DistrictService(store, self.plans, self.evidence)
         return Snapshot(store, districts, ScreeningService(store, self.plans), ShareService(store, self.plans, *self.share_args),
@@ -48,9 +53,22 @@ class LiveData:
     def get(self) -> Snapshot:
         return self._snapshot
 
+    def refresh(self) -> Snapshot:
+        """The current snapshot, rebuilt first if the published versions changed since it was built."""
+        if self.repo.generation() != self._generation and self._lock.acquire(blocking=False):
+            try:
+                if self.repo.generation() != self._generation:
+                    self._swap()
+            finally:
+                self._lock.release()
+        return self._snapshot
+
     def reload(self) -> Snapshot:
-        """Rebuild from the repository's current manifest and make it live in one step."""
+        """Rebuild from the repository's current versions and make it live in one step."""
         with self._lock:
-            fresh = self._build()
-            self._snapshot = fresh
+            return self._swap()
+
+    def _swap(self) -> Snapshot:
+        fresh = self._build()
+        self._snapshot, self._generation = fresh, self._next_generation
         return fresh

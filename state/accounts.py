@@ -7,7 +7,7 @@ import re
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from geo.errors import ConflictError, DataError
-from state.db import Database, now
+from state.db import now
 
 ROLES = {"reviewer": "审查员", "admin": "管理员"}
 USERNAME_RE = re.compile(r"^[\w.\-]{3,32}$")
@@ -16,7 +16,7 @@ _DUMMY_HASH = generate_password_hash("timing-equaliser")
 
 
 class Accounts:
-    def __init__(self, db: Database):
+    def __init__(self, db):
         self.db = db
 
     def create(self, username: str, password: str, role: str) -> None:

@@ -1,4 +1,5 @@
-"""Section measurements in SQLite (stdlib sqlite3): one row per section × date × parameter.
+"""Section measurements: one row per section × date × parameter, in the state database
+(its own SQLite file by default, PostgreSQL when DATABASE_URL is set).
 
 An import is one transaction, so a file is either fully stored or not at all, matching the
 all-or-nothing policy of geo.water.parse_measurements. Re-importing a section × date ×
@@ -8,50 +9,21 @@ wrote each value is recorded.
 from __future__ import annotations
 
 import math
-import sqlite3
-import threading
 from collections import defaultdict
 from datetime import datetime, timezone
-from pathlib import Path
 
 from geo.water import PARAMETER_KEYS
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS imports (
-    id INTEGER PRIMARY KEY,
-    source_name TEXT NOT NULL,
-    imported_at TEXT NOT NULL,
-    n_records INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS measurements (
-    section_id TEXT NOT NULL,
-    date TEXT NOT NULL,            -- YYYY-MM or YYYY-MM-DD, as imported
-    period TEXT NOT NULL,          -- YYYY-MM
-    parameter TEXT NOT NULL,
-    value REAL NOT NULL,           -- mg/L (pH dimensionless)
-    import_id INTEGER NOT NULL REFERENCES imports(id),
-    PRIMARY KEY (section_id, date, parameter)
-);
-CREATE INDEX IF NOT EXISTS measurements_period ON measurements(period);
-"""
+from state.db import SqliteDatabase
 
 
 class MeasurementStore:
-    """Small store over one SQLite file; safe to share between threads (one locked connection)."""
+    """Over the state database (PostgreSQL when configured) or its own SQLite file (a path, or ":memory:")."""
 
-    def __init__(self, path):
-        self.path = str(path)
-        if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.Lock()
-        self._conn = sqlite3.connect(self.path, check_same_thread=False)
-        self._conn.execute("PRAGMA foreign_keys = ON")
-        with self._lock, self._conn:
-            self._conn.executescript(_SCHEMA)
+    def __init__(self, db_or_path):
+        self.db = db_or_path if hasattr(db_or_path, "transaction") else SqliteDatabase(db_or_path, migrations="measurements")
 
     def close(self):
-        with self._lock:
-            self._conn.close()
+        self.db.close()
 
     def import_records(self, records: list[dict], source_name: str) -> dict:
         """Store parsed records (geo.water.parse_measurements) in ONE transaction.
@@ -75,25 +47,21 @@ class MeasurementStore:
                     raise ValueError(f"record {i}: {k} is not a finite number: {v!r}")
                 rows.append((sid, d, period, k, float(v)))
         imported_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
-        with self._lock, self._conn:  # commits on success, rolls back on any exception
-            cur = self._conn.execute(
-                "INSERT INTO imports (source_name, imported_at, n_records) VALUES (?, ?, ?)",
-                (source_name, imported_at, len(records)))
-            import_id = cur.lastrowid
-            self._conn.executemany(
-                "INSERT OR REPLACE INTO measurements (section_id, date, period, parameter, value, import_id) "
-                "VALUES (?, ?, ?, ?, ?, ?)", [r + (import_id,) for r in rows])
+        with self.db.transaction() as tx:  # commits on success, rolls back on any exception
+            import_id = tx.execute("INSERT INTO imports (source_name, imported_at, n_records) VALUES (?, ?, ?) RETURNING id",
+                                   (source_name, imported_at, len(records)))[0][0]
+            tx.executemany(
+                "INSERT INTO measurements (section_id, date, period, parameter, value, import_id) VALUES (?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (section_id, date, parameter) DO UPDATE SET period = excluded.period, value = excluded.value, "
+                "import_id = excluded.import_id", [r + (import_id,) for r in rows])
         return {"import_id": import_id, "source_name": source_name, "imported_at": imported_at,
                 "n_records": len(records), "n_values": len(rows)}
 
     def _records(self, where: str, args: tuple) -> list[dict]:
-        with self._lock:
-            cur = self._conn.execute(
-                f"SELECT section_id, date, period, parameter, value FROM measurements WHERE {where} "
-                "ORDER BY date, parameter", args)
-            grouped: dict[tuple, dict] = defaultdict(dict)
-            for sid, d, period, k, v in cur:
-                grouped[(sid, d, period)][k] = v
+        grouped: dict[tuple, dict] = defaultdict(dict)
+        for sid, d, period, k, v in self.db.execute(
+                f"SELECT section_id, date, period, parameter, value FROM measurements WHERE {where} ORDER BY date, parameter", args):
+            grouped[(sid, d, period)][k] = v
         return [{"section_id": sid, "date": d, "period": p, "values": vals} for (sid, d, p), vals in grouped.items()]
 
     def series(self, section_id: str) -> list[dict]:
@@ -106,10 +74,7 @@ class MeasurementStore:
         Returns {"period": "YYYY-MM", "records": [...as series...]}, or None if there are none.
         """
         if period is None:
-            with self._lock:
-                row = self._conn.execute("SELECT MAX(period) FROM measurements WHERE section_id = ?",
-                                         (section_id,)).fetchone()
-            period = row[0]
+            period = self.db.execute("SELECT MAX(period) FROM measurements WHERE section_id = ?", (section_id,))[0][0]
             if period is None:
                 return None
         recs = self._records("section_id = ? AND period = ?", (section_id, period))
@@ -120,17 +85,14 @@ class MeasurementStore:
         sql, args = "SELECT DISTINCT period FROM measurements", ()
         if section_id is not None:
             sql, args = sql + " WHERE section_id = ?", (section_id,)
-        with self._lock:
-            return [r[0] for r in self._conn.execute(sql + " ORDER BY period", args)]
+        return [r[0] for r in self.db.execute(sql + " ORDER BY period", args)]
 
     def imports(self) -> list[dict]:
         """Every import, oldest first: lets pages say whether they show demo or imported data."""
-        with self._lock:
-            rows = self._conn.execute("SELECT id, source_name, imported_at, n_records FROM imports ORDER BY id").fetchall()
+        rows = self.db.execute("SELECT id, source_name, imported_at, n_records FROM imports ORDER BY id")
         return [{"import_id": r[0], "source_name": r[1], "imported_at": r[2], "n_records": r[3]} for r in rows]
 
     def values_by_import(self) -> dict[int, int]:
         """How many stored values each import still supplies (later imports replace earlier values)."""
-        with self._lock:
-            rows = self._conn.execute("SELECT import_id, COUNT(*) FROM measurements GROUP BY import_id").fetchall()
+        rows = self.db.execute("SELECT import_id, COUNT(*) FROM measurements GROUP BY import_id")
         return {i: n for i, n in rows}

@@ -1,3 +1,5 @@
+import hashlib
+import os
 import sys
 from pathlib import Path
 
@@ -9,9 +11,71 @@ from pyproj import Geod, Transformer
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from app import create_app  # noqa: E402
+from app import create_app as _create_app  # noqa: E402
 
 ADCODES = ["500152", "500110", "500235", "500111", "500102"]
+
+# The whole suite runs on either backend: unset, the embedded files; ZONING_DATABASE_URL set, PostgreSQL/PostGIS,
+# with one schema per instance folder (a restart on the same folder finds the same state, tests never share it).
+DATABASE_URL = os.environ.get("ZONING_DATABASE_URL") or None
+TEST_SCHEMA_PREFIX = "t_"
+
+
+def schema_for(instance) -> str:
+    return TEST_SCHEMA_PREFIX + hashlib.sha1(str(instance).encode()).hexdigest()[:16]
+
+
+def backend_env(instance) -> dict:
+    """Environment for a subprocess that must see the same state as create_app(INSTANCE_DIR=instance) here."""
+    return {"ZONING_DATABASE_URL": DATABASE_URL, "ZONING_DATABASE_SCHEMA": schema_for(instance)} if DATABASE_URL else {}
+
+
+def create_app(config: dict | None = None):
+    config = dict(config or {})
+    if DATABASE_URL and "DATABASE_SCHEMA" not in config and "INSTANCE_DIR" in config:
+        config["DATABASE_SCHEMA"] = schema_for(Path(config["INSTANCE_DIR"]))
+    return _create_app(config)
+
+
+def _drop_test_schemas():
+    import psycopg
+
+    with psycopg.connect(DATABASE_URL, autocommit=True) as conn:
+        for (name,) in conn.execute("SELECT nspname FROM pg_namespace WHERE starts_with(nspname, %s)", (TEST_SCHEMA_PREFIX,)).fetchall():
+            conn.execute(f'DROP SCHEMA "{name}" CASCADE')
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _test_schemas():
+    if DATABASE_URL:
+        _drop_test_schemas()
+    yield
+    if DATABASE_URL:
+        from state.db import OPEN
+
+        for db in list(OPEN):
+            db.close()
+        _drop_test_schemas()
+
+
+@pytest.fixture(autouse=True)
+def _close_test_pools():
+    """Connection pools of apps made inside one test are closed after it (the server's connection limit)."""
+    from state.db import OPEN
+
+    before = set(map(id, OPEN))
+    yield
+    for db in [d for d in OPEN if id(d) not in before]:
+        db.close()
+
+
+@pytest.fixture()
+def postgres_url():
+    """A PostGIS database the tests may use whatever the backend (sources for --from-postgis, comparisons)."""
+    url = os.environ.get("ZONING_TEST_POSTGRES_URL") or DATABASE_URL
+    if not url:
+        pytest.skip("需要 PostGIS 数据库：设置 ZONING_TEST_POSTGRES_URL（.ci/postgres 可启动一个）/ set ZONING_TEST_POSTGRES_URL")
+    return url
 
 
 @pytest.fixture(scope="session")

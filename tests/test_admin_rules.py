@@ -95,7 +95,7 @@ def test_rollback_to_another_districts_version_is_refused(make_app):
     repo = app.extensions["services"].repository
     (version,) = repo.history()
     assert (version["adcode"], version["kind"]) == ("500111", "redline")
-    manifest = repo.manifest_path.read_bytes()
+    manifest = repo.manifest()
 
     client = admin_client(app)
     resp = client.post("/admin/rollback", data={"district": "500110", "kind": "redline", "version": version["id"],
@@ -103,7 +103,7 @@ def test_rollback_to_another_districts_version_is_refused(make_app):
     assert resp.status_code == 404
     result = runner.invoke(args=["layers", "rollback", "--district", "500110", "--kind", "redline", "--to", version["id"]])
     assert result.exit_code != 0
-    assert repo.manifest_path.read_bytes() == manifest
+    assert repo.manifest() == manifest
     assert repo.current_versions() == {"500111/redline": version["id"]}
     assert [e["action"] for e in app.extensions["services"].audit.entries() if e["action"] == "rollback"] == []
     # 綦江 still serves its demo red line

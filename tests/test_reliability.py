@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from conftest import ROOT
+from conftest import DATABASE_URL, ROOT, backend_env
 
 OFFICIAL = ROOT / "tests" / "data" / "official_redline_dazu_gk35_gbk.zip"
 SITE = ROOT / "tests" / "data" / "site_dazu_jzd.txt"
@@ -22,14 +22,17 @@ print(result.output)
 
 
 def publish_in_subprocess(inst, crash_at=None):
-    env = {"PATH": "/usr/bin:/bin", "HOME": str(inst)}
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(inst), **backend_env(inst)}
     if crash_at:
         env["ZONING_CRASH_AT"] = crash_at
     return subprocess.run([sys.executable, "-c", PUBLISH.format(root=str(ROOT), inst=str(inst), path=str(OFFICIAL))],
                           env=env, capture_output=True, text=True, timeout=300)
 
 
-@pytest.mark.parametrize("crash_at", ["after-version-file", "before-manifest-swap"])
+CRASH_POINTS = ["inside-publish-transaction"] if DATABASE_URL else ["after-version-file", "before-manifest-swap"]
+
+
+@pytest.mark.parametrize("crash_at", CRASH_POINTS)
 def test_killed_import_leaves_the_previous_version(tmp_path, make_app, crash_at):
     first = publish_in_subprocess(tmp_path)
     assert first.returncode == 0 and "已发布 v0001" in first.stdout, first.stderr[-2000:]

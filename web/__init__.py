@@ -23,7 +23,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.json.sort_keys = False  # fields in the order the service builds them (the API description reads top-down)
     app.extensions["services"] = services
     app.extensions["openapi"] = api_description(services.vocab)
-    security.init_app(app, cfg)
+    security.init_app(app, cfg, services)
     errors.init_app(app)
     ui_rules = crs.ui_rules()
     app.add_template_filter(vocabulary.status_css, "status_css")
@@ -39,7 +39,7 @@ def create_app(config: dict | None = None) -> Flask:
     def healthz():
         info = dict(services.live.get().store.info())
         info["path"] = Path(info["path"]).name  # the file, not where it lives on the server
-        return {"status": "ok", "data": info}
+        return {"status": "ok", "data": info, "state": services.db.describe()}
 
     from cli import register
 

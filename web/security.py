@@ -24,7 +24,7 @@ TILE_HOSTS = "https://tile.openstreetmap.org"
 
 
 class RateLimiter:
-    """Per-client sliding window for the expensive endpoints (uploads, screening, imports, login)."""
+    """Per-client sliding window for the expensive endpoints (uploads, screening, imports, login), in this process."""
 
     def __init__(self, per_minute: int):
         self.per_minute = per_minute
@@ -41,6 +41,25 @@ class RateLimiter:
                 raise RateLimitedError(f"请求过于频繁：每分钟最多 {self.per_minute} 次，请稍后再试",
                                        f"rate limit: {self.per_minute} per minute")
             hits.append(now)
+
+
+class SharedRateLimiter(RateLimiter):
+    """The same sliding window kept in the shared database, so every worker process counts one budget per client."""
+
+    def __init__(self, per_minute: int, db):
+        super().__init__(per_minute)
+        self.db = db
+
+    def hit(self, client: str, bucket: str) -> None:
+        now = time.time()
+        with self.db.transaction() as tx:
+            tx.execute("SELECT pg_advisory_xact_lock(hashtext(?))", (f"{client}|{bucket}",))  # counts and inserts are one step
+            tx.execute("DELETE FROM rate_events WHERE client = ? AND bucket = ? AND at <= ?", (client, bucket, now - 60))
+            hits = tx.execute("SELECT COUNT(*) FROM rate_events WHERE client = ? AND bucket = ?", (client, bucket))[0][0]
+            if hits >= self.per_minute:
+                raise RateLimitedError(f"请求过于频繁：每分钟最多 {self.per_minute} 次，请稍后再试",
+                                       f"rate limit: {self.per_minute} per minute")
+            tx.execute("INSERT INTO rate_events (client, bucket, at) VALUES (?, ?, ?)", (client, bucket, now))
 
 
 def rate_limited(bucket: str):
@@ -104,16 +123,26 @@ def instance_secret(instance: Path) -> str:
     return path.read_text().strip()
 
 
-def init_app(app, cfg: dict) -> None:
-    app.config.update(SECRET_KEY=cfg["SECRET_KEY"] or instance_secret(Path(cfg["INSTANCE_DIR"])), SESSION_COOKIE_HTTPONLY=True,
+def shared_secret(db) -> str:
+    """The session key kept in the shared database: every worker signs and reads sessions alike, across restarts."""
+    db.execute("INSERT INTO settings (key, value) VALUES ('secret_key', ?) ON CONFLICT (key) DO NOTHING", (secrets.token_hex(32),))
+    return db.execute("SELECT value FROM settings WHERE key = 'secret_key'")[0][0]
+
+
+def init_app(app, cfg: dict, services) -> None:
+    secret = cfg["SECRET_KEY"] or (shared_secret(services.db) if services.shared else instance_secret(Path(cfg["INSTANCE_DIR"])))
+    app.config.update(SECRET_KEY=secret, SESSION_COOKIE_HTTPONLY=True,
                       SESSION_COOKIE_SAMESITE="Lax", SESSION_COOKIE_SECURE=cfg["SESSION_COOKIE_SECURE"], WTF_CSRF_TIME_LIMIT=None)
     csrf.init_app(app)
-    app.extensions["rate_limit"] = RateLimiter(cfg["RATE_LIMIT_PER_MINUTE"])
+    app.extensions["rate_limit"] = (SharedRateLimiter(cfg["RATE_LIMIT_PER_MINUTE"], services.db) if services.shared
+                                    else RateLimiter(cfg["RATE_LIMIT_PER_MINUTE"]))
     tile_hosts = TILE_HOSTS + (" https://*.tianditu.gov.cn" if cfg.get("TIANDITU_TK") else "")
 
     @app.before_request
     def nonce():
         g.csp_nonce = secrets.token_urlsafe(16)
+        if request.endpoint != "static":
+            services.live.refresh()  # a publish by another worker is served from here on
 
     @app.template_filter("with_nonce")
     def with_nonce(html: str) -> Markup:

@@ -1,6 +1,7 @@
 """`flask layers publish|rollback|history`: official layers from the shell."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import click
@@ -22,8 +23,33 @@ def _mapping(items) -> dict:
     return dict((k.strip(), v.strip()) for k, v in (item.split("=", 1) for item in items))
 
 
+def _source(path, from_postgis, source_url, crs) -> tuple[str, bytes]:
+    """(file name, bytes) to stage: the file given, or a PostGIS table or query read into a GeoPackage."""
+    if (path is None) == (from_postgis is None):
+        raise click.UsageError("请给出一个图层来源：文件 PATH 或 --from-postgis 表名/查询，二者只能选一 / "
+                               "give exactly one layer source: a file PATH or --from-postgis TABLE|QUERY")
+    if path is not None:
+        if source_url:
+            raise click.UsageError("--source-url 只与 --from-postgis 一起使用 / --source-url goes with --from-postgis")
+        return Path(path).name, Path(path).read_bytes()
+    url = source_url or ctx().config.get("DATABASE_URL") or os.environ.get("ZONING_DATABASE_URL")
+    if not url:
+        raise click.UsageError("未给出 PostGIS 连接：请加 --source-url postgresql://用户@主机/数据库，或设置 DATABASE_URL"
+                               "（环境变量 ZONING_DATABASE_URL） / no PostGIS connection: give --source-url or set ZONING_DATABASE_URL")
+    from layers.postgis_source import read_postgis_source
+
+    name, data = read_postgis_source(url, from_postgis, crs_given=bool(crs), max_rows=ctx().limits.max_features)
+    click.echo(f"已从 PostGIS 读取 {from_postgis if len(from_postgis) <= 80 else from_postgis[:80] + '…'}，作为 {name} 校验"
+               f"（{len(data) / 1024:.0f} KB）")
+    return name, data
+
+
 @layers_cli.command("publish")
-@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.argument("path", required=False, type=click.Path(exists=True, dir_okay=False))
+@click.option("--from-postgis", "from_postgis", default=None, metavar="SOURCE",
+              help="从 PostGIS 读取图层（代替文件）：模式.表名、表名，或以 SELECT / WITH 开头的只读查询")
+@click.option("--source-url", "source_url", default=None, metavar="URL",
+              help="--from-postgis 的数据库连接，如 postgresql://用户@主机/数据库；默认 DATABASE_URL（ZONING_DATABASE_URL）")
 @click.option("--district", required=True)
 @click.option("--kind", required=True, help="图层类型，见 GET /api/layers（如 redline）")
 @click.option("--crs", default=None)
@@ -33,11 +59,12 @@ def _mapping(items) -> dict:
 @click.option("--confirm-change", "confirm_change", is_flag=True,
               help="确认校验报告列出的重大变化（面积变化超过 PUBLISH_AREA_CHANGE_PCT，或与规划的占比核对变为不符合）")
 @user_errors
-def layers_publish(path, district, kind, crs, mapping_items, user, yes, confirm_change):
-    """Validate a layer file, print the report, and publish it as the new current version."""
+def layers_publish(path, from_postgis, source_url, district, kind, crs, mapping_items, user, yes, confirm_change):
+    """Validate a layer file (or a PostGIS table or query), print the report, and publish it as the new current version."""
     chosen = _mapping(mapping_items)
     actor = Actor.cli(user)
-    staged = layer_admin.stage(ctx(), actor, Path(path).name, Path(path).read_bytes(), district, kind, crs)
+    filename, data = _source(path, from_postgis, source_url, crs)
+    staged = layer_admin.stage(ctx(), actor, filename, data, district, kind, crs)
     _, _, rep = layer_admin.review(ctx(), staged.token, chosen)
     click.echo(f"要素 {rep['feature_count']} 个；几何 {rep['geometry_types']}；坐标系 {rep['crs'].get('assumed') or rep['crs'].get('as_read')}；"
                f"融合面积 {rep['dissolved_km2']} km²，占区县 {rep['share_of_district_pct']}%；修复 {len(rep['repaired'])} 个；重复 {len(rep['duplicates'])} 个")

@@ -42,6 +42,8 @@ def test_killed_import_leaves_the_previous_version(tmp_path, make_app, crash_at)
     repo = app.extensions["services"].repository
     assert repo.current_versions() == {"500111/redline": "v0001"}
     assert [v["id"] for v in repo.history()] == ["v0001"]
+    publishes = [e for e in app.extensions["services"].audit.entries() if e["action"] == "publish"]
+    assert [e["versions"] for e in publishes] == [{"500111/redline": "v0001"}]  # no audit row for the publish that died
     with open(SITE, "rb") as fh:
         body = app.test_client().post("/api/screen", data={"file": (fh, SITE.name)}).get_json()
     assert body["method"]["data"]["layer_versions"]["500111/redline"] == "v0001"

@@ -29,9 +29,21 @@ def area_m2(geom) -> float:
         return sum(area_m2(g) for g in geom.geoms)
     if geom.geom_type not in ("Polygon", "MultiPolygon"):
         return 0.0
-    # pyproj adds interior rings with their own sign: orient exteriors CCW, holes CW.
-    area, _ = GEOD.geometry_area_perimeter(shapely.orient_polygons(geom))
-    return abs(area)
+    # pyproj adds interior rings with their own sign: orient exteriors CCW, holes CW. Ring by ring, in the order and
+    # with the sums of Geod.geometry_area_perimeter (the same float), from numpy coordinates (no .xy copies).
+    total = 0.0
+    for poly in shapely.get_parts(shapely.orient_polygons(geom)):
+        rings = shapely.get_rings(poly)
+        area = _ring_area(rings[0])
+        for hole in rings[1:]:
+            area += _ring_area(hole)
+        total += area
+    return abs(total)
+
+
+def _ring_area(ring) -> float:
+    xy = shapely.get_coordinates(ring)
+    return GEOD.polygon_area_perimeter(xy[:, 0], xy[:, 1])[0]
 
 
 def _polygonal(geom):

@@ -252,10 +252,10 @@ def _hit_measures(stype: str, site, feat, overlap, site_area_m2, line_m, frame, 
         return NEAR, out
     covered = shapely.covers(feat, site)
     if stype == POLYGON:
-        m2 = area_m2(overlap)
+        m2, plane = area_m2(overlap), plane_area_m2(overlap, frame.epsg)
         relation = WITHIN if covered else INTERSECTS if m2 >= sliver_m2 else CONTACT
-        out.update(overlap_m2=round(m2, 2), overlap_ha=round(m2 / M2_PER_HA, 4), overlap_plane_m2=round(plane_area_m2(overlap, frame.epsg), 2),
-                   overlap_pct_of_site=_pct(m2, site_area_m2))
+        out.update(overlap_m2=round(m2, 2), overlap_ha=round(m2 / M2_PER_HA, 4), overlap_plane_m2=round(plane, 2),
+                   overlap_pct_of_site=_pct(m2, site_area_m2), _overlap_areas=(m2, plane))
     elif stype == LINE:
         inside_m, pieces = line_inside(overlap, precision_m)
         relation = WITHIN if covered else INTERSECTS if inside_m >= precision_m and inside_m > 0 else CONTACT
@@ -276,26 +276,45 @@ def _corridor_measures(corridor: dict, feat, touches: bool, sliver_m2: float) ->
             "corridor_overlap_pct": _pct(m2, corridor["area_m2"]), "_corridor_overlap_geometry": g}
 
 
-def _totals(stype: str, site, site_area_m2, line_m, geoms, frame, precision_m, corridor) -> dict:
-    """Dissolved totals over the features of one kind (or one group): the zone is unioned first,
-    so overlapping features are never counted twice. Keys in TOTALS; None where not measurable."""
+def _totals(stype: str, site_area_m2, line_m, overlaps: list, corridor_overlaps: list, frame, precision_m, corridor,
+            measured: list | None = None) -> dict:
+    """Dissolved totals over the features of one kind (or one group): the pieces each feature has in the site
+    (and its corridor) are unioned, which is site ∩ (the union of the features) without unioning whole features,
+    so overlapping features are never counted twice. measured: each piece's (ellipsoidal, plane) area when known.
+    Keys in TOTALS; None where not measurable."""
     out = dict.fromkeys(TOTALS)
-    zone = shapely.union_all(geoms) if len(geoms) else None
     if stype == POLYGON:
-        g = shapely.intersection(site, zone) if zone is not None else None
-        m2 = area_m2(g)
+        m2, plane = _dissolved_areas(overlaps, frame, measured)
         out.update(total_overlap_m2=round(m2, 2), total_overlap_ha=round(m2 / M2_PER_HA, 4),
-                   total_overlap_plane_m2=round(plane_area_m2(g, frame.epsg), 2), total_overlap_pct_of_site=_pct(m2, site_area_m2) or 0.0)
+                   total_overlap_plane_m2=round(plane, 2), total_overlap_pct_of_site=_pct(m2, site_area_m2) or 0.0)
     elif stype == LINE:
-        inside_m, pieces = line_inside(shapely.intersection(site, zone), precision_m) if zone is not None else (0.0, 0)
-        out.update(total_length_inside_m=round(inside_m, 2), total_length_pct_of_line=_pct(inside_m, line_m) or 0.0, total_crossings=pieces)
+        pieces = [g for g in overlaps if g is not None]
+        inside_m, n = line_inside(shapely.union_all(pieces), precision_m) if pieces else (0.0, 0)
+        out.update(total_length_inside_m=round(inside_m, 2), total_length_pct_of_line=_pct(inside_m, line_m) or 0.0, total_crossings=n)
     if corridor is not None:
-        g = shapely.intersection(corridor["geometry"], zone) if zone is not None else None
-        m2 = area_m2(g)
+        m2, plane = _dissolved_areas(corridor_overlaps, frame)
         out.update(total_corridor_overlap_m2=round(m2, 2), total_corridor_overlap_ha=round(m2 / M2_PER_HA, 4),
-                   total_corridor_overlap_plane_m2=round(plane_area_m2(g, frame.epsg), 2),
-                   total_corridor_overlap_pct=_pct(m2, corridor["area_m2"]) or 0.0)
+                   total_corridor_overlap_plane_m2=round(plane, 2), total_corridor_overlap_pct=_pct(m2, corridor["area_m2"]) or 0.0)
     return out
+
+
+def _dissolved_areas(pieces: list, frame, measured: list | None = None) -> tuple[float, float]:
+    """(ellipsoidal, plane) area in m² of the union of overlap pieces. Pieces whose interiors do not meet (the usual
+    case: red-line patches do not overlap) are summed as they are (measured: their areas, already computed), since a
+    union would only cost time; otherwise they are unioned first, so no area is counted twice."""
+    polys = [p for g in pieces if g is not None for p in shapely.get_parts(g) if p.geom_type in ("Polygon", "MultiPolygon")]
+    if not polys:
+        return 0.0, 0.0
+    polys = np.array(polys, dtype=object)
+    a, b = shapely.STRtree(polys).query(polys)
+    pair = a < b
+    if pair.any() and shapely.relate_pattern(polys[a[pair]], polys[b[pair]], "T********").any():
+        g = shapely.union_all(polys)
+        return area_m2(g), plane_area_m2(g, frame.epsg)
+    if measured is not None and all(m is not None for g, m in zip(pieces, measured) if g is not None):
+        known = [m for g, m in zip(pieces, measured) if g is not None]
+        return float(sum(m[0] for m in known)), float(sum(m[1] for m in known))
+    return float(sum(area_m2(p) for p in polys)), float(sum(plane_area_m2(p, frame.epsg) for p in polys))
 
 
 def group_labels(layer_kind) -> tuple[str | None, dict]:
@@ -358,7 +377,14 @@ def screen_kind(kind: IndexedKind, site, site_area_m2: float | None, frame: Loca
     order = sorted(range(len(hits)), key=lambda n: (hits[n]["distance_m"], -(hits[n]["overlap_m2"] or hits[n]["length_inside_m"]
                                                                              or hits[n]["corridor_overlap_m2"] or 0), hits[n]["name"]))
     hits, hit_idx = [hits[n] for n in order], [hit_idx[n] for n in order]
-    totals = _totals(stype, site, site_area_m2, line_m, kind.geoms[touching], frame, precision_m, corridor)
+    by_index = dict(zip(hit_idx, hits))
+
+    def totals_of(members):
+        return _totals(stype, site_area_m2, line_m, [by_index[i]["_overlap_geometry"] for i in members],
+                       [by_index[i]["_corridor_overlap_geometry"] for i in members], frame, precision_m, corridor,
+                       [by_index[i].get("_overlap_areas") for i in members])
+
+    totals = totals_of(touching)
     groups = {}
     if group_by:
         labels = labels or {}
@@ -366,8 +392,7 @@ def screen_kind(kind: IndexedKind, site, site_area_m2: float | None, frame: Loca
         for value in [v for v in labels if v in present] + sorted(present - set(labels), key=str):
             members = [i for i in touching if kind.attrs[i].get(group_by) == value]
             label = labels.get(value) or (str(value) if value is not None else kind.name_zh)
-            groups[_group_key(value)] = {"label": label, **_totals(stype, site, site_area_m2, line_m, kind.geoms[members], frame,
-                                                                     precision_m, corridor)}
+            groups[_group_key(value)] = {"label": label, **totals_of(members)}
     return {
         "kind": kind.key,
         "name_zh": kind.name_zh,

@@ -34,22 +34,21 @@ Measured 2026-12-02 (2 cores; PostGIS 3.3.2, PostgreSQL 15.18, GEOS 3.11.1 in Po
 median of 20; synthetic red line 3,000 patches, 1,515 holes, 5,005,454 vertices, 85.25 km²):
 
     size       site      engine ms  PostGIS ms  PostGIS/engine  every-feature ms  ratio
-    demo       polygon        4.29       12.53            2.92             10.42   2.43
-    demo       point          2.77        4.68            1.69              3.48   1.25
-    synthetic  polygon      311.58      237.42            0.76           3826.33  12.28
-    synthetic  point         19.32       29.53            1.53            408.27  21.13
+    demo       polygon        4.14       11.87            2.87              9.18   2.22
+    demo       point          1.58        6.13            3.89              5.52   3.50
+    synthetic  polygon      260.99      301.11            1.15           3219.72  12.34
+    synthetic  point         16.79       25.05            1.49            418.64  24.93
 
-  Overlap areas agree to the centimetre (demo red line 2,153,928.32 m², synthetic 193,643.73 m²), hit counts and
-  features within 5 km agree (15 hits + 208 within 5 km for the synthetic polygon), nearest distances agree to 0.1 m.
-  Target missed: synthetic polygon, 0.76 (0.69 in another run). Not a disagreement: the engine does more than that
-  SQL. Its ~310–450 ms, timed piece by piece on the same site: ~150 ms geodesic distances to the 236 other red-line
-  candidates in the 5 km box (shapely nearest_points on ~1,700-vertex polygons: every feature within 5 km is listed
-  with its distance band, where the SQL measures 10 candidates), ~70 ms union_all of the 15 hits, ~40 ms intersections
-  (per hit and site ∩ union), ~50 ms ellipsoidal areas (per hit and total; pyproj geometry_area_perimeter, a third of
-  it copying coordinates through shapely's .xy — numpy coordinates give the same area in two thirds of the time).
-  Asked for what the engine reports (every feature within 5 km), PostGIS takes 3.8 s, 12× the engine.
+  Overlap areas agree to the centimetre (demo red line 2,153,928 m², synthetic 193,644 m²), hit counts and features
+  within 5 km agree (15 hits + 208 within 5 km for the synthetic polygon), nearest distances agree to 0.1 m.
+  An earlier version of the engine missed the synthetic-polygon target (0.69–0.76): it unioned the whole hit
+  features before intersecting them with the site (~70 ms) and copied ring coordinates through shapely's .xy for the
+  ellipsoidal areas. Overlap totals now union only the pieces inside the site (and sum them when their interiors do
+  not meet), and ring areas are taken from numpy coordinates (the same floats). What remains, ~150 ms of the 260: the
+  geodesic distance to each of the 236 other red-line candidates within 5 km (shapely nearest points on ~1,150-vertex
+  polygons), which the engine reports and the SQL does not — asked for the same, PostGIS takes 3.2 s, 12× the engine.
   Engine index build for the synthetic layer (ScreeningService: STRtree, per-zone projections and edge chunks):
-  12–25 s; PostGIS COPY + GiST + ANALYZE: 4.5–5.5 s.
+  13–25 s; PostGIS COPY + GiST + ANALYZE: 4.5–5.5 s.
 """
 from __future__ import annotations
 

@@ -270,6 +270,7 @@ def test_database_gone_gives_503_and_recovers(tmp_path):
     app = create_app(_config(tmp_path, DATABASE_URL=url))
     client = app.test_client()
     assert client.get("/api/districts").status_code == 200
+    admin = admin_client(app)  # a logged-in reviewer's pages need the database for the header too
     proxy.cut()
     try:
         down = client.get("/api/districts")
@@ -277,6 +278,8 @@ def test_database_gone_gives_503_and_recovers(tmp_path):
         assert "数据库暂时无法连接" in down.get_json()["error"] and down.get_json()["error_en"]
         page = client.get("/")
         assert page.status_code == 503 and "数据库暂时无法连接" in page.get_data(as_text=True)
+        logged_in = admin.get("/admin/")
+        assert logged_in.status_code == 503 and "数据库暂时无法连接" in logged_in.get_data(as_text=True)
     finally:
         proxy.start()
     deadline = time.time() + 30

@@ -30,7 +30,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     @app.context_processor
     def template_globals():
-        return {"csp_nonce": g.get("csp_nonce", ""), "user": security.current_user(), "vocab": services.vocab, "crs_rules": ui_rules}
+        return {"csp_nonce": g.get("csp_nonce", ""), "user": security.shown_user(), "vocab": services.vocab, "crs_rules": ui_rules}
 
     for bp in (pages.bp, api.bp, admin.bp):
         app.register_blueprint(bp)

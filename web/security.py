@@ -3,6 +3,7 @@ per-client rate limits, the logged-in user and role checks, safe redirects after
 from __future__ import annotations
 
 import os
+import random
 import re
 import secrets
 import threading
@@ -16,7 +17,7 @@ from flask import current_app, g, redirect, request, session, url_for
 from flask_wtf.csrf import CSRFProtect
 from markupsafe import Markup
 
-from geo.errors import AuthRequiredError, ForbiddenError, RateLimitedError
+from geo.errors import AuthRequiredError, DatabaseUnavailableError, ForbiddenError, RateLimitedError
 from services.context import Actor
 
 csrf = CSRFProtect()
@@ -54,6 +55,8 @@ class SharedRateLimiter(RateLimiter):
         now = time.time()
         with self.db.transaction() as tx:
             tx.execute("SELECT pg_advisory_xact_lock(hashtext(?))", (f"{client}|{bucket}",))  # counts and inserts are one step
+            if random.random() < 0.01:  # now and then, the expired events of clients that did not come back
+                tx.execute("DELETE FROM rate_events WHERE at <= ?", (now - 60,))
             tx.execute("DELETE FROM rate_events WHERE client = ? AND bucket = ? AND at <= ?", (client, bucket, now - 60))
             hits = tx.execute("SELECT COUNT(*) FROM rate_events WHERE client = ? AND bucket = ?", (client, bucket))[0][0]
             if hits >= self.per_minute:
@@ -78,6 +81,16 @@ def current_user() -> dict | None:
         name = session.get("user")
         g.user = current_app.extensions["services"].accounts.get(name) if name else None
     return g.user
+
+
+def shown_user() -> dict | None:
+    """The user a page's header names; nobody while the database cannot be reached (the 503 page still renders)."""
+    if g.get("database_down"):
+        return None
+    try:
+        return current_user()
+    except DatabaseUnavailableError:
+        return None
 
 
 def actor(cookie_free: bool = False) -> Actor:
@@ -142,7 +155,11 @@ def init_app(app, cfg: dict, services) -> None:
     def nonce():
         g.csp_nonce = secrets.token_urlsafe(16)
         if request.endpoint != "static":
-            services.live.refresh()  # a publish by another worker is served from here on
+            try:
+                services.live.refresh()  # a publish by another worker is served from here on
+            except DatabaseUnavailableError:
+                g.database_down = True  # the error page does not wait for the database a second time
+                raise
 
     @app.template_filter("with_nonce")
     def with_nonce(html: str) -> Markup:

@@ -23,12 +23,12 @@ from geo.crs import GEO_EPSG
 from geo.errors import NotFoundError
 from geo.vocabulary import Vocabulary
 from layers.store import GeoPackageStore, _plain, promoted_to_multi, validated_layer
-from layers.versions import DEMO, VersionedStore, _crash_hook
+from layers.versions import DEMO, VersionedStore, VersionHistory, _crash_hook
 
 CHINA_TZ = timezone(timedelta(hours=8))
 
 
-class PostgresLayerRepository:
+class PostgresLayerRepository(VersionHistory):
     backend = "postgis"
 
     def __init__(self, base_gpkg, db, vocab: Vocabulary, audit=None):
@@ -104,15 +104,6 @@ class PostgresLayerRepository:
             self._point(tx, adcode, kind, None if version_id == DEMO else version_id)
             if audit:
                 self.audit.record(**audit, tx=tx)
-
-    def history(self, adcode: str | None = None, kind: str | None = None) -> list[dict]:
-        manifest = self.manifest()
-        current = set(manifest["current"].values())
-        return [dict(v, current=v["id"] in current) for v in reversed(manifest["versions"])
-                if (adcode is None or v["adcode"] == adcode) and (kind is None or v["kind"] == kind)]
-
-    def current_versions(self) -> dict[str, str]:
-        return self.manifest()["current"]
 
     def load_store(self) -> VersionedStore:
         """The demo store with the published versions over it, all read in one consistent snapshot."""

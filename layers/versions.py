@@ -47,7 +47,23 @@ def _fsync_dir(path: Path):
         os.close(fd)
 
 
-class LayerRepository:
+class VersionHistory:
+    """What every layer repository derives from its manifest ({"current": {key: id}, "versions": [entry, …]})."""
+
+    def manifest(self) -> dict:
+        raise NotImplementedError
+
+    def history(self, adcode: str | None = None, kind: str | None = None) -> list[dict]:
+        manifest = self.manifest()
+        current = set(manifest["current"].values())
+        return [dict(v, current=v["id"] in current) for v in reversed(manifest["versions"])
+                if (adcode is None or v["adcode"] == adcode) and (kind is None or v["kind"] == kind)]
+
+    def current_versions(self) -> dict[str, str]:
+        return dict(self.manifest()["current"])
+
+
+class LayerRepository(VersionHistory):
     backend = "geopackage"
 
     def __init__(self, base_gpkg: Path, root: Path, vocab: Vocabulary, audit=None):
@@ -135,15 +151,6 @@ class LayerRepository:
             self._write_manifest(manifest)
             if audit:
                 self.audit.record(**audit)
-
-    def history(self, adcode: str | None = None, kind: str | None = None) -> list[dict]:
-        manifest = self.manifest()
-        current = set(manifest["current"].values())
-        return [dict(v, current=v["id"] in current) for v in reversed(manifest["versions"])
-                if (adcode is None or v["adcode"] == adcode) and (kind is None or v["kind"] == kind)]
-
-    def current_versions(self) -> dict[str, str]:
-        return dict(self.manifest()["current"])
 
     def load_store(self) -> "VersionedStore":
         manifest = self.manifest()

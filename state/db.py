@@ -35,7 +35,17 @@ def _migration_files(name: str) -> list[tuple[str, str]]:
     return [(p.stem, p.read_text(encoding="utf-8")) for p in sorted((MIGRATIONS / name).glob("[0-9][0-9][0-9][0-9]_*.sql"))]
 
 
-class SqliteDatabase:
+class _Database:
+    def execute(self, sql: str, args: tuple = ()) -> list[tuple]:
+        """One statement in its own transaction."""
+        with self.transaction() as tx:
+            return tx.execute(sql, args)
+
+    def migrations(self) -> list[str]:
+        return [v for (v,) in self.execute("SELECT version FROM schema_migrations ORDER BY version")]
+
+
+class SqliteDatabase(_Database):
     """One locked connection shared by threads; every write is its own transaction."""
 
     dialect = "sqlite"
@@ -51,10 +61,6 @@ class SqliteDatabase:
         self._lock = threading.RLock()
         self.migration_set = migrations
         self.migrate()
-
-    def execute(self, sql: str, args: tuple = ()) -> list[tuple]:
-        with self.transaction() as tx:
-            return tx.execute(sql, args)
 
     @contextmanager
     def transaction(self):
@@ -81,9 +87,6 @@ class SqliteDatabase:
                     applied.append(version)
         return applied
 
-    def migrations(self) -> list[str]:
-        return [v for (v,) in self.execute("SELECT version FROM schema_migrations ORDER BY version")]
-
     def describe(self) -> str:
         return f"SQLite {Path(self.path).name}"
 
@@ -103,7 +106,7 @@ class _SqliteTx:
         self.conn.executemany(sql, rows)
 
 
-class PostgresDatabase:
+class PostgresDatabase(_Database):
     """A psycopg 3 connection pool on one schema of a PostgreSQL/PostGIS database (search_path schema, public)."""
 
     dialect = "postgres"
@@ -129,10 +132,6 @@ class PostgresDatabase:
             raise ConfigError("config", "DATABASE_URL", f"无法连接数据库 / cannot connect to the database: {exc}") from None
         OPEN.append(self)
         self.migrate()
-
-    def execute(self, sql: str, args: tuple = ()) -> list[tuple]:
-        with self.transaction() as tx:
-            return tx.execute(sql, args)
 
     @contextmanager
     def transaction(self):
@@ -172,9 +171,6 @@ class PostgresDatabase:
                     tx.execute("INSERT INTO schema_migrations VALUES (?, ?)", (version, now()))
                     applied.append(version)
         return applied
-
-    def migrations(self) -> list[str]:
-        return [v for (v,) in self.execute("SELECT version FROM schema_migrations ORDER BY version")]
 
     def describe(self) -> str:
         info = self._psycopg.conninfo.conninfo_to_dict(self.url)

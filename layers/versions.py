@@ -5,7 +5,8 @@ Publishing writes the new version's GeoPackage under a temporary name, fsyncs it
 into place, and only then replaces manifest.json with os.replace, which is atomic on POSIX.
 A process killed at any point leaves either the old manifest (old version served) or the new
 one (new version complete on disk): never a mix. Unreferenced files are harmless leftovers.
-The audit row of a publish or a switch is written once the new manifest is in place.
+The audit row of a publish or a switch is written before the manifest, marked pending, and completed after it;
+start-up (settle_audit) keeps or removes what a killed process left pending, so row and change are all or nothing.
 With DATABASE_URL the same interface is served from PostGIS (layers/postgis_versions.py).
 """
 from __future__ import annotations
@@ -129,9 +130,11 @@ class LayerRepository(VersionHistory):
             }
             manifest["versions"].append(entry)
             manifest["current"][f"{adcode}/{kind}"] = vid
+            row = self.audit.record(**audit(entry), pending=True) if audit else None  # completed once the manifest is in
             self._write_manifest(manifest)
-            if audit:
-                self.audit.record(**audit(entry))
+            _crash_hook("after-manifest-swap")
+            if row is not None:
+                self.audit.complete(row)
             return entry
 
     def rollback(self, adcode: str, kind: str, version_id: str, audit: dict | None = None) -> None:
@@ -148,9 +151,24 @@ class LayerRepository(VersionHistory):
                 manifest["current"].pop(key, None)
             else:
                 manifest["current"][key] = version_id
+            row = self.audit.record(**audit, pending=True) if audit else None
             self._write_manifest(manifest)
-            if audit:
-                self.audit.record(**audit)
+            if row is not None:
+                self.audit.complete(row)
+
+    def settle_audit(self) -> None:
+        """At start-up: the audit rows of publishes and switches a killed process left pending are kept if the manifest
+        took the change and removed if it did not (a publish or switch and its audit row are then all or nothing)."""
+        manifest = self.manifest()
+        kept = {v["id"] for v in manifest["versions"]}
+
+        def happened(action: str, versions: dict) -> bool:
+            if action == "publish":
+                return all(vid in kept for vid in versions.values())
+            return all(manifest["current"].get(key, DEMO) == vid for key, vid in versions.items())
+
+        if self.audit is not None:
+            self.audit.settle(happened)
 
     def load_store(self) -> "VersionedStore":
         manifest = self.manifest()

@@ -66,6 +66,7 @@ class Services:
             self.staging = SharedStaging(db, self._restage)
         else:
             self.repository = LayerRepository(Path(cfg["LAYERS_GPKG"]), self.instance / "layers", self.vocab, self.audit)
+            self.repository.settle_audit()
             measurements = MeasurementStore(cfg["MEASUREMENTS_DB"])
             self.staging = Staging()
         plans, self.evidence = load_plans_and_evidence(Path(cfg["PLANS_DIR"]))

@@ -3,20 +3,41 @@ layer versions, so an old answer can be traced and reproduced."""
 from __future__ import annotations
 
 import json
+from datetime import datetime, timedelta
 
-from state.db import now
+from state.db import CHINA_TZ, now
+
+SETTLE_AFTER = timedelta(seconds=60)  # a pending row younger than this may belong to a publish still running
 
 
 class AuditLog:
     def __init__(self, db):
         self.db = db
 
-    def record(self, username: str | None, action: str, summary: str, versions: dict, input_sha256: str | None = None, tx=None) -> None:
-        """tx: write inside that open transaction (a publish and its audit row commit together or not at all)."""
-        (tx or self.db).execute("INSERT INTO audit (at, username, action, input_sha256, summary, versions) VALUES (?, ?, ?, ?, ?, ?)",
-                        (now(), username or "匿名", action, input_sha256, summary[:2000], json.dumps(versions, ensure_ascii=False)))
+    def record(self, username: str | None, action: str, summary: str, versions: dict, input_sha256: str | None = None, tx=None,
+               pending: bool = False) -> int:
+        """tx: write inside that open transaction (a publish and its audit row commit together or not at all).
+        pending: a row for a change not yet in place, left out of the log until complete() (see settle())."""
+        return (tx or self.db).execute(
+            "INSERT INTO audit (at, username, action, input_sha256, summary, versions, pending) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+            (now(), username or "匿名", action, input_sha256, summary[:2000], json.dumps(versions, ensure_ascii=False), int(pending)))[0][0]
+
+    def complete(self, row_id: int) -> None:
+        self.db.execute("UPDATE audit SET pending = 0 WHERE id = ?", (row_id,))
+
+    def settle(self, happened) -> None:
+        """Rows a killed process left pending: kept where happened(action, versions) says the change is in place,
+        removed where it never took effect, so the log names exactly the changes that were made."""
+        for row_id, at, action, versions in self.db.execute("SELECT id, at, action, versions FROM audit WHERE pending = 1"):
+            if datetime.now(CHINA_TZ) - datetime.fromisoformat(at) < SETTLE_AFTER:
+                continue  # another process may be between its row and its manifest right now
+            if happened(action, json.loads(versions)):
+                self.complete(row_id)
+            else:
+                self.db.execute("DELETE FROM audit WHERE id = ? AND pending = 1", (row_id,))
 
     def entries(self, limit: int = 200) -> list[dict]:
-        rows = self.db.execute("SELECT id, at, username, action, input_sha256, summary, versions FROM audit ORDER BY id DESC LIMIT ?", (limit,))
+        rows = self.db.execute("SELECT id, at, username, action, input_sha256, summary, versions FROM audit WHERE pending = 0 "
+                               "ORDER BY id DESC LIMIT ?", (limit,))
         return [{"id": i, "at": at, "username": u, "action": a, "input_sha256": h, "summary": s, "versions": json.loads(v)}
                 for i, at, u, a, h, s, v in rows]

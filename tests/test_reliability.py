@@ -51,6 +51,30 @@ def test_killed_import_leaves_the_previous_version(tmp_path, make_app, crash_at)
     assert names == {"大足区生态保护红线（正式）甲", "大足区生态保护红线（正式）乙"}
 
 
+@pytest.mark.skipif(bool(DATABASE_URL), reason="the file store's window between manifest and audit row (PostgreSQL: one transaction)")
+def test_killed_after_the_manifest_swap_keeps_the_audit_row(tmp_path, make_app, monkeypatch):
+    assert publish_in_subprocess(tmp_path).returncode == 0
+    killed = publish_in_subprocess(tmp_path, "after-manifest-swap")  # the new version is live, its row still pending
+    assert killed.returncode == -9
+    monkeypatch.setattr("state.audit.SETTLE_AFTER", __import__("datetime").timedelta(0))  # as if the restart came later
+    app = make_app()
+    services = app.extensions["services"]
+    assert services.repository.current_versions() == {"500111/redline": "v0002"}
+    publishes = [e["versions"] for e in services.audit.entries() if e["action"] == "publish"]
+    assert publishes == [{"500111/redline": "v0002"}, {"500111/redline": "v0001"}]  # the live version has its row
+
+
+@pytest.mark.skipif(bool(DATABASE_URL), reason="file store only (PostgreSQL writes no pending rows)")
+def test_a_pending_row_of_a_publish_that_never_happened_is_removed(make_app, monkeypatch):
+    app = make_app()
+    services = app.extensions["services"]
+    services.audit.record("someone", "publish", "发布 500111 红线 v0009", {"500111/redline": "v0009"}, pending=True)
+    assert [e for e in services.audit.entries() if e["action"] == "publish"] == []  # pending rows are not in the log
+    monkeypatch.setattr("state.audit.SETTLE_AFTER", __import__("datetime").timedelta(0))
+    services.repository.settle_audit()
+    assert services.db.execute("SELECT COUNT(*) FROM audit WHERE action = 'publish'")[0][0] == 0
+
+
 def test_screenings_during_publish_see_one_version(make_app):
     app = make_app(RATE_LIMIT_PER_MINUTE=100_000)
     runner = app.test_cli_runner()

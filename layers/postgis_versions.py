@@ -23,7 +23,7 @@ from geo.crs import GEO_EPSG
 from geo.errors import NotFoundError
 from geo.vocabulary import Vocabulary
 from layers.store import GeoPackageStore, _plain, promoted_to_multi, validated_layer
-from layers.versions import DEMO, VersionedStore, VersionHistory, _crash_hook
+from layers.versions import DEMO, VersionedStore, VersionHistory, _crash_hook, check_replaces
 
 CHINA_TZ = timezone(timedelta(hours=8))
 
@@ -49,7 +49,7 @@ class PostgresLayerRepository(VersionHistory):
         return {"current": current, "versions": versions}
 
     # ------------------------------------------------------------ versions
-    def publish(self, adcode: str, kind: str, gdf: gpd.GeoDataFrame, meta: dict, audit=None) -> dict:
+    def publish(self, adcode: str, kind: str, gdf: gpd.GeoDataFrame, meta: dict, audit=None, replaces: str | None = None) -> dict:
         """Store gdf (EPSG:4490, catalogue attributes) as the new current version of (adcode, kind), in one transaction."""
         self.vocab.kind(kind)
         out = gdf.copy()
@@ -66,6 +66,8 @@ class PostgresLayerRepository(VersionHistory):
             digest.update(g.encode())
         with self.db.transaction() as tx:
             tx.execute("SELECT generation FROM publication WHERE id = 1 FOR UPDATE")  # one publisher at a time
+            current = tx.execute("SELECT version_id FROM published WHERE adcode = ? AND kind = ?", (adcode, kind))
+            check_replaces(current[0][0] if current else None, replaces, adcode, kind)
             number = tx.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM layer_versions")[0][0]
             vid = f"v{number:04d}"
             entry = {

@@ -11,10 +11,12 @@ With DATABASE_URL the same interface is served from PostGIS (layers/postgis_vers
 """
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
 import threading
+from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -24,7 +26,8 @@ import pyogrio
 
 from geo.area import area_m2
 from geo.crs import GEO_EPSG
-from geo.errors import NotFoundError
+from geo.errors import ConflictError, NotFoundError
+from geo import vocabulary
 from geo.vocabulary import Vocabulary
 from layers.store import FrameStore, GeoPackageStore, promoted_to_multi
 
@@ -46,6 +49,21 @@ def _fsync_dir(path: Path):
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def check_replaces(current: str | None, replaces: str | None, adcode: str, kind: str) -> None:
+    """Refuse a publish reviewed against a version that is no longer current (None or demo[:…]: the shipped layer)."""
+    if replaces is None:
+        return
+    now, then = _version_key(current), _version_key(replaces)
+    if now != then:
+        label = {DEMO: vocabulary.status("data", "demo")}
+        raise ConflictError(f"{adcode} 的该图层已更新为 {label.get(now, now)}（校验时为 {label.get(then, then)}），未发布；请重新校验后再发布",
+                            f"{adcode}/{kind} is now {now}, not {then} as reviewed; nothing was published — review again")
+
+
+def _version_key(version: str | None) -> str:
+    return DEMO if version is None or version.split(":")[0] == DEMO else version
 
 
 class VersionHistory:
@@ -92,6 +110,16 @@ class LayerRepository(VersionHistory):
         os.replace(tmp, self.manifest_path)
         _fsync_dir(self.root)
 
+    @contextmanager
+    def _exclusive(self):
+        """One publisher at a time across processes too (a shell publish beside the server)."""
+        with open(self.root / ".publish.lock", "a") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
+
     def generation(self):
         """Changes whenever the published versions change (this process or another): the manifest's identity."""
         try:
@@ -101,12 +129,14 @@ class LayerRepository(VersionHistory):
         return (st.st_ino, st.st_mtime_ns, st.st_size)
 
     # ------------------------------------------------------------ versions
-    def publish(self, adcode: str, kind: str, gdf: gpd.GeoDataFrame, meta: dict, audit=None) -> dict:
+    def publish(self, adcode: str, kind: str, gdf: gpd.GeoDataFrame, meta: dict, audit=None, replaces: str | None = None) -> dict:
         """Store gdf (EPSG:4490, catalogue attributes) as the new current version of (adcode, kind).
-        audit(entry) → the audit row (dict of AuditLog.record's arguments) written with it."""
+        audit(entry) → the audit row (dict of AuditLog.record's arguments) written with it. replaces: the version the
+        publisher reviewed against; if another publish or switch came first, nothing is written (ConflictError)."""
         self.vocab.kind(kind)
-        with self._lock:
+        with self._lock, self._exclusive():
             manifest = self.manifest()
+            check_replaces(manifest["current"].get(f"{adcode}/{kind}"), replaces, adcode, kind)
             number = 1 + max((int(v["id"][1:]) for v in manifest["versions"]), default=0)
             vid = f"v{number:04d}"
             path = self.root / "versions" / f"{vid}.gpkg"
@@ -140,7 +170,7 @@ class LayerRepository(VersionHistory):
     def rollback(self, adcode: str, kind: str, version_id: str, audit: dict | None = None) -> None:
         """Point (adcode, kind) at any kept version of it — earlier or later than the current one — or at the
         shipped demo layer ('demo'). A version of another district or kind is refused (NotFoundError)."""
-        with self._lock:
+        with self._lock, self._exclusive():
             manifest = self.manifest()
             key = f"{adcode}/{kind}"
             if version_id != DEMO and not any(v["id"] == version_id and v["adcode"] == adcode and v["kind"] == kind

@@ -20,7 +20,7 @@ from geo.area import M2_PER_KM2, area_m2
 from geo.errors import ConflictError, DataError, NotFoundError
 from geo.shares import STATUS_FAIL, plan_check
 from layers import layer_import
-from layers.versions import DEMO
+from layers.versions import DEMO, check_replaces
 
 
 def _thematic_kind(ctx, kind: str):
@@ -135,9 +135,11 @@ def _names(ctx, adcode: str, kind) -> str:
     return f"{ctx.live.get().districts.plans[adcode]['name']} {kind.name_zh}"
 
 
-def publish(ctx, actor, token: str, chosen: dict | None = None, confirm: str | None = None) -> dict:
+def publish(ctx, actor, token: str, chosen: dict | None = None, confirm: str | None = None, reviewed: str | None = None) -> dict:
     """Publish a reviewed import as the new current version; refused whole if validation fails, and refused
-    (ConflictError) when the report names changes that ``confirm`` (the report's confirm_code) does not confirm.
+    (ConflictError) when the report names changes that ``confirm`` (the report's confirm_code) does not confirm, or
+    when the layer is no longer at the version the report compared with (``reviewed``, the page's; else this request's):
+    another administrator or worker published or switched it since, so the report no longer describes this change.
 
     Returns the manifest entry plus "previous" (the version it replaced) and "message_zh"."""
     item, mapping, rep = review(ctx, token, chosen)
@@ -150,6 +152,7 @@ def publish(ctx, actor, token: str, chosen: dict | None = None, confirm: str | N
                             "the layer changes beyond the threshold; confirm the named changes to publish (nothing was published)",
                             details={"changes": rep["changes"]})
     previous = rep["previous"]["version"]
+    check_replaces(previous, reviewed, item.adcode, item.kind.key)
     gdf = layer_import.build_layer(item, mapping, "pending", actor.username)
     confirmed = f"；已确认：{'；'.join(c['text_zh'] for c in rep['changes'])}" if rep["changes"] else ""
 
@@ -158,7 +161,8 @@ def publish(ctx, actor, token: str, chosen: dict | None = None, confirm: str | N
                              f"替换 {version_label(previous)}）{confirmed}", {f"{item.adcode}/{item.kind.key}": entry["id"]}, item.input_sha256)
 
     entry = ctx.repository.publish(item.adcode, item.kind.key, gdf, {"source_name": item.source_name, "input_sha256": item.input_sha256,
-                                                                     "created_by": actor.username, "mapping": mapping}, audit=audit)
+                                                                     "created_by": actor.username, "mapping": mapping}, audit=audit,
+                                   replaces=previous)
     ctx.live.reload()
     ctx.staging.pop(token)
     message = (f"已发布 {_names(ctx, item.adcode, item.kind)}：{version_label(previous)} → {entry['id']}"

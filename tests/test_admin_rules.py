@@ -135,3 +135,29 @@ def test_a_layer_that_would_lose_a_feature_is_refused_whole(make_app):
     assert resp.status_code == 400
     assert "第 3 个要素" in resp.get_data(as_text=True)
     assert app.extensions["services"].repository.history() == []
+
+
+def test_a_publish_reviewed_against_an_outdated_version_is_refused(make_app):
+    """Two administrators review against the same version; the second publish is refused, nothing written."""
+    app = make_app()
+    first, second = admin_client(app, "admin_one"), admin_client(app, "admin_two")
+    pages = []
+    for client in (first, second):
+        with open(OFFICIAL, "rb") as fh:
+            staged = client.post("/admin/import", data={"file": (fh, OFFICIAL.name), "district": "500111", "kind": "redline",
+                                                        "csrf_token": csrf_token(client, "/admin/")})
+        path = staged.headers["Location"]
+        page = client.get(path).get_data(as_text=True)
+        replaces = re.search(r'name="replaces" value="([^"]+)"', page).group(1)
+        code = re.search(r'name="confirm_change" value="([^"]+)"', page)
+        pages.append((client, path, replaces, code.group(1) if code else ""))
+    assert pages[0][2] == pages[1][2] and pages[0][2].startswith("demo")  # both reviewed against the shipped layer
+    for n, (client, path, replaces, code) in enumerate(pages):
+        resp = client.post(path + "/publish", data={"csrf_token": csrf_token(client, path), "replaces": replaces, "confirm_change": code})
+        if n == 0:
+            assert resp.status_code == 303
+        else:
+            assert resp.status_code == 409 and "已更新为 v0001" in resp.get_data(as_text=True)
+    repo = app.extensions["services"].repository
+    assert [v["id"] for v in repo.history()] == ["v0001"]
+    assert [e["username"] for e in app.extensions["services"].audit.entries() if e["action"] == "publish"] == ["admin_one"]

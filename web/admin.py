@@ -72,7 +72,8 @@ def import_review(token: str):
 @bp.post("/admin/imports/<token>/publish")
 @login_required("admin")
 def import_publish(token: str):
-    entry = layer_admin.publish(ctx(), actor(), token, _chosen_mapping(), request.form.get("confirm_change") or None)
+    entry = layer_admin.publish(ctx(), actor(), token, _chosen_mapping(), request.form.get("confirm_change") or None,
+                                request.form.get("replaces") or None)
     flash(entry["message_zh"], "ok")
     return redirect(url_for("admin.dashboard"), code=303)
 

@@ -52,6 +52,8 @@ class Services:
         cfg = self.config = load_config(config)
         self.vocab = vocabulary.load(cfg["VOCABULARY"])
         self.instance = Path(cfg["INSTANCE_DIR"])
+        if not self.instance.exists():
+            self.instance.mkdir(mode=0o700, parents=True)  # accounts, audit and the session key live here
         self.limits = Limits(max_upload_bytes=cfg["MAX_UPLOAD_MB"] * 1024 * 1024, max_unpacked_bytes=cfg["MAX_UNPACKED_MB"] * 1024 * 1024,
                              max_features=cfg["MAX_FEATURES"], max_vertices=cfg["MAX_VERTICES"])
         self.db = db = state_db.connect(cfg, self.instance)

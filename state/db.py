@@ -8,6 +8,7 @@ A PostgreSQL error that means "cannot reach the database" becomes DatabaseUnavai
 """
 from __future__ import annotations
 
+import os
 import re
 import sqlite3
 import threading
@@ -29,6 +30,15 @@ def unavailable() -> DatabaseUnavailableError:
 def now() -> str:
     """Local time in China, as reviewers read it in the audit log."""
     return datetime.now(CHINA_TZ).isoformat(timespec="seconds")
+
+
+def private_file(path: Path) -> None:
+    """Create path readable by this account only (0600; password hashes, audit), its folder 0700 if it is new.
+    SQLite gives its -wal and -shm files the database file's permissions."""
+    if not path.parent.exists():
+        path.parent.mkdir(mode=0o700, parents=True)
+    if not path.exists():
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
 
 
 def _migration_files(name: str) -> list[tuple[str, str]]:
@@ -53,7 +63,7 @@ class SqliteDatabase(_Database):
     def __init__(self, path, migrations: str = "sqlite"):
         self.path = str(path)
         if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            private_file(Path(self.path))
         self._conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
         self._conn.execute("PRAGMA foreign_keys = ON")
         if self.path != ":memory:":

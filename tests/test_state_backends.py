@@ -325,3 +325,13 @@ def test_both_backends_give_the_same_answers(tmp_path):
     embedded = _answers(create_app({**_config(tmp_path / "files"), "DATABASE_URL": None}))
     assert postgres["screen"]["method"]["data"]["layer_versions"]["500111/redline"] == "v0001"
     assert _without(postgres) == _without(embedded)
+
+
+def test_state_files_are_private(tmp_path):
+    """Password hashes, the audit log and measurements: readable by the service's account only."""
+    inst = tmp_path / "fresh_instance"
+    create_app(_config(inst))
+    assert inst.stat().st_mode & 0o777 == 0o700
+    files = [] if DATABASE_URL else [inst / "app.sqlite", inst / "measurements.sqlite", inst / "secret_key"]
+    for path in files:
+        assert path.stat().st_mode & 0o777 == 0o600, path

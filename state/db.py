@@ -124,13 +124,13 @@ class PostgresDatabase(_Database):
 
     def __init__(self, url: str, schema: str = "zoning", pool_size: int = 8, timeout_s: float = 5.0):
         import psycopg
-        from psycopg_pool import ConnectionPool
+        from psycopg_pool import ConnectionPool, PoolTimeout
 
         if not SCHEMA_RE.match(schema or ""):
             raise ConfigError("config", "DATABASE_SCHEMA", "模式名须为小写字母、数字、下划线 / schema: lower-case letters, digits, _")
         self.schema = schema
         self._psycopg = psycopg
-        self._errors = (psycopg.OperationalError, psycopg.InterfaceError, __import__("psycopg_pool").PoolTimeout)
+        self._errors = (psycopg.OperationalError, psycopg.InterfaceError, PoolTimeout)  # "cannot reach it" → 503
         self.url = url
         self.pool = ConnectionPool(url, min_size=1, max_size=pool_size, timeout=timeout_s, open=False, name=f"zoning:{schema}",
                                    kwargs={"options": f"-c search_path={schema},public", "connect_timeout": 5},

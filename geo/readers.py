@@ -172,6 +172,8 @@ def read_geojson(data: bytes, tmp: Path, limits: Limits, name: str) -> Layer:
         obj = json.loads(decode(data))
     except json.JSONDecodeError as exc:
         raise DataError(f"GeoJSON 格式错误：第 {exc.lineno} 行 {exc.msg}", f"invalid JSON at line {exc.lineno}: {exc.msg}") from None
+    except RecursionError:
+        raise DataError("GeoJSON 嵌套层数过多，无法读取", "the GeoJSON is nested too deeply to read") from None
     return geojson_layer(obj, limits)
 
 

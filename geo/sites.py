@@ -87,7 +87,10 @@ def split_collection(geom, what: str) -> list[tuple[object, str, list[str]]]:
     if geom is None or geom.geom_type != "GeometryCollection":
         return [(geom, what, [])]
     by_dim: dict[int, list] = {}
-    for part in shapely.get_parts(geom):  # nested collections are flattened by get_parts
+    parts = list(shapely.get_parts(geom))
+    while any(p.geom_type == "GeometryCollection" for p in parts):  # get_parts opens one level: collections in collections
+        parts = [q for p in parts for q in (shapely.get_parts(p) if p.geom_type == "GeometryCollection" else [p])]
+    for part in parts:
         if not part.is_empty:
             by_dim.setdefault(int(shapely.get_dimensions(part)), []).append(part)
     if not by_dim:

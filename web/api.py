@@ -36,6 +36,14 @@ def upload_field() -> tuple[str, bytes]:
     return f.filename, f.read()
 
 
+def json_body():
+    """The request's JSON (None if it is not JSON); nesting deeper than the parser can follow is a 400, not a 500."""
+    try:
+        return request.get_json(silent=True)
+    except RecursionError:
+        raise DataError("JSON 嵌套层数过多，无法读取", "the JSON is nested too deeply to read") from None
+
+
 @bp.get("/districts")
 def districts():
     return jsonify([ctx().live.get().districts.public(a) for a in ctx().live.get().districts.plans])
@@ -75,7 +83,7 @@ def screen():
                                district=request.form.get("district"), bands=request.form.get("bands"),
                                csv_mode=request.form.get("csv_mode"), corridor_width_m=request.form.get("corridor_width_m"))
     else:
-        payload = request.get_json(silent=True)
+        payload = json_body()
         if not isinstance(payload, dict):
             raise UnsupportedFormatError("请求体须为 JSON 对象或 multipart 文件上传", "the body must be a JSON object or a multipart upload")
         if "geometry" not in payload:
@@ -104,7 +112,7 @@ def section_series(section_id: str):
 @bp.post("/sections/classify")
 @csrf.exempt
 def classify():
-    return jsonify(sections.classify(request.get_json(silent=True)))
+    return jsonify(sections.classify(json_body()))
 
 
 @bp.post("/sections/measurements")

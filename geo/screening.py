@@ -306,7 +306,7 @@ def _dissolved_areas(pieces: list, frame, measured: list | None = None) -> tuple
     if not polys:
         return 0.0, 0.0
     polys = np.array(polys, dtype=object)
-    a, b = shapely.STRtree(polys).query(polys)
+    a, b = shapely.STRtree(polys).query(polys) if len(polys) > 1 else (np.zeros(0, int), np.zeros(0, int))
     pair = a < b
     if pair.any() and shapely.relate_pattern(polys[a[pair]], polys[b[pair]], "T********").any():
         g = shapely.union_all(polys)

@@ -117,8 +117,10 @@ class PostgresLayerRepository(VersionHistory):
             if wanted:
                 rows = tx.execute("SELECT version_id, properties, ST_AsBinary(geom) FROM layer_features "
                                   "WHERE version_id = ANY(?) ORDER BY version_id, ord", (wanted,))
-                for vid in wanted:
-                    mine = [r for r in rows if r[0] == vid]
+                by_version = {vid: [] for vid in wanted}
+                for row in rows:  # one pass, not one per version
+                    by_version[row[0]].append(row)
+                for vid, mine in by_version.items():
                     props = pd.DataFrame([r[1] for r in mine], columns=entries[vid].get("columns"))
                     geoms = shapely.from_wkb(np.array([bytes(r[2]) for r in mine], dtype=object))
                     frames[vid] = gpd.GeoDataFrame(props, geometry=gpd.GeoSeries(geoms, crs=GEO_EPSG), crs=GEO_EPSG)

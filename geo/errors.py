@@ -7,7 +7,10 @@ Every class is a DataError, so "any problem with what the user gave us" is one e
 
 
 class DataError(Exception):
-    """Bad input data: the message says what is wrong and how to fix it."""
+    """Bad input data: the message says what is wrong and how to fix it. ogc_type: the OGC API
+    exception type URI an /ogcapi answer names (e.g. no-such-job), where the standard defines one."""
+
+    ogc_type: str | None = None
 
     def __init__(self, message_zh: str, message_en: str, details: dict | None = None):
         super().__init__(f"{message_zh} / {message_en}")

@@ -10,7 +10,7 @@ from geo import crs, vocabulary
 from services.api_description import api_description
 from services.config import ROOT
 from services.context import Services
-from web import admin, api, errors, pages, security
+from web import admin, api, errors, ogc_processes, ogcapi, pages, security
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -32,7 +32,7 @@ def create_app(config: dict | None = None) -> Flask:
     def template_globals():
         return {"csp_nonce": g.get("csp_nonce", ""), "user": security.shown_user(), "vocab": services.vocab, "crs_rules": ui_rules}
 
-    for bp in (pages.bp, api.bp, admin.bp):
+    for bp in (pages.bp, api.bp, admin.bp, ogcapi.bp, ogc_processes.bp):
         app.register_blueprint(bp)
 
     @app.get("/healthz")

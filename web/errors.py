@@ -22,6 +22,7 @@ STATUS = {
     errors.UnavailableError: 503,
     errors.DataError: 400,
 }
+OGC_PREFIX = "/ogcapi"  # the OGC API (Features, Processes): errors as OGC exception documents
 HTTP_ZH = {400: "请求有误", 401: "请先登录", 403: "没有权限", 404: "未找到该页面或资源", 405: "不支持该请求方法", 413: "上传内容过大",
            415: "不支持的内容类型", 429: "请求过于频繁，请稍后再试"}
 
@@ -35,12 +36,19 @@ def body_of(exc: errors.DataError) -> dict:
     out = {"error": exc.message_zh, "error_en": exc.message_en, "status": status_of(exc)}
     if exc.details:
         out["details"] = exc.details
+    if getattr(exc, "ogc_type", None):
+        out["type"] = exc.ogc_type
     return out
 
 
 def _answer(body: dict):
     if request.path.startswith("/api/"):
+        body.pop("type", None)
         return jsonify(body), body["status"]
+    if request.path.startswith(OGC_PREFIX) and request.args.get("f") != "html":
+        # OGC API exception (RFC 7807 fields, as OGC API – Processes requires) with the service's own fields alongside
+        ogc = {"type": body.pop("type", "about:blank"), "title": body["error"], "status": body["status"], "detail": body["error_en"], **body}
+        return jsonify(ogc), body["status"], {"Content-Type": "application/problem+json"}
     return render_template("error.html", message=body["error"], status=body["status"]), body["status"]
 
 

@@ -1,6 +1,11 @@
 import hashlib
+import json
 import os
+import socket
+import subprocess
 import sys
+import time
+import urllib.request
 from pathlib import Path
 
 import numpy as np
@@ -146,3 +151,41 @@ def unthrottled_app(tmp_path_factory, name: str = "app"):
     """A module's own app: its many screenings must not use up the shared app's rate limit."""
     tmp = tmp_path_factory.mktemp(name)
     return create_app({"MEASUREMENTS_DB": str(tmp / "measurements.sqlite"), "INSTANCE_DIR": str(tmp), "RATE_LIMIT_PER_MINUTE": 100_000})
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Worker:
+    """`python app.py` (waitress) on its own port, against the test's database schema: a real HTTP server
+    for clients that cannot share the test's process (GDAL holds the interpreter while it reads)."""
+
+    def __init__(self, inst, **env):
+        self.port = _free_port()
+        full = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(inst), "ZONING_PORT": str(self.port),
+                "ZONING_INSTANCE_DIR": str(inst), "ZONING_MEASUREMENTS_DB": str(inst / "m.sqlite"),
+                "ZONING_RATE_LIMIT_PER_MINUTE": "100000", **backend_env(inst), **env}
+        self.proc = subprocess.Popen([sys.executable, str(ROOT / "app.py")], env=full, cwd=str(ROOT),
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        self.url = f"http://127.0.0.1:{self.port}"
+        deadline = time.time() + 120
+        while time.time() < deadline:
+            try:
+                urllib.request.urlopen(self.url + "/healthz", timeout=2)
+                return
+            except OSError:
+                if self.proc.poll() is not None:
+                    raise RuntimeError(self.proc.stderr.read().decode()[-3000:])
+                time.sleep(0.3)
+        raise RuntimeError("worker did not start")
+
+    def get(self, path) -> dict:
+        with urllib.request.urlopen(self.url + path, timeout=60) as resp:
+            return json.loads(resp.read())
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait(timeout=30)

@@ -21,7 +21,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from conftest import DATABASE_URL, ROOT, admin_client, backend_env, create_app, csrf_token, login
+import conftest
+from conftest import DATABASE_URL, ROOT, _free_port, admin_client, backend_env, create_app, csrf_token
 
 OFFICIAL = ROOT / "tests" / "data" / "official_redline_dazu_gk35_gbk.zip"
 SITE = ROOT / "tests" / "data" / "site_dazu_jzd.txt"
@@ -83,37 +84,8 @@ def test_results_keep_the_layer_versions_they_used(tmp_path):
 # ---------------------------------------------------------------- PostgreSQL: several workers
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Worker:
-    """`python app.py` (waitress) on its own port, against the test's database schema."""
-
-    def __init__(self, inst, **env):
-        self.port = _free_port()
-        full = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(inst), "ZONING_PORT": str(self.port),
-                "ZONING_INSTANCE_DIR": str(inst), "ZONING_MEASUREMENTS_DB": str(inst / "m.sqlite"),
-                "ZONING_RATE_LIMIT_PER_MINUTE": "100000", **backend_env(inst), **env}
-        self.proc = subprocess.Popen([sys.executable, str(ROOT / "app.py")], env=full, cwd=str(ROOT),
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        self.url = f"http://127.0.0.1:{self.port}"
-        deadline = time.time() + 120
-        while time.time() < deadline:
-            try:
-                urllib.request.urlopen(self.url + "/healthz", timeout=2)
-                return
-            except OSError:
-                if self.proc.poll() is not None:
-                    raise RuntimeError(self.proc.stderr.read().decode()[-3000:])
-                time.sleep(0.3)
-        raise RuntimeError("worker did not start")
-
-    def get(self, path) -> dict:
-        with urllib.request.urlopen(self.url + path, timeout=60) as resp:
-            return json.loads(resp.read())
+class Worker(conftest.Worker):
+    """A server process that screens the 大足 site file."""
 
     def screen(self) -> tuple:
         boundary = "zoningtest"
@@ -124,10 +96,6 @@ class Worker:
             body = json.loads(resp.read())
         red = next(layer for layer in body["layers"] if layer["kind"] == "redline")
         return body["method"]["data"]["layer_versions"]["500111/redline"], red["total_overlap_m2"], red["status"]
-
-    def stop(self):
-        self.proc.terminate()
-        self.proc.wait(timeout=30)
 
 
 def _cli(inst, *args) -> subprocess.CompletedProcess:

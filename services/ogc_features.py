@@ -190,11 +190,12 @@ def collection(snap, vocab: Vocabulary, base: str, collection_id: str) -> dict:
     bbox = [round(float(v), 7) for v in frame.total_bounds] if len(frame) else None
     demo = sorted(a for a, v in index.versions.items() if snap.store.is_demo(a, kind.key))
     official = sorted(a for a in index.versions if a not in demo)
+    names = district_names(snap)
     return {
         "id": kind.key,
         "title": kind.name_zh,
         "description": f"{kind.name_zh}：所有区县的现行发布版本（{len(frame)} 个要素）。"
-                       + ("其中示意数据（非官方矢量）的区县：" + "、".join(demo) + "。" if demo else "全部为正式数据。")
+                       + ("其中示意数据（非官方矢量）的区县：" + "、".join(names.get(a, a) for a in demo) + "。" if demo else "全部为正式数据。")
                        + f" / {kind.key}, the published version of every district.",
         "itemType": "feature",
         "links": [
@@ -210,12 +211,18 @@ def collection(snap, vocab: Vocabulary, base: str, collection_id: str) -> dict:
         "storageCrs": crs_uri(GEO_EPSG),
         "geometry_type": kind.geometry,
         "published_versions": index.versions,
+        "district_names": names,
         "is_demo": bool(demo),
         "demo_districts": demo,
         "official_districts": official,
         "data_status": "示意数据" if demo and not official else "正式数据" if not demo else "部分示意数据",
         "data_version": index.etag,
     }
+
+
+def district_names(snap) -> dict[str, str]:
+    districts = snap.store.read_all("district")
+    return {str(a): str(n) for a, n in zip(districts["adcode"], districts["name"])} if "name" in districts.columns else {}
 
 
 def queryable_names(kind: LayerKind) -> list[str]:

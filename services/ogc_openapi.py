@@ -103,6 +103,7 @@ def ogc_openapi(snap, vocab, base: str) -> dict:
                 "geometry_type": {"type": "string", "description": "polygon | point"},
                 "published_versions": {"type": "object", "additionalProperties": {"type": "string"},
                                        "description": "区县 → 现行版本（demo:<哈希> 为示意数据）/ adcode → published version"},
+                "district_names": {"type": "object", "additionalProperties": {"type": "string"}, "description": "区县 → 名称 / adcode → name"},
                 "is_demo": {"type": "boolean", "description": "有区县仍为示意数据 / some district is demo data"},
                 "demo_districts": {"type": "array", "items": {"type": "string"}},
                 "official_districts": {"type": "array", "items": {"type": "string"}},

@@ -314,3 +314,9 @@ def test_every_page_answers_over_http(server):
         for link in c["links"]:
             with urllib.request.urlopen(link["href"], timeout=30) as r:
                 assert r.status == 200
+
+
+def test_collection_fields_are_documented(client):
+    standard = {"id", "title", "description", "itemType", "links", "extent", "crs", "storageCrs"}
+    for field in set(client.get("/ogcapi/collections/redline").get_json()) - standard:
+        assert f"`{field}`" in README, f"collection field {field} is not documented in README.md"

@@ -66,3 +66,32 @@ def screen_cli(path, crs, district, out, csv_mode, corridor_width):
         body = exports.public(run.results[0]) if len(run.results) == 1 else {"sites": exports.public(run.results)}
         Path(out).write_text(json.dumps(body, ensure_ascii=False, indent=1), encoding="utf-8")
     click.echo(f"已写出 {out}")
+
+
+@click.command("screen-batch")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--out", type=click.Path(dir_okay=False), required=True, help="result.parquet (GeoParquet) | result.csv")
+@click.option("--scheduler", default=None, help="an existing Dask scheduler, e.g. tcp://10.0.0.5:8786; default: a local cluster")
+@click.option("--workers", type=click.IntRange(1, 256), default=2, show_default=True, help="local cluster: worker processes")
+@click.option("--crs", default=None, help="CRS of the sites when the file does not declare one (EPSG:4490 | EPSG:4523 | GCJ02 ...)")
+@click.option("--bands", default=None, help="distance bands in metres, e.g. 0,100,500,1000,5000")
+@click.option("--partition-size", "partition_size", type=click.IntRange(1, 1_000_000), default=2000, show_default=True,
+              help="sites per partition (task)")
+@with_appcontext
+@user_errors
+def screen_batch_cli(path, out, scheduler, workers, crs, bands, partition_size):
+    """Screen a large file of sites on Dask, one output row per site (批量初筛)."""
+    from services.batch import run_batch
+
+    with click.progressbar(length=1, label="批量初筛", show_percent=True) as bar:
+        def progress(done, total):
+            bar.length = total
+            bar.update(done - bar.pos)
+
+        summary = run_batch(ctx(), Actor.cli(), Path(path), Path(out), scheduler=scheduler, workers=workers, crs=crs, bands=bands,
+                            per_partition=partition_size, progress=progress)
+    levels = "，".join(f"{k} {v}" for k, v in summary["levels"].items())
+    click.echo(f"{summary['sites']} 个站点（{summary['partitions']} 个分区，{summary['seconds']} 秒）：{levels}")
+    if summary["errors"]:
+        click.echo(f"其中 {summary['errors']} 个站点出错，原因见 error 列", err=True)
+    click.echo(f"已写出 {summary['output']}")

@@ -1,0 +1,323 @@
+"""Batch screening (批量初筛) of large site files on a Dask cluster: one output row per input row.
+
+Every site goes through the single-site engine (ScreeningService.screen, the code behind /api/screen),
+so a batch row says what the API says for that site: the verdict level per layer kind (with the
+same 无法判定 where the data do not cover the search radius), the dissolved overlap, the nearest
+feature and its distance. Sites are sorted along a Hilbert curve and cut into partitions, so each
+worker touches a compact area; each worker process loads the published layers once (from the
+shared store: the same INSTANCE_DIR files or the same PostgreSQL), never per task. A row that
+cannot be read or screened gets its error in the `error` column and the batch goes on.
+
+The output is written to a temporary file beside OUTPUT and renamed into place only when every
+partition has finished: a failed or interrupted batch leaves no file that looks complete.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+import shapely
+
+from geo import sites as site_input
+from geo import vocabulary
+from geo.crs import GEO_EPSG, crs_label, parse_crs, to_lonlat
+from geo.errors import DataError, NotFoundError, UnsupportedFormatError
+from geo.screening import DEFAULT_SLIVER_M2, verdict
+
+INPUT_SUFFIXES = (".parquet", ".geoparquet", ".fgb", ".gpkg", ".csv", ".geojson", ".json", ".shp", ".zip")
+OUTPUT_SUFFIXES = (".parquet", ".geoparquet", ".csv")
+LON_COLUMNS = ("lon", "lng", "longitude", "经度", "x")
+LAT_COLUMNS = ("lat", "latitude", "纬度", "y")
+WKT_COLUMNS = ("wkt", "geometry", "geom", "几何")
+NAME_COLUMNS = ("name", "名称", "项目名称", "mc", "xmmc")
+SITES_PER_PARTITION = 2_000
+
+
+# ---------------------------------------------------------------------------------------------- reading
+
+
+def read_sites(path: Path) -> tuple[gpd.GeoDataFrame, int | None]:
+    """The input as a frame (geometry in the file's CRS, None where a row has none) and the file's EPSG."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in INPUT_SUFFIXES:
+        raise UnsupportedFormatError(f"批量初筛不支持 {suffix or '无扩展名'} 文件；可用 GeoParquet、FlatGeobuf、GeoPackage、CSV、GeoJSON、Shapefile",
+                                     f"unsupported batch input {suffix!r}; use GeoParquet, FlatGeobuf, GeoPackage, CSV, GeoJSON or Shapefile")
+    try:
+        if suffix in (".parquet", ".geoparquet"):
+            frame = gpd.read_parquet(path)
+        elif suffix == ".csv":
+            frame = _csv_sites(path)
+        else:
+            frame = pyogrio.read_dataframe(f"/vsizip/{path}" if suffix == ".zip" else path, on_invalid="ignore")
+    except DataError:
+        raise
+    except Exception as exc:  # the reader's own message names what is wrong with the file
+        raise DataError(f"无法读取批量初筛文件 {path.name}：{str(exc)[:200]}", f"cannot read {path.name}: {str(exc)[:200]}") from None
+    epsg = frame.crs.to_epsg() if frame.crs is not None else None
+    if frame.crs is not None and epsg is None:
+        raise DataError(f"{path.name} 的坐标系没有 EPSG 代码，请用 --crs 指定", f"{path.name}: the CRS has no EPSG code; give --crs")
+    return frame.reset_index(drop=True), epsg
+
+
+def _column(columns, wanted) -> str | None:
+    lower = {str(c).strip().lower(): c for c in columns}
+    return next((lower[w] for w in wanted if w in lower), None)
+
+
+def _csv_sites(path: Path) -> gpd.GeoDataFrame:
+    raw = path.read_bytes()
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            text = raw.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    else:
+        raise DataError(f"{path.name} 既不是 UTF-8 也不是 GBK 编码", f"{path.name} is neither UTF-8 nor GBK")
+    from io import StringIO
+
+    table = pd.read_csv(StringIO(text), dtype=str, keep_default_na=False)
+    wkt, lon, lat = _column(table.columns, WKT_COLUMNS), _column(table.columns, LON_COLUMNS), _column(table.columns, LAT_COLUMNS)
+    if wkt is not None:
+        geoms = [_wkt(v) for v in table[wkt]]
+        table = table.drop(columns=[wkt])
+    elif lon is not None and lat is not None:
+        x = pd.to_numeric(table[lon].str.strip(), errors="coerce").to_numpy()
+        y = pd.to_numeric(table[lat].str.strip(), errors="coerce").to_numpy()
+        geoms = [shapely.Point(a, b) if np.isfinite(a) and np.isfinite(b) else None for a, b in zip(x, y)]
+    else:
+        raise DataError(f"{path.name} 需要 经度/纬度（lon/lat、x/y）两列或一列 WKT 几何",
+                        f"{path.name} needs lon/lat (or x/y) columns or a WKT column", {"columns": [str(c) for c in table.columns]})
+    return gpd.GeoDataFrame(table, geometry=geoms, crs=None)
+
+
+def _wkt(text: str):
+    try:
+        return shapely.from_wkt(text) if text.strip() else None
+    except shapely.errors.GEOSException:
+        return None
+
+
+# ---------------------------------------------------------------------------------------------- one partition, on a worker
+
+_worker_services: dict[str, object] = {}
+_worker_lock = threading.Lock()
+
+
+def _services(config: dict):
+    """The worker process's Services, built once from the coordinator's settings (the same store)."""
+    key = hashlib.sha256(json.dumps(config, sort_keys=True, default=str).encode()).hexdigest()
+    with _worker_lock:
+        if key not in _worker_services:
+            from services.context import Services
+
+            _worker_services[key] = Services(config)
+        return _worker_services[key]
+
+
+def columns_for(kinds: list[str]) -> list[str]:
+    per_kind = ("level", "overlap_m2", "overlap_pct", "length_inside_m", "length_pct", "nearest_id", "nearest_name", "distance_m",
+                "coverage")
+    return (["row", "name", "site_type", "area_m2", "length_m", "level", "summary"] + [f"{k}_{m}" for k in kinds for m in per_kind]
+            + ["layer_versions", "crs_note", "error"])
+
+
+def screen_partition(part: pd.DataFrame, config: dict, options: dict) -> pd.DataFrame:
+    """Screen one partition's sites with the single-site engine; a failing row gets its error, not an exception."""
+    services = _services(config)
+    snap = services.live.refresh()
+    service = snap.screening
+    kinds = list(service.kinds)
+    rows = []
+    source_crs = options["crs"]
+    for row_number, name, wkb in zip(part["row"], part["name"], part["wkb"]):
+        out = {"row": int(row_number), "name": name}
+        try:
+            result = _screen_one(service, wkb, source_crs, options, name, row_number)
+            out.update(_row(result, services.vocab))
+        except DataError as exc:
+            out["error"] = f"{exc.message_zh} / {exc.message_en}"
+        except Exception as exc:  # noqa: BLE001 — one site's failure is that row's answer, the batch goes on
+            out["error"] = f"内部错误 / internal error: {type(exc).__name__}: {str(exc)[:200]}"
+        rows.append(out)
+    frame = pd.DataFrame(rows, columns=columns_for(kinds))
+    return frame
+
+
+def _screen_one(service, wkb, source_crs, options: dict, name, row_number):
+    if wkb is None:
+        raise DataError("该行没有几何或坐标无法读取", "the row has no geometry or unreadable coordinates")
+    geom = shapely.from_wkb(wkb)
+    geom, notes = site_input.clean_geometry(geom, site_input.Limits(max_vertices=options["max_vertices"]), f"第 {row_number} 行")
+    lonlat, crs_info = to_lonlat(geom, source_crs, None)
+    result = service.screen(lonlat, crs_info, options["bands_m"], None, name, None, sliver_m2=options["sliver_m2"])
+    result["site"]["notes"] = notes
+    return result
+
+
+def _row(result: dict, vocab) -> dict:
+    site = result["site"]
+    out = {"site_type": site["site_type"], "area_m2": site.get("area_m2"), "length_m": site.get("length_m"),
+           "level": result["verdict"]["level"], "summary": result["verdict"]["summary"],
+           "layer_versions": json.dumps(result["method"]["data"]["layer_versions"], ensure_ascii=False, sort_keys=True),
+           "crs_note": "；".join([result["method"]["crs"].get("as_read") or ""] + list(result["method"]["crs"].get("conversions") or [])),
+           "error": None}
+    for layer in result["layers"]:
+        k = layer["kind"]
+        nearest = layer["hits"][0] if layer["hits"] else None
+        coverage = layer.get("coverage") or {"complete": True}
+        out.update({
+            f"{k}_level": verdict([layer], site, vocab)["level"],
+            f"{k}_overlap_m2": layer.get("total_overlap_m2"),
+            f"{k}_overlap_pct": layer.get("total_overlap_pct_of_site"),
+            f"{k}_length_inside_m": layer.get("total_length_inside_m"),
+            f"{k}_length_pct": layer.get("total_length_pct_of_line"),
+            f"{k}_nearest_id": nearest["id"] if nearest else None,
+            f"{k}_nearest_name": nearest["name"] if nearest else None,
+            f"{k}_distance_m": nearest["distance_m"] if nearest else None,
+            f"{k}_coverage": "完整" if coverage["complete"] else f"不完整：{coverage.get('note_zh', '')}",
+        })
+    return out
+
+
+def row_of(service, vocab, geometry_lonlat, crs_info: dict, bands_m, name=None, sliver_m2: float = DEFAULT_SLIVER_M2) -> dict:
+    """What a batch row says for one lon/lat site: the same function the workers apply (for comparisons)."""
+    return _row(service.screen(geometry_lonlat, crs_info, bands_m, None, name, None, sliver_m2=sliver_m2), vocab)
+
+
+# ---------------------------------------------------------------------------------------------- the whole batch
+
+
+def _partitions(frame: gpd.GeoDataFrame, per_partition: int) -> list[pd.DataFrame]:
+    """Sites in Hilbert order (dask-geopandas' curve over the sites' extent), cut into equal runs."""
+    from dask_geopandas.hilbert_distance import _hilbert_distance
+
+    geoms = frame.geometry.values
+    has = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    key = np.zeros(len(frame), dtype=np.int64)
+    if has.any():
+        located = gpd.GeoDataFrame(geometry=geoms[has])
+        key[has] = _hilbert_distance(located, total_bounds=located.total_bounds, level=16)
+    order = np.argsort(key, kind="stable")
+    names_col = _column(frame.columns, NAME_COLUMNS)
+    names = frame[names_col].astype(str).to_numpy() if names_col is not None else np.array([None] * len(frame), dtype=object)
+    wkb = np.array([shapely.to_wkb(g) if ok else None for g, ok in zip(geoms, has)], dtype=object)
+    rows = np.arange(1, len(frame) + 1)
+    table = pd.DataFrame({"row": rows[order], "name": names[order], "wkb": wkb[order]})
+    return [table.iloc[i:i + per_partition] for i in range(0, len(table), per_partition)]
+
+
+class BatchCluster:
+    """A Dask client: the given scheduler, or a local cluster of `workers` processes (closed afterwards)."""
+
+    def __init__(self, scheduler: str | None, workers: int):
+        from dask.distributed import Client, LocalCluster
+
+        self.cluster = None
+        if scheduler:
+            try:
+                self.client = Client(scheduler, timeout="20s")
+            except (OSError, TimeoutError) as exc:
+                raise DataError(f"无法连接 Dask 调度器 {scheduler}：{exc}", f"cannot reach the Dask scheduler {scheduler}: {exc}") from None
+        else:
+            self.cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
+                                        silence_logs=40)
+            self.client = Client(self.cluster)
+
+    def close(self):
+        self.client.close()
+        if self.cluster is not None:
+            self.cluster.close()
+
+
+def run_batch(ctx, actor, path, out, *, scheduler: str | None = None, workers: int = 2, crs=None, bands=None,
+              per_partition: int = SITES_PER_PARTITION, progress=None, cluster: BatchCluster | None = None) -> dict:
+    """Screen every site of PATH on Dask and write OUTPUT (GeoParquet or CSV); the summary of the run.
+
+    progress(done_sites, total_sites) is told as partitions finish."""
+    from dask.distributed import as_completed
+    from services.screening import parse_bands
+
+    out = Path(out)
+    if out.suffix.lower() not in OUTPUT_SUFFIXES:
+        raise UnsupportedFormatError("批量初筛结果请输出为 .parquet（GeoParquet）或 .csv", "write batch results to .parquet (GeoParquet) or .csv")
+    frame, file_epsg = read_sites(Path(path))
+    if not len(frame):
+        raise DataError("文件中没有任何站点", "the file has no sites")
+    source_crs = parse_crs(crs) if crs else file_epsg
+    bands_m = parse_bands(bands)
+    snap = ctx.live.refresh()
+    kinds = list(snap.screening.kinds)
+    options = {"crs": source_crs, "bands_m": bands_m, "sliver_m2": ctx.config.get("SLIVER_M2", DEFAULT_SLIVER_M2),
+               "max_vertices": ctx.config["MAX_VERTICES"]}
+    parts = _partitions(frame, per_partition)
+    started = time.time()
+    owned = cluster is None
+    cluster = cluster or BatchCluster(scheduler, workers)
+    try:
+        config = {k: v for k, v in ctx.config.items() if isinstance(v, (str, int, float, bool, type(None)))}
+        futures = [cluster.client.submit(screen_partition, p, config, options, pure=False, retries=2) for p in parts]
+        sizes = {f.key: len(p) for f, p in zip(futures, parts)}
+        done, pieces = 0, []
+        for future in as_completed(futures):
+            try:
+                pieces.append(future.result())
+            except Exception as exc:  # a partition that failed on every retry (e.g. workers killed repeatedly)
+                for f in futures:
+                    f.cancel()
+                raise DataError(f"批量初筛未完成：一个分区在多次重试后仍失败（{type(exc).__name__}: {str(exc)[:160]}），未写出结果文件",
+                                f"batch not finished: a partition failed after retries ({type(exc).__name__}); no output written") from None
+            done += sizes[future.key]
+            if progress:
+                progress(done, len(frame))
+    finally:
+        if owned:
+            cluster.close()
+    table = pd.concat(pieces, ignore_index=True).sort_values("row", kind="stable").reset_index(drop=True)
+    used = sorted(set(table["layer_versions"].dropna()))
+    expected_versions = {key: snap.store.layer_version(*key.split("/")) for v in used for key in json.loads(v)}
+    for v in used:
+        for key, version in json.loads(v).items():
+            if expected_versions.get(key) != version:
+                raise DataError("批量初筛期间图层发布了新版本，各站点所用版本不一致，未写出结果；请重新运行",
+                                "a layer was published during the batch; sites used different versions; nothing written; run again")
+    _write(table, frame, out)
+    counts = table["level"].value_counts().to_dict()
+    summary = {"sites": len(table), "errors": int(table["error"].notna().sum()), "levels": {str(k): int(v) for k, v in counts.items()},
+               "partitions": len(parts), "workers": len(cluster.client.scheduler_info().get("workers", {})) if not owned else workers,
+               "seconds": round(time.time() - started, 2), "output": str(out), "kinds": kinds}
+    digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    ctx.record(actor, "screen", f"批量初筛（Dask）{summary['sites']} 个站点，{summary['errors']} 个出错；"
+               + "，".join(f"{k} {v}" for k, v in summary["levels"].items()), expected_versions, input_sha256=digest)
+    return summary
+
+
+def _write(table: pd.DataFrame, frame: gpd.GeoDataFrame, out: Path) -> None:
+    """Written beside OUTPUT, renamed into place only when complete."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".part", dir=out.parent)
+    os.close(fd)
+    try:
+        if out.suffix.lower() == ".csv":
+            table.to_csv(tmp, index=False, encoding="utf-8-sig")
+        else:
+            geoms = frame.geometry.values[table["row"].to_numpy() - 1]
+            gpd.GeoDataFrame(table, geometry=geoms, crs=frame.crs).to_parquet(tmp, index=False)
+        os.replace(tmp, out)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+__all__ = ["read_sites", "run_batch", "row_of", "screen_partition", "columns_for", "BatchCluster", "GEO_EPSG", "crs_label",
+           "vocabulary", "NotFoundError"]

@@ -28,10 +28,9 @@ import pyogrio
 import shapely
 
 from geo import sites as site_input
-from geo import vocabulary
-from geo.crs import GEO_EPSG, crs_label, parse_crs, to_lonlat
-from geo.errors import DataError, NotFoundError, UnsupportedFormatError
-from geo.screening import DEFAULT_SLIVER_M2, verdict
+from geo.crs import parse_crs, to_lonlat
+from geo.errors import DataError, UnsupportedFormatError
+from geo.screening import DEFAULT_SLIVER_M2, INSIDE, LocalFrame, screen_points, verdict
 
 INPUT_SUFFIXES = (".parquet", ".geoparquet", ".fgb", ".gpkg", ".csv", ".geojson", ".json", ".shp", ".zip")
 OUTPUT_SUFFIXES = (".parquet", ".geoparquet", ".csv")
@@ -128,51 +127,131 @@ def _services(config: dict):
 def columns_for(kinds: list[str]) -> list[str]:
     per_kind = ("level", "overlap_m2", "overlap_pct", "length_inside_m", "length_pct", "nearest_id", "nearest_name", "distance_m",
                 "coverage")
-    return (["row", "name", "site_type", "area_m2", "length_m", "level", "summary"] + [f"{k}_{m}" for k in kinds for m in per_kind]
+    return (["row", "name", "site_type", "area_m2", "length_m", "level"] + [f"{k}_{m}" for k in kinds for m in per_kind]
             + ["layer_versions", "crs_note", "error"])
 
 
 def screen_partition(part: pd.DataFrame, config: dict, options: dict) -> pd.DataFrame:
-    """Screen one partition's sites with the single-site engine; a failing row gets its error, not an exception."""
+    """Screen one partition's sites; a failing row gets its error, not an exception. Points go through
+    the vectorised point engine (screen_points: the batch engine of `flask screen`), every other site
+    through ScreeningService.screen; both give the row the single-site API gives (tests compare them)."""
     services = _services(config)
     snap = services.live.refresh()
     service = snap.screening
     kinds = list(service.kinds)
-    rows = []
-    source_crs = options["crs"]
+    rows, points = [], []
     for row_number, name, wkb in zip(part["row"], part["name"], part["wkb"]):
         out = {"row": int(row_number), "name": name}
         try:
-            result = _screen_one(service, wkb, source_crs, options, name, row_number)
-            out.update(_row(result, services.vocab))
+            site, crs_info, notes = _site(wkb, options, row_number)
+            if site.geom_type == "Point":
+                points.append((len(rows), site, crs_info))
+            else:
+                out.update(_row(service.screen(site, crs_info, options["bands_m"], None, name, None, sliver_m2=options["sliver_m2"]),
+                                services.vocab))
         except DataError as exc:
             out["error"] = f"{exc.message_zh} / {exc.message_en}"
         except Exception as exc:  # noqa: BLE001 — one site's failure is that row's answer, the batch goes on
             out["error"] = f"内部错误 / internal error: {type(exc).__name__}: {str(exc)[:200]}"
         rows.append(out)
-    frame = pd.DataFrame(rows, columns=columns_for(kinds))
-    return frame
+    if points:
+        lons = np.array([p[1].x for p in points])
+        lats = np.array([p[1].y for p in points])
+        for (at, _, crs_info), values in zip(points, point_rows(service, services.vocab, lons, lats, options["bands_m"])):
+            rows[at].update(values, crs_note=_crs_note(crs_info))
+    return pd.DataFrame(rows, columns=columns_for(kinds))
 
 
-def _screen_one(service, wkb, source_crs, options: dict, name, row_number):
+def _site(wkb, options: dict, row_number):
+    """The row's geometry as the API reads a site: cleaned (repaired if invalid), converted to CGCS2000 lon/lat."""
     if wkb is None:
         raise DataError("该行没有几何或坐标无法读取", "the row has no geometry or unreadable coordinates")
-    geom = shapely.from_wkb(wkb)
-    geom, notes = site_input.clean_geometry(geom, site_input.Limits(max_vertices=options["max_vertices"]), f"第 {row_number} 行")
-    lonlat, crs_info = to_lonlat(geom, source_crs, None)
-    result = service.screen(lonlat, crs_info, options["bands_m"], None, name, None, sliver_m2=options["sliver_m2"])
-    result["site"]["notes"] = notes
-    return result
+    geom, notes = site_input.clean_geometry(shapely.from_wkb(wkb), site_input.Limits(max_vertices=options["max_vertices"]),
+                                            f"第 {row_number} 行")
+    lonlat, crs_info = to_lonlat(geom, options["crs"], None)
+    return lonlat, crs_info, notes
+
+
+def _crs_note(crs_info: dict) -> str:
+    return "；".join([crs_info.get("as_read") or ""] + list(crs_info.get("conversions") or []))
+
+
+def point_rows(service, vocab, lons: np.ndarray, lats: np.ndarray, bands_m) -> list[dict]:
+    """Rows for many point sites at once, as ScreeningService.screen would give them one by one: per kind
+    the features the point lies in or on (the first by name), else the nearest within the largest band
+    (geodesic edge distance found in the point's own Gauss-Krüger zone), and 无法判定 where the search
+    radius leaves the loaded data. Points are grouped by zone so each is measured in the zone the
+    single-site engine would use."""
+    words = {key: spec["label"] for key, spec in vocab.statuses["verdict"].items()}
+    order = ("involved", "unknown", "contact", "near", "clear")
+    max_band = bands_m[-1]
+    kinds = list(service.kinds.values())
+    n = len(lons)
+    pts = shapely.points(lons, lats)
+    in_district: list[set] = [set() for _ in range(n)]
+    p_i, d_i = service.district_tree.query(pts, predicate="intersects")
+    for p, d in zip(p_i, d_i):
+        in_district[p].add(str(service.district_codes[d]))
+    rows = [{"site_type": "point", "area_m2": None, "length_m": None, "error": None} for _ in range(n)]
+    levels = [[] for _ in range(n)]
+    involved_codes: list[set] = [set(s) for s in in_district]
+    zones = np.floor((lons + 1.5) / 3.0).astype(int)
+    for zone in np.unique(zones):
+        sel = np.flatnonzero(zones == zone)
+        frame = LocalFrame(float(lons[sel[0]]), float(lats[sel[0]]))
+        found = screen_points(kinds, lons[sel], lats[sel], max_band)
+        covers = {}  # kinds loaded for the same districts share one coverage check
+        for kind in kinds:
+            r = found[kind.key]
+            group = id(service.coverage.kind_group[kind.key])
+            if group not in covers:
+                covers[group] = service.coverage.check_points(kind.key, lons[sel], lats[sel], frame, max_band)
+            cover = covers[group]
+            inside: dict[int, list[int]] = {}
+            q_p, q_f = kind.tree.query(pts[sel], predicate="intersects")
+            for a, b in zip(q_p, q_f):
+                inside.setdefault(int(a), []).append(int(b))
+            for j, n_at in enumerate(sel):
+                cov = cover[j]
+                complete = cov is None or cov["complete"]
+                if j in inside:
+                    i = min(inside[j], key=lambda f: (str(kind.names[f]), str(kind.ids[f])))
+                    distance, level = 0.0, "involved"
+                elif r["nearest"][j] >= 0:
+                    i, distance = int(r["nearest"][j]), round(float(r["distance_m"][j]), 1)
+                    level = "near" if complete else "unknown"
+                else:
+                    i, distance, level = None, None, "clear" if complete else "unknown"
+                if i is not None:
+                    involved_codes[n_at].add(str(kind.attrs[i].get("adcode", "")))
+                levels[n_at].append(level)
+                rows[n_at].update({
+                    f"{kind.key}_level": words[level],
+                    f"{kind.key}_nearest_id": str(kind.ids[i]) if i is not None else None,
+                    f"{kind.key}_nearest_name": str(kind.names[i]) if i is not None else None,
+                    f"{kind.key}_distance_m": distance,
+                    f"{kind.key}_coverage": "完整" if complete else f"不完整：{cov.get('note_zh', '')}",
+                })
+    for n_at, row in enumerate(rows):
+        row["level"] = words[min(levels[n_at], key=order.index)]
+        row["layer_versions"] = _versions(service, involved_codes[n_at])
+    return rows
+
+
+def _versions(service, adcodes) -> str:
+    """The versions of the districts a row names (the site's and its reported features'), one JSON text."""
+    return json.dumps({f"{a}/{k}": service.store.layer_version(a, k) for a in sorted(adcodes) for k in service.kinds},
+                      ensure_ascii=False, sort_keys=True)
 
 
 def _row(result: dict, vocab) -> dict:
     site = result["site"]
     out = {"site_type": site["site_type"], "area_m2": site.get("area_m2"), "length_m": site.get("length_m"),
-           "level": result["verdict"]["level"], "summary": result["verdict"]["summary"],
-           "layer_versions": json.dumps(result["method"]["data"]["layer_versions"], ensure_ascii=False, sort_keys=True),
-           "crs_note": "；".join([result["method"]["crs"].get("as_read") or ""] + list(result["method"]["crs"].get("conversions") or [])),
-           "error": None}
+           "level": result["verdict"]["level"], "crs_note": _crs_note(result["method"]["crs"]), "error": None}
+    named = {d["adcode"] for d in site["districts"]}
     for layer in result["layers"]:
+        involved = [h for h in layer["hits"] if h["relation"] in INSIDE or h.get("corridor_relation") in INSIDE]
+        named |= {str(h["attributes"].get("adcode", "")) for h in (involved or layer["hits"][:1])}
         k = layer["kind"]
         nearest = layer["hits"][0] if layer["hits"] else None
         coverage = layer.get("coverage") or {"complete": True}
@@ -187,12 +266,10 @@ def _row(result: dict, vocab) -> dict:
             f"{k}_distance_m": nearest["distance_m"] if nearest else None,
             f"{k}_coverage": "完整" if coverage["complete"] else f"不完整：{coverage.get('note_zh', '')}",
         })
+    versions = result["method"]["data"]["layer_versions"]
+    out["layer_versions"] = json.dumps({key: versions[key] for key in sorted(versions) if key.split("/")[0] in named},
+                                       ensure_ascii=False, sort_keys=True)
     return out
-
-
-def row_of(service, vocab, geometry_lonlat, crs_info: dict, bands_m, name=None, sliver_m2: float = DEFAULT_SLIVER_M2) -> dict:
-    """What a batch row says for one lon/lat site: the same function the workers apply (for comparisons)."""
-    return _row(service.screen(geometry_lonlat, crs_info, bands_m, None, name, None, sliver_m2=sliver_m2), vocab)
 
 
 # ---------------------------------------------------------------------------------------------- the whole batch
@@ -230,8 +307,8 @@ class BatchCluster:
             except (OSError, TimeoutError) as exc:
                 raise DataError(f"无法连接 Dask 调度器 {scheduler}：{exc}", f"cannot reach the Dask scheduler {scheduler}: {exc}") from None
         else:
-            self.cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
-                                        silence_logs=40)
+            self.cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
+                                        dashboard_address="127.0.0.1:0", silence_logs=40)
             self.client = Client(self.cluster)
 
     def close(self):
@@ -291,7 +368,7 @@ def run_batch(ctx, actor, path, out, *, scheduler: str | None = None, workers: i
             if expected_versions.get(key) != version:
                 raise DataError("批量初筛期间图层发布了新版本，各站点所用版本不一致，未写出结果；请重新运行",
                                 "a layer was published during the batch; sites used different versions; nothing written; run again")
-    _write(table, frame, out)
+    _write(table, frame, out, source_crs if isinstance(source_crs, int) else None)
     counts = table["level"].value_counts().to_dict()
     summary = {"sites": len(table), "errors": int(table["error"].notna().sum()), "levels": {str(k): int(v) for k, v in counts.items()},
                "partitions": len(parts), "workers": len(cluster.client.scheduler_info().get("workers", {})) if not owned else workers,
@@ -302,7 +379,7 @@ def run_batch(ctx, actor, path, out, *, scheduler: str | None = None, workers: i
     return summary
 
 
-def _write(table: pd.DataFrame, frame: gpd.GeoDataFrame, out: Path) -> None:
+def _write(table: pd.DataFrame, frame: gpd.GeoDataFrame, out: Path, epsg: int | None) -> None:
     """Written beside OUTPUT, renamed into place only when complete."""
     out.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".part", dir=out.parent)
@@ -312,12 +389,8 @@ def _write(table: pd.DataFrame, frame: gpd.GeoDataFrame, out: Path) -> None:
             table.to_csv(tmp, index=False, encoding="utf-8-sig")
         else:
             geoms = frame.geometry.values[table["row"].to_numpy() - 1]
-            gpd.GeoDataFrame(table, geometry=geoms, crs=frame.crs).to_parquet(tmp, index=False)
+            gpd.GeoDataFrame(table, geometry=geoms, crs=frame.crs or epsg).to_parquet(tmp, index=False)
         os.replace(tmp, out)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-
-
-__all__ = ["read_sites", "run_batch", "row_of", "screen_partition", "columns_for", "BatchCluster", "GEO_EPSG", "crs_label",
-           "vocabulary", "NotFoundError"]

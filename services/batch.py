@@ -19,6 +19,7 @@ import os
 import tempfile
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import geopandas as gpd
@@ -132,10 +133,14 @@ def columns_for(kinds: list[str]) -> list[str]:
 
 
 def screen_partition(part: pd.DataFrame, config: dict, options: dict) -> pd.DataFrame:
+    """One partition on a Dask worker, with that worker's own Services (built once)."""
+    return partition_rows(_services(config), part, options)
+
+
+def partition_rows(services, part: pd.DataFrame, options: dict) -> pd.DataFrame:
     """Screen one partition's sites; a failing row gets its error, not an exception. Points go through
     the vectorised point engine (screen_points: the batch engine of `flask screen`), every other site
     through ScreeningService.screen; both give the row the single-site API gives (tests compare them)."""
-    services = _services(config)
     snap = services.live.refresh()
     service = snap.screening
     kinds = list(service.kinds)
@@ -294,6 +299,14 @@ def _partitions(frame: gpd.GeoDataFrame, per_partition: int) -> list[pd.DataFram
     return [table.iloc[i:i + per_partition] for i in range(0, len(table), per_partition)]
 
 
+NOT_SHIPPED = ("SECRET_KEY", "TIANDITU_TK")  # what workers never need: kept off the cluster's network
+
+
+def worker_config(config: dict) -> dict:
+    """The settings a worker needs to open the same published layers (the store, the layer file, the limits)."""
+    return {k: v for k, v in config.items() if k not in NOT_SHIPPED and isinstance(v, (str, int, float, bool, type(None)))}
+
+
 class BatchCluster:
     """A Dask client: the given scheduler, or a local cluster of `workers` processes (closed afterwards)."""
 
@@ -317,34 +330,52 @@ class BatchCluster:
             self.cluster.close()
 
 
+@dataclass
+class Batch:
+    """A read, partitioned batch with the snapshot it is screened against."""
+
+    path: Path
+    frame: gpd.GeoDataFrame
+    parts: list
+    options: dict
+    snap: object
+    source_crs: object
+
+    @property
+    def kinds(self) -> list[str]:
+        return list(self.snap.screening.kinds)
+
+
+def prepare(ctx, path, *, crs=None, bands=None, per_partition: int = SITES_PER_PARTITION) -> Batch:
+    from services.screening import parse_bands
+
+    frame, file_epsg = read_sites(Path(path))
+    if not len(frame):
+        raise DataError("文件中没有任何站点", "the file has no sites")
+    source_crs = parse_crs(crs) if crs else file_epsg
+    options = {"crs": source_crs, "bands_m": parse_bands(bands), "sliver_m2": ctx.config.get("SLIVER_M2", DEFAULT_SLIVER_M2),
+               "max_vertices": ctx.config["MAX_VERTICES"]}
+    return Batch(Path(path), frame, _partitions(frame, per_partition), options, ctx.live.refresh(), source_crs)
+
+
 def run_batch(ctx, actor, path, out, *, scheduler: str | None = None, workers: int = 2, crs=None, bands=None,
               per_partition: int = SITES_PER_PARTITION, progress=None, cluster: BatchCluster | None = None) -> dict:
     """Screen every site of PATH on Dask and write OUTPUT (GeoParquet or CSV); the summary of the run.
 
     progress(done_sites, total_sites) is told as partitions finish."""
     from dask.distributed import as_completed
-    from services.screening import parse_bands
 
     out = Path(out)
     if out.suffix.lower() not in OUTPUT_SUFFIXES:
         raise UnsupportedFormatError("批量初筛结果请输出为 .parquet（GeoParquet）或 .csv", "write batch results to .parquet (GeoParquet) or .csv")
-    frame, file_epsg = read_sites(Path(path))
-    if not len(frame):
-        raise DataError("文件中没有任何站点", "the file has no sites")
-    source_crs = parse_crs(crs) if crs else file_epsg
-    bands_m = parse_bands(bands)
-    snap = ctx.live.refresh()
-    kinds = list(snap.screening.kinds)
-    options = {"crs": source_crs, "bands_m": bands_m, "sliver_m2": ctx.config.get("SLIVER_M2", DEFAULT_SLIVER_M2),
-               "max_vertices": ctx.config["MAX_VERTICES"]}
-    parts = _partitions(frame, per_partition)
+    batch = prepare(ctx, path, crs=crs, bands=bands, per_partition=per_partition)
     started = time.time()
     owned = cluster is None
     cluster = cluster or BatchCluster(scheduler, workers)
     try:
-        config = {k: v for k, v in ctx.config.items() if isinstance(v, (str, int, float, bool, type(None)))}
-        futures = [cluster.client.submit(screen_partition, p, config, options, pure=False, retries=2) for p in parts]
-        sizes = {f.key: len(p) for f, p in zip(futures, parts)}
+        config = worker_config(ctx.config)
+        futures = [cluster.client.submit(screen_partition, p, config, batch.options, pure=False, retries=2) for p in batch.parts]
+        sizes = {f.key: len(p) for f, p in zip(futures, batch.parts)}
         done, pieces = 0, []
         for future in as_completed(futures):
             try:
@@ -356,27 +387,57 @@ def run_batch(ctx, actor, path, out, *, scheduler: str | None = None, workers: i
                                 f"batch not finished: a partition failed after retries ({type(exc).__name__}); no output written") from None
             done += sizes[future.key]
             if progress:
-                progress(done, len(frame))
+                progress(done, len(batch.frame))
+        n_workers = len(cluster.client.scheduler_info().get("workers", {}))
     finally:
         if owned:
             cluster.close()
+    table, versions = finished(batch, pieces)
+    _write(table, batch.frame, out, batch.source_crs if isinstance(batch.source_crs, int) else None)
+    summary = {**summary_of(table), "partitions": len(batch.parts), "workers": n_workers, "seconds": round(time.time() - started, 2),
+               "output": str(out), "kinds": batch.kinds}
+    record(ctx, actor, batch, summary, versions, "Dask")
+    return summary
+
+
+def screen_in_process(ctx, actor, path, *, crs=None, bands=None, per_partition: int = 500, progress=None) -> tuple[pd.DataFrame, dict]:
+    """The same rows as run_batch, computed in this process partition by partition (a server's job
+    worker: no cluster to start); progress(done, total) after each partition may raise to stop."""
+    batch = prepare(ctx, path, crs=crs, bands=bands, per_partition=per_partition)
+    pieces, done = [], 0
+    for part in batch.parts:
+        pieces.append(partition_rows(ctx, part, batch.options))
+        done += len(part)
+        if progress:
+            progress(done, len(batch.frame))
+    table, versions = finished(batch, pieces)
+    summary = {**summary_of(table), "partitions": len(batch.parts), "kinds": batch.kinds}
+    record(ctx, actor, batch, summary, versions, "本进程")
+    return table, summary
+
+
+def finished(batch: Batch, pieces: list[pd.DataFrame]) -> tuple[pd.DataFrame, dict]:
+    """The rows in input order, and the versions they used; refused if a publish split the batch between versions."""
     table = pd.concat(pieces, ignore_index=True).sort_values("row", kind="stable").reset_index(drop=True)
-    used = sorted(set(table["layer_versions"].dropna()))
-    expected_versions = {key: snap.store.layer_version(*key.split("/")) for v in used for key in json.loads(v)}
-    for v in used:
-        for key, version in json.loads(v).items():
-            if expected_versions.get(key) != version:
+    expected = {}
+    for text in sorted(set(table["layer_versions"].dropna())):
+        for key, version in json.loads(text).items():
+            expected.setdefault(key, batch.snap.store.layer_version(*key.split("/")))
+            if expected[key] != version:
                 raise DataError("批量初筛期间图层发布了新版本，各站点所用版本不一致，未写出结果；请重新运行",
                                 "a layer was published during the batch; sites used different versions; nothing written; run again")
-    _write(table, frame, out, source_crs if isinstance(source_crs, int) else None)
+    return table, expected
+
+
+def summary_of(table: pd.DataFrame) -> dict:
     counts = table["level"].value_counts().to_dict()
-    summary = {"sites": len(table), "errors": int(table["error"].notna().sum()), "levels": {str(k): int(v) for k, v in counts.items()},
-               "partitions": len(parts), "workers": len(cluster.client.scheduler_info().get("workers", {})) if not owned else workers,
-               "seconds": round(time.time() - started, 2), "output": str(out), "kinds": kinds}
-    digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()
-    ctx.record(actor, "screen", f"批量初筛（Dask）{summary['sites']} 个站点，{summary['errors']} 个出错；"
-               + "，".join(f"{k} {v}" for k, v in summary["levels"].items()), expected_versions, input_sha256=digest)
-    return summary
+    return {"sites": len(table), "errors": int(table["error"].notna().sum()), "levels": {str(k): int(v) for k, v in counts.items()}}
+
+
+def record(ctx, actor, batch: Batch, summary: dict, versions: dict, where: str) -> None:
+    digest = hashlib.sha256(batch.path.read_bytes()).hexdigest()
+    ctx.record(actor, "screen", f"批量初筛（{where}）{summary['sites']} 个站点，{summary['errors']} 个出错；"
+               + "，".join(f"{k} {v}" for k, v in summary["levels"].items()), versions, input_sha256=digest)
 
 
 def _write(table: pd.DataFrame, frame: gpd.GeoDataFrame, out: Path, epsg: int | None) -> None:

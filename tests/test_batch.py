@@ -193,3 +193,22 @@ def test_cli_screen_batch(batch_app, tmp_path):
     assert "2 个站点" in result.output and out.exists() and time.time() - started < 300
     bad = batch_app.test_cli_runner().invoke(args=["screen-batch", str(src), "--out", str(tmp_path / "out.xlsx")])
     assert bad.exit_code == 1 and ".parquet" in bad.output
+
+
+def test_in_process_rows_equal_the_cluster_rows(batch_app, cluster, tmp_path):
+    """A server job screens a batch without a cluster: the same rows, column by column."""
+    from services.batch import screen_in_process
+
+    sites = mixed_sites(300, 40, 40, seed=5)
+    src = tmp_path / "sites.parquet"
+    sites.to_parquet(src)
+    ctx = batch_app.extensions["services"]
+    run_batch(ctx, Actor.cli(), src, tmp_path / "out.parquet", per_partition=60, cluster=cluster)
+    on_cluster = pd.DataFrame(gpd.read_parquet(tmp_path / "out.parquet").drop(columns="geometry"))
+    steps = []
+    here, summary = screen_in_process(ctx, Actor.cli(), src, per_partition=60, progress=lambda d, t: steps.append(d))
+    assert steps[-1] == len(sites) and summary["sites"] == len(sites)
+    def plain(df):  # missing as None in every column, whatever dtype the file gave it
+        return df.astype(object).where(df.notna(), None).reset_index(drop=True)
+
+    pd.testing.assert_frame_equal(plain(here), plain(on_cluster), check_dtype=False)

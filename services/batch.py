@@ -34,6 +34,7 @@ from geo.errors import DataError, UnsupportedFormatError
 from geo.screening import DEFAULT_SLIVER_M2, INSIDE, LocalFrame, screen_points, verdict
 
 INPUT_SUFFIXES = (".parquet", ".geoparquet", ".fgb", ".gpkg", ".csv", ".geojson", ".json", ".shp", ".zip")
+UPLOAD_SUFFIXES = (".kml", ".kmz", ".txt")  # read as the screening form reads them (KML placemarks, 界址点 TXT parcels)
 OUTPUT_SUFFIXES = (".parquet", ".geoparquet", ".csv")
 LON_COLUMNS = ("lon", "lng", "longitude", "经度", "x")
 LAT_COLUMNS = ("lat", "latitude", "纬度", "y")
@@ -45,13 +46,17 @@ SITES_PER_PARTITION = 2_000
 # ---------------------------------------------------------------------------------------------- reading
 
 
-def read_sites(path: Path) -> tuple[gpd.GeoDataFrame, int | None]:
-    """The input as a frame (geometry in the file's CRS, None where a row has none) and the file's EPSG."""
+def read_sites(path: Path, crs=None) -> tuple[gpd.GeoDataFrame, int | None]:
+    """The input as a frame (geometry in the file's CRS, None where a row has none) and the file's EPSG.
+    crs (parsed) is what KML/TXT readers need when they read coordinates as the form does."""
     path = Path(path)
     suffix = path.suffix.lower()
+    if suffix in UPLOAD_SUFFIXES:
+        sites = site_input.sites_from_upload(path.name, path.read_bytes(), crs)
+        return gpd.GeoDataFrame({"name": [s.name for s in sites]}, geometry=[s.geometry for s in sites], crs=4490), 4490
     if suffix not in INPUT_SUFFIXES:
-        raise UnsupportedFormatError(f"批量初筛不支持 {suffix or '无扩展名'} 文件；可用 GeoParquet、FlatGeobuf、GeoPackage、CSV、GeoJSON、Shapefile",
-                                     f"unsupported batch input {suffix!r}; use GeoParquet, FlatGeobuf, GeoPackage, CSV, GeoJSON or Shapefile")
+        raise UnsupportedFormatError(f"批量初筛不支持 {suffix or '无扩展名'} 文件；可用 GeoParquet、FlatGeobuf、GeoPackage、CSV、GeoJSON、Shapefile、KML、界址点 TXT",
+                                     f"unsupported batch input {suffix!r}; use GeoParquet, FlatGeobuf, GeoPackage, CSV, GeoJSON, Shapefile, KML or TXT")
     try:
         if suffix in (".parquet", ".geoparquet"):
             frame = gpd.read_parquet(path)
@@ -349,10 +354,11 @@ class Batch:
 def prepare(ctx, path, *, crs=None, bands=None, per_partition: int = SITES_PER_PARTITION) -> Batch:
     from services.screening import parse_bands
 
-    frame, file_epsg = read_sites(Path(path))
+    frame, file_epsg = read_sites(Path(path), parse_crs(crs) if crs else None)
     if not len(frame):
         raise DataError("文件中没有任何站点", "the file has no sites")
-    source_crs = parse_crs(crs) if crs else file_epsg
+    converted = Path(path).suffix.lower() in UPLOAD_SUFFIXES  # read in CGCS2000 lon/lat already
+    source_crs = parse_crs(crs) if crs and not converted else file_epsg
     options = {"crs": source_crs, "bands_m": parse_bands(bands), "sliver_m2": ctx.config.get("SLIVER_M2", DEFAULT_SLIVER_M2),
                "max_vertices": ctx.config["MAX_VERTICES"]}
     return Batch(Path(path), frame, _partitions(frame, per_partition), options, ctx.live.refresh(), source_crs)

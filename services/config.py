@@ -43,6 +43,8 @@ CONFIG_SCHEMA = {
         "DATABASE_SCHEMA": {"type": "string", "pattern": "^[a-z_][a-z0-9_]{0,62}$", "description": "schema in DATABASE_URL that holds the tables"},
         "DATABASE_POOL_SIZE": {"type": "integer", "minimum": 1, "maximum": 200, "description": "database connections per worker process"},
         "RESULT_RETENTION_DAYS": {"type": "number", "minimum": 1, "maximum": 36500, "description": "how long screening results (their links, PDF, Excel) are kept"},
+        "JOB_WORKERS": {"type": "integer", "minimum": 0, "maximum": 32,
+                        "description": "threads per process running OGC API – Processes jobs; 0: this process runs none (a `jobs work` worker does)"},
         "PUBLISH_AREA_CHANGE_PCT": {"type": "number", "minimum": 0, "maximum": 1000,
                                     "description": "area change against the replaced layer version that needs an explicit confirmation, percent"},
     },
@@ -73,6 +75,7 @@ DEFAULTS = {
     "DATABASE_POOL_SIZE": 8,
     "RESULT_RETENTION_DAYS": 365,
     "SLIVER_M2": 1.0,
+    "JOB_WORKERS": 1,
 }
 ENV_PREFIX = "ZONING_"
 

@@ -140,7 +140,7 @@ def _link(href: str, rel: str, type_: str, title: str) -> dict:
     return {"href": href, "rel": rel, "type": type_, "title": title}
 
 
-def landing(base: str, with_processes: bool) -> dict:
+def landing(base: str, extra_links: list[dict]) -> dict:
     api = f"{base}{PREFIX}"
     return {
         "title": "生态红线一张图 OGC API",
@@ -154,10 +154,7 @@ def landing(base: str, with_processes: bool) -> dict:
             _link(f"{api}/api?f=html", "service-doc", "text/html", "API 说明（网页）/ the API documentation"),
             _link(f"{api}/conformance", "conformance", "application/json", "符合的标准类 / conformance classes"),
             _link(f"{api}/collections", "data", "application/json", "要素集合 / feature collections"),
-        ] + ([_link(f"{api}/processes", "http://www.opengis.net/def/rel/ogc/1.0/processes", "application/json",
-                    "处理服务（选址合规初筛、面积占比）/ processes"),
-              _link(f"{api}/jobs", "http://www.opengis.net/def/rel/ogc/1.0/job-list", "application/json", "任务 / jobs")]
-             if with_processes else []),
+        ] + extra_links,
     }
 
 

@@ -86,7 +86,7 @@ def ogc_openapi(snap, vocab, base: str) -> dict:
                           "schema": {"type": "string"}},
         },
         "headers": {"Content-Crs": {"description": "返回坐标的坐标系 / CRS of the coordinates", "schema": {"type": "string"}}},
-        "responses": {"Error": {"description": "错误（OGC 异常文档）/ error", "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Exception"}}}}},
+        "responses": {"Error": {"description": "错误（OGC 异常文档）/ error", "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/OgcException"}}}}},
         "schemas": {
             "Link": {"type": "object", "required": ["href"], "properties": {
                 "href": {"type": "string"}, "rel": {"type": "string"}, "type": {"type": "string"}, "title": {"type": "string"}}},
@@ -123,7 +123,7 @@ def ogc_openapi(snap, vocab, base: str) -> dict:
                 "numberMatched": {"type": "integer", "minimum": 0}, "numberReturned": {"type": "integer", "minimum": 0},
                 "timeStamp": {"type": "string", "format": "date-time"},
                 "links": {"type": "array", "items": {"$ref": "#/components/schemas/Link"}}}},
-            "Exception": {"type": "object", "required": ["type"], "properties": {
+            "OgcException": {"type": "object", "required": ["type"], "properties": {
                 "type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"}, "detail": {"type": "string"},
                 "error": {"type": "string"}, "error_en": {"type": "string"}, "details": {"type": "object"}}},
         },

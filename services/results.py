@@ -76,6 +76,11 @@ class ResultStore:
         self._remember(rid, results)
         return results
 
+    def forget(self, rid: str) -> None:
+        """Out of this process's memory (the caller deletes the stored row): a dismissed job's result."""
+        with self._lock:
+            self._recent.pop(rid, None)
+
     def _remember(self, rid: str, results: list[dict]) -> None:
         with self._lock:
             self._recent[rid] = results

@@ -56,7 +56,7 @@ def snapshot():
 @bp.get("")
 @bp.get("/")
 def landing():
-    return answer(features.landing(base(), with_processes=bool(processes.CONFORMANCE)), "ogc_landing.html")
+    return answer(features.landing(base(), processes.landing_links(request.url_root)), "ogc_landing.html")
 
 
 @bp.get("/conformance")

@@ -100,6 +100,23 @@ def actor(cookie_free: bool = False) -> Actor:
     return Actor(user["username"], user["role"]) if user else Actor.anonymous()
 
 
+def api_actor() -> Actor:
+    """Who an /ogcapi request acts for (the audit and the job's owner). HTTP Basic credentials name that user; wrong
+    ones are a 401 (counted against the login rate limit; no WWW-Authenticate challenge, so no browser caches them).
+    Else the session cookie's user, but for a request with a body only when it is application/json: a cross-site
+    form cannot send JSON without a CORS preflight, which this service never grants. Else nobody."""
+    auth = request.authorization
+    if auth is not None and auth.type == "basic":
+        user = current_app.extensions["services"].accounts.verify(auth.username or "", auth.password or "")
+        if user is None:
+            current_app.extensions["rate_limit"].hit(request.remote_addr or "?", "login")
+            raise AuthRequiredError("HTTP Basic 认证失败：用户名或密码错误", "HTTP Basic authentication failed: wrong username or password")
+        return Actor(user["username"], user["role"])
+    if request.method in ("GET", "HEAD") or request.mimetype == "application/json":
+        return actor()
+    return Actor.anonymous()
+
+
 def login_required(role: str = "reviewer"):
     def decorator(fn):
         @wraps(fn)

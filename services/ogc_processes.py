@@ -137,10 +137,15 @@ FILE_INPUT = {
 
 
 def _site_screening(ex: Execution, inputs: dict) -> tuple[dict, str | None]:
-    geometry = inputs["geometry"]
-    ex.expect(len(geometry.get("features") or []) if isinstance(geometry, dict) else len(geometry) if isinstance(geometry, list) else 1)
-    run = screening.screen(ex.ctx, ex.actor, geometry=geometry, crs=inputs.get("crs"), district=inputs.get("district"),
-                           bands=inputs.get("bands"), corridor_width_m=inputs.get("corridor_width_m"), raw=ex.raw, progress=ex.progress)
+    """The site as GeoJSON (geometry) or as a file (file: Shapefile zip, KML, 界址点 TXT, … as the screening form takes)."""
+    options = {"crs": inputs.get("crs"), "district": inputs.get("district"), "bands": inputs.get("bands"),
+               "corridor_width_m": inputs.get("corridor_width_m"), "progress": ex.progress}
+    if "file" in inputs:
+        run = screening.screen(ex.ctx, ex.actor, upload=decode_file(inputs["file"], ex.ctx.limits), **options)
+    else:
+        geometry = inputs["geometry"]
+        ex.expect(len(geometry.get("features") or []) if isinstance(geometry, dict) else len(geometry) if isinstance(geometry, list) else 1)
+        run = screening.screen(ex.ctx, ex.actor, geometry=geometry, raw=ex.raw, **options)
     links = ex.links(run.result_id, ex.base_url)
     return {"result": exports.response_body(run.results, run.result_id, links), "overlaps": exports.overlap_geojson(run.results),
             "pdf": _link(links["pdf"], exports.MIME["pdf"], "初筛报告 PDF / screening report"),
@@ -221,8 +226,11 @@ PROCESSES = {p.id: p for p in (
     Process("site-screening", "选址合规初筛 / site screening",
             "项目站点（点、线、面）与生态保护红线、饮用水水源保护区、自然保护地等图层的叠加初筛：重叠面积、距离、结论；"
             "与 POST /api/screen 同一服务，结果保存并审计 / screens a site against every layer, as POST /api/screen does",
-            {"geometry": {"title": "站点几何 / site geometry", "description": "GeoJSON 几何、Feature 或 FeatureCollection（x 在前）",
-                          "schema": GEOJSON_INPUT, "minOccurs": 1, "maxOccurs": 1},
+            {"geometry": {"title": "站点几何 / site geometry", "description": "GeoJSON 几何、Feature 或 FeatureCollection（x 在前）；与 file 二选一",
+                          "schema": GEOJSON_INPUT, "minOccurs": 0, "maxOccurs": 1},
+             "file": {**FILE_INPUT, "description": "站点文件（与 geometry 二选一）：base64 编码的 Shapefile 压缩包、KML/KMZ、GeoJSON、GeoPackage、"
+                                                  "坐标 CSV 或界址点 TXT（同初筛页面的上传），OGC qualified value：value、mediaType、"
+                                                  "encoding=base64，可选 filename；不接受 href 引用", "minOccurs": 0},
              **COMMON_INPUTS, "corridor_width_m": CORRIDOR_INPUT},
             {"result": _json_output("初筛结果 / screening result", "与 POST /api/screen 的响应相同（链接为绝对地址）"),
              "overlaps": _json_output("重叠部分 GeoJSON / overlaps", "各命中要素与站点的重叠部分（经纬度）", "application/geo+json"),
@@ -310,8 +318,13 @@ def parse_request(p: Process, payload) -> tuple[dict, dict | None, str]:
     for name in ("crs", "district", "adcode", "csv_mode"):
         if inputs.get(name) is not None and not isinstance(inputs[name], str):
             raise DataError(f"输入 {name} 须为字符串", f"input {name} must be a string")
-    if p.inputs.get("geometry", {}).get("minOccurs") and not isinstance(inputs["geometry"], (dict, list)):
+    takes_site = p.inputs.get("geometry", {}).get("schema") is GEOJSON_INPUT  # site-screening: a GeoJSON site, or a file
+    if takes_site and "geometry" in inputs and not isinstance(inputs["geometry"], (dict, list)):
         raise DataError("geometry 须为 GeoJSON 对象（几何、Feature 或 FeatureCollection）", "geometry must be a GeoJSON object")
+    if takes_site and "geometry" not in inputs and "file" not in inputs:
+        raise DataError("缺少必需的输入：geometry（GeoJSON）或 file（文件），二者给出其一", "missing required input: geometry or file")
+    if takes_site and "geometry" in inputs and "file" in inputs:
+        raise DataError("geometry 与 file 只能给出其一", "give geometry or file, not both")
     outputs, response = parse_outputs(p, payload)
     return inputs, outputs, response
 

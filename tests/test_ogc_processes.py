@@ -102,7 +102,7 @@ def test_process_list_and_descriptions(client):
     assert doc["links"][0]["rel"] == "self" and doc["links"][0]["href"].startswith("http://")
     d = client.get("/ogcapi/processes/site-screening").get_json()
     assert d["jobControlOptions"] == ["sync-execute", "async-execute"] and "reference" in d["outputTransmission"]
-    assert d["inputs"]["geometry"]["minOccurs"] == 1 and d["inputs"]["crs"]["minOccurs"] == 0
+    assert d["inputs"]["geometry"]["minOccurs"] == d["inputs"]["file"]["minOccurs"] == 0 and d["inputs"]["crs"]["minOccurs"] == 0  # one of the two
     assert d["inputs"]["bands"]["schema"]["type"] == "array"
     assert set(d["outputs"]) == {"result", "overlaps", "pdf", "xlsx"}
     assert d["outputs"]["overlaps"]["schema"]["contentMediaType"] == "application/geo+json"
@@ -548,3 +548,21 @@ def test_every_route_is_in_the_openapi_fragment(shared):
                         for p in paths[path][method].get("parameters", [])
                         if (components[p["$ref"].rsplit("/", 1)[1]] if "$ref" in p else p)["in"] == "path"}
             assert declared == set(re.findall(r"{([^}]+)}", path)), (method, path)
+
+
+def test_site_screening_of_a_file_equals_the_upload_api(client):
+    """A 界址点 TXT sent as a base64 file input gives what /api/screen gives for the same upload."""
+    path = ROOT / "tests" / "data" / "site_dazu_jzd.txt"
+    data = path.read_bytes()
+    resp = execute(client, "site-screening", {"file": {"value": base64.b64encode(data).decode(), "mediaType": "text/plain",
+                                                       "encoding": "base64", "filename": path.name}})
+    assert resp.status_code == 200, resp.get_json()
+    mine = resp.get_json()["result"]
+    api = client.post("/api/screen", data={"file": (io.BytesIO(data), path.name)}).get_json()
+    assert mine["verdict"] == api["verdict"]
+    assert red_layer(mine)["total_overlap_m2"] == red_layer(api)["total_overlap_m2"] > 0
+    both = execute(client, "site-screening", {"file": {"value": "YQ==", "mediaType": "text/plain"},
+                                               "geometry": {"type": "Point", "coordinates": [105.7, 29.7]}})
+    assert both.status_code == 400 and "只能给出其一" in both.get_json()["title"]
+    neither = execute(client, "site-screening", {"crs": "EPSG:4490"})
+    assert neither.status_code == 400

@@ -19,6 +19,7 @@ import os
 import tempfile
 import threading
 import time
+from io import StringIO
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +29,7 @@ import pandas as pd
 import pyogrio
 import shapely
 
+from geo import readers
 from geo import sites as site_input
 from geo.crs import parse_crs, to_lonlat
 from geo.errors import DataError, UnsupportedFormatError
@@ -80,17 +82,7 @@ def _column(columns, wanted) -> str | None:
 
 
 def _csv_sites(path: Path) -> gpd.GeoDataFrame:
-    raw = path.read_bytes()
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            text = raw.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:
-        raise DataError(f"{path.name} 既不是 UTF-8 也不是 GBK 编码", f"{path.name} is neither UTF-8 nor GBK")
-    from io import StringIO
-
+    text = readers.decode(path.read_bytes())
     table = pd.read_csv(StringIO(text), dtype=str, keep_default_na=False)
     wkt, lon, lat = _column(table.columns, WKT_COLUMNS), _column(table.columns, LON_COLUMNS), _column(table.columns, LAT_COLUMNS)
     if wkt is not None:
@@ -321,7 +313,7 @@ class BatchCluster:
         self.cluster = None
         if scheduler:
             try:
-                self.client = Client(scheduler, timeout="20s")
+                self.client = Client(scheduler, timeout="10s")
             except (OSError, TimeoutError) as exc:
                 raise DataError(f"无法连接 Dask 调度器 {scheduler}：{exc}", f"cannot reach the Dask scheduler {scheduler}: {exc}") from None
         else:

@@ -183,6 +183,21 @@ def test_a_batch_that_cannot_finish_writes_nothing(tmp_path, cluster):
     assert not out.exists() and not list(tmp_path.glob(".out.parquet*"))
 
 
+def test_cli_screen_batch_on_an_existing_scheduler(batch_app, cluster, tmp_path):
+    """--scheduler: a cluster that is already running (here the module's local one, by its address)."""
+    src = tmp_path / "sites.csv"
+    src.write_text("name,lon,lat\nA,105.72,29.70\nB,105.90,29.50\nC,abc,1\n", encoding="utf-8")
+    out = tmp_path / "out.parquet"
+    result = batch_app.test_cli_runner().invoke(args=["screen-batch", str(src), "--out", str(out),
+                                                      "--scheduler", cluster.cluster.scheduler_address])
+    assert result.exit_code == 0, result.output
+    assert "3 个站点" in result.output and "1 个站点出错" in result.output
+    assert len(gpd.read_parquet(out)) == 3
+    unreachable = batch_app.test_cli_runner().invoke(args=["screen-batch", str(src), "--out", str(tmp_path / "x.csv"),
+                                                           "--scheduler", "tcp://127.0.0.1:9"])
+    assert unreachable.exit_code == 1 and "Dask" in unreachable.output and not (tmp_path / "x.csv").exists()
+
+
 def test_cli_screen_batch(batch_app, tmp_path):
     src = tmp_path / "sites.csv"
     src.write_text("name,lon,lat\nA,105.72,29.70\nB,105.90,29.50\n", encoding="utf-8")

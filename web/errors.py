@@ -10,6 +10,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from geo import errors
+from services.ogc_features import PREFIX as OGC_PREFIX  # the OGC API (Features, Processes): errors as OGC exception documents
 
 STATUS = {
     errors.NotFoundError: 404,
@@ -22,7 +23,6 @@ STATUS = {
     errors.UnavailableError: 503,
     errors.DataError: 400,
 }
-OGC_PREFIX = "/ogcapi"  # the OGC API (Features, Processes): errors as OGC exception documents
 HTTP_ZH = {400: "请求有误", 401: "请先登录", 403: "没有权限", 404: "未找到该页面或资源", 405: "不支持该请求方法", 413: "上传内容过大",
            415: "不支持的内容类型", 429: "请求过于频繁，请稍后再试"}
 

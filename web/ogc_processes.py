@@ -11,11 +11,12 @@ import click
 from flask import Blueprint, current_app, jsonify, request
 
 from services import ogc_processes
+from services.ogc_features import PREFIX
 from web.api import json_body
 from web.pages import _links
 from web.security import api_actor, csrf, rate_limited
 
-bp = Blueprint("ogc_processes", __name__, url_prefix="/ogcapi")
+bp = Blueprint("ogc_processes", __name__, url_prefix=PREFIX)
 BASE64_OVERHEAD = 4 / 3  # a file input arrives base64-encoded in the JSON body
 
 

@@ -1,6 +1,7 @@
 """Districts: plans plus layers, as plain data for any adapter (pages, API, CLI)."""
 from __future__ import annotations
 
+import json
 from functools import lru_cache
 
 from geo.area import METHOD_AREA, M2_PER_KM2
@@ -22,7 +23,8 @@ class DistrictService:
         if missing:
             raise ConfigError(store.info()["path"], "district.adcode", f"规划文件的区县在图层中没有边界 / no boundary for {missing}")
         self.area_m2 = {a: float(store.read("district", a)["area_m2"].sum()) for a in plans}
-        self.layer_geojson = lru_cache(maxsize=128)(self._layer_geojson)
+        self.layer_geojson = lru_cache(maxsize=16)(self._layer_geojson)
+        self.layer_body = lru_cache(maxsize=128)(self._layer_body)
 
     def check(self, adcode) -> str:
         """The adcode, or the one NotFoundError every adapter shows for an unknown district."""
@@ -70,6 +72,17 @@ class DistrictService:
 
     def demo_kinds(self, adcode: str) -> frozenset:
         return frozenset(k for k in self.vocab.kinds if self.store.is_demo(adcode, k))
+
+    def layer_etag(self, adcode: str, kind_key: str, display: bool) -> str:
+        """What a layer's GeoJSON is made from (the data version, district, kind, copy), known before building it:
+        a revalidation (If-None-Match) is answered without building or serialising anything."""
+        self.check(adcode)
+        self.vocab.kind(kind_key)
+        return f"{self.store.info()['version']}-{adcode}-{kind_key}-{int(display)}"
+
+    def _layer_body(self, adcode: str, kind_key: str, display: bool) -> bytes:
+        """The GeoJSON as sent, serialised once per data version (not per request)."""
+        return json.dumps(self._layer_geojson(adcode, kind_key, display), ensure_ascii=False, separators=(",", ":")).encode()
 
     def _layer_geojson(self, adcode: str, kind_key: str, display: bool) -> dict:
         self.check(adcode)

@@ -130,3 +130,27 @@ def test_broken_layer_file_stops_start_up_naming_file_and_field(make_app, tmp_pa
     with pytest.raises(ConfigError) as info:
         make_app(LAYERS_GPKG=str(bad))
     assert info.value.field == "protected_area.pa_type" and "bad.gpkg" in str(info.value)
+
+
+def test_layer_revalidation_is_answered_without_building_the_layer(make_app, monkeypatch):
+    """A client holding the current copy gets 304 from the ETag alone; a publish gives a new ETag and the new data."""
+    app = make_app()
+    client = app.test_client()
+    url = "/api/districts/500111/layers/redline"
+    first = client.get(url)
+    etag = first.headers["ETag"]
+    districts = app.extensions["services"].live.get().districts
+    monkeypatch.setattr(districts, "layer_body", lambda *a: (_ for _ in ()).throw(AssertionError("serialised for a 304")))
+    again = client.get(url, headers={"If-None-Match": etag})
+    assert again.status_code == 304 and again.data == b"" and again.headers["ETag"] == etag
+    monkeypatch.undo()
+    other = client.get(url, headers={"If-None-Match": '"something-else"'})
+    assert other.status_code == 200 and other.get_json() == first.get_json()
+    assert client.get("/api/districts/999999/layers/redline", headers={"If-None-Match": etag}).status_code == 404
+    official = ROOT / "tests" / "data" / "official_redline_dazu_gk35_gbk.zip"
+    result = app.test_cli_runner().invoke(args=["layers", "publish", str(official), "--district", "500111", "--kind", "redline",
+                                                "--yes", "--confirm-change"])
+    assert result.exit_code == 0, result.output
+    after = client.get(url, headers={"If-None-Match": etag})
+    assert after.status_code == 200 and after.headers["ETag"] != etag
+    assert {f["properties"]["feature_id"] for f in after.get_json()["features"]} != {f["properties"]["feature_id"] for f in first.get_json()["features"]}

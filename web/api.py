@@ -5,7 +5,6 @@ from CSRF and audit anonymously; every route here is in data/openapi.yaml (a tes
 """
 from __future__ import annotations
 
-import json
 
 from flask import Blueprint, current_app, jsonify, request
 
@@ -67,11 +66,14 @@ def vocabulary():
 @bp.get("/districts/<adcode>/layers/<kind>")
 def layer(adcode: str, kind: str):
     display = flag("display")
-    fc = ctx().live.get().districts.layer_geojson(adcode, kind, display)
-    resp = current_app.response_class(json.dumps(fc, ensure_ascii=False, separators=(",", ":")), mimetype="application/geo+json")
+    districts = ctx().live.get().districts
+    etag = districts.layer_etag(adcode, kind, display)
+    fresh = request.if_none_match.contains(etag)  # the client's copy is current: nothing is built or serialised
+    resp = current_app.response_class(b"" if fresh else districts.layer_body(adcode, kind, display), mimetype="application/geo+json",
+                                      status=304 if fresh else 200)
     resp.headers["Cache-Control"] = "no-cache"  # revalidated on every use: a publish changes the data behind the URL
-    resp.set_etag(f"{fc['data_version']}-{adcode}-{kind}-{int(display)}")
-    return resp.make_conditional(request)
+    resp.set_etag(etag)
+    return resp if fresh else resp.make_conditional(request)
 
 
 @bp.post("/screen")

@@ -38,7 +38,7 @@ def _source(path, from_postgis, source_url, crs) -> tuple[str, bytes]:
                                "（环境变量 ZONING_DATABASE_URL） / no PostGIS connection: give --source-url or set ZONING_DATABASE_URL")
     from layers.postgis_source import read_postgis_source
 
-    name, data = read_postgis_source(url, from_postgis, crs_given=bool(crs), max_rows=ctx().limits.max_features)
+    name, data = read_postgis_source(url, from_postgis, crs_given=bool(crs), max_rows=ctx().publish_limits.max_features)
     click.echo(f"已从 PostGIS 读取 {from_postgis if len(from_postgis) <= 80 else from_postgis[:80] + '…'}，作为 {name} 校验"
                f"（{len(data) / 1024:.0f} KB）")
     return name, data

@@ -79,7 +79,8 @@ def decode(data: bytes) -> str:
 
 def _check_count(n: int, limits: Limits, unit: str = "要素数"):
     if n > limits.max_features:
-        raise DataError(f"{unit} {n} 超过上限 {limits.max_features}", f"{n} features exceed the limit {limits.max_features}")
+        raise DataError(f"{unit} {n} 超过上限 {limits.max_features}{limits.raised_by('FEATURES')}",
+                        f"{n} features exceed the limit {limits.max_features}{limits.raised_by_en('FEATURES')}")
 
 
 # ---------------------------------------------------------------- GeoJSON

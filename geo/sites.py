@@ -62,7 +62,8 @@ def clean_geometry(geom, limits: Limits, what: str) -> tuple[object, list[str]]:
     if not np.isfinite(shapely.get_coordinates(geom)).all():
         raise DataError(f"{what}：坐标含非数值（NaN 或无穷大）", f"{what}: coordinates contain NaN or infinity")
     if shapely.get_num_coordinates(geom) > limits.max_vertices:
-        raise DataError(f"{what}：节点数超过上限 {limits.max_vertices}", f"{what}: more than {limits.max_vertices} vertices")
+        raise DataError(f"{what}：节点数超过上限 {limits.max_vertices}{limits.raised_by('VERTICES')}",
+                        f"{what}: more than {limits.max_vertices} vertices{limits.raised_by_en('VERTICES')}")
     if kind in ("LineString", "MultiLineString"):
         parts = [p for p in shapely.get_parts(geom) if len(set(map(tuple, shapely.get_coordinates(p)))) >= 2]
         if not parts:

@@ -53,11 +53,22 @@ UNPACK_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, 
 
 @dataclass(frozen=True)
 class Limits:
+    """What one input may hold. prefix: the settings that set these limits (MAX_… for screening uploads,
+    PUBLISH_MAX_… for an administrator's layer import), named in the message when one is hit."""
+
     max_upload_bytes: int = 20 * 1024 * 1024
     max_unpacked_bytes: int = 100 * 1024 * 1024
     max_archive_members: int = 50
     max_features: int = 2000
     max_vertices: int = 200_000
+    prefix: str = "MAX_"
+
+    def raised_by(self, what: str) -> str:
+        """「（设置 MAX_FEATURES 可提高）」: which setting raises the limit just hit."""
+        return f"（可由设置 {self.prefix}{what} 提高）"
+
+    def raised_by_en(self, what: str) -> str:
+        return f" (setting {self.prefix}{what} raises it)"
 
 
 DEFAULT_LIMITS = Limits()
@@ -76,8 +87,8 @@ def check_size(data: bytes, limits: Limits) -> None:
     if not data:
         raise DataError("上传的文件为空", "the uploaded file is empty")
     if len(data) > limits.max_upload_bytes:
-        raise TooLargeError(f"文件超过大小上限 {limits.max_upload_bytes // 1024 // 1024} MB",
-                            f"file larger than {limits.max_upload_bytes // 1024 // 1024} MB")
+        raise TooLargeError(f"文件超过大小上限 {limits.max_upload_bytes // 1024 // 1024} MB{limits.raised_by('UPLOAD_MB')}",
+                            f"file larger than {limits.max_upload_bytes // 1024 // 1024} MB{limits.raised_by_en('UPLOAD_MB')}")
 
 
 @contextmanager
@@ -132,8 +143,13 @@ def open_zip(data: bytes) -> zipfile.ZipFile:
         raise DataError("不是有效的 zip 压缩包", "not a valid zip archive") from None
 
 
-def _too_large() -> TooLargeError:
-    return TooLargeError("压缩包解压后过大（疑似压缩炸弹）", "archive unpacks too large (zip bomb?)")
+def _too_large(limits: Limits | None = None) -> TooLargeError:
+    """Over the unpacked-size limit (limits: say which setting raises it), or compressed like a zip bomb (None)."""
+    if limits is None:
+        return TooLargeError("压缩包解压后过大（疑似压缩炸弹）", "archive unpacks too large (zip bomb?)")
+    mb = limits.max_unpacked_bytes // 1024 // 1024
+    return TooLargeError(f"压缩包解压后超过 {mb} MB{limits.raised_by('UNPACKED_MB')}",
+                         f"the archive unpacks to more than {mb} MB{limits.raised_by_en('UNPACKED_MB')}")
 
 
 def safe_members(zf: zipfile.ZipFile, limits: Limits) -> list[zipfile.ZipInfo]:
@@ -147,9 +163,10 @@ def safe_members(zf: zipfile.ZipFile, limits: Limits) -> list[zipfile.ZipInfo]:
         if p.is_absolute() or ".." in p.parts or not p.name or re.match(r"^[A-Za-z]:", m.filename):
             raise DataError(f"压缩包内路径不安全：{m.filename[:60]}", f"unsafe path in archive: {m.filename[:60]!r}")
         total += m.file_size
-        if total > limits.max_unpacked_bytes or (
-                m.compress_size and m.file_size / m.compress_size > ARCHIVE_MAX_RATIO and m.file_size > BOMB_MIN_BYTES):
+        if m.compress_size and m.file_size / m.compress_size > ARCHIVE_MAX_RATIO and m.file_size > BOMB_MIN_BYTES:
             raise _too_large()
+        if total > limits.max_unpacked_bytes:
+            raise _too_large(limits)
     return members
 
 
@@ -168,7 +185,7 @@ def extract(zf: zipfile.ZipFile, members, tmp: Path, limits: Limits) -> list[Pat
                 while chunk := src.read(1 << 20):
                     written += len(chunk)
                     if written > limits.max_unpacked_bytes:
-                        raise _too_large()
+                        raise _too_large(limits)
                     dst.write(chunk)
         except UNPACK_ERRORS:
             raise _corrupt(m) from None

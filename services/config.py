@@ -45,6 +45,10 @@ CONFIG_SCHEMA = {
         "RESULT_RETENTION_DAYS": {"type": "number", "minimum": 1, "maximum": 36500, "description": "how long screening results (their links, PDF, Excel) are kept"},
         "JOB_WORKERS": {"type": "integer", "minimum": 0, "maximum": 32,
                         "description": "threads per process running OGC API – Processes jobs; 0: this process runs none (a `jobs work` worker does)"},
+        "PUBLISH_MAX_UPLOAD_MB": {"type": "integer", "minimum": 1, "maximum": 10000, "description": "largest layer file an administrator imports"},
+        "PUBLISH_MAX_UNPACKED_MB": {"type": "integer", "minimum": 1, "maximum": 40000, "description": "largest unpacked layer archive"},
+        "PUBLISH_MAX_FEATURES": {"type": "integer", "minimum": 1, "maximum": 10000000, "description": "most features in one imported layer"},
+        "PUBLISH_MAX_VERTICES": {"type": "integer", "minimum": 4, "maximum": 100000000, "description": "most vertices per imported feature"},
         "PUBLISH_AREA_CHANGE_PCT": {"type": "number", "minimum": 0, "maximum": 1000,
                                     "description": "area change against the replaced layer version that needs an explicit confirmation, percent"},
     },
@@ -76,6 +80,10 @@ DEFAULTS = {
     "RESULT_RETENTION_DAYS": 365,
     "SLIVER_M2": 1.0,
     "JOB_WORKERS": 1,
+    "PUBLISH_MAX_UPLOAD_MB": 500,
+    "PUBLISH_MAX_UNPACKED_MB": 4000,
+    "PUBLISH_MAX_FEATURES": 200000,
+    "PUBLISH_MAX_VERTICES": 20000000,
 }
 ENV_PREFIX = "ZONING_"
 

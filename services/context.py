@@ -56,6 +56,10 @@ class Services:
             self.instance.mkdir(mode=0o700, parents=True)  # accounts, audit and the session key live here
         self.limits = Limits(max_upload_bytes=cfg["MAX_UPLOAD_MB"] * 1024 * 1024, max_unpacked_bytes=cfg["MAX_UNPACKED_MB"] * 1024 * 1024,
                              max_features=cfg["MAX_FEATURES"], max_vertices=cfg["MAX_VERTICES"])
+        # an administrator's layer import: official layers are far larger than any site a reviewer uploads
+        self.publish_limits = Limits(max_upload_bytes=cfg["PUBLISH_MAX_UPLOAD_MB"] * 1024 * 1024,
+                                     max_unpacked_bytes=cfg["PUBLISH_MAX_UNPACKED_MB"] * 1024 * 1024,
+                                     max_features=cfg["PUBLISH_MAX_FEATURES"], max_vertices=cfg["PUBLISH_MAX_VERTICES"], prefix="PUBLISH_MAX_")
         self.db = db = state_db.connect(cfg, self.instance)
         self.shared = db.dialect == "postgres"  # state every worker process sees alike
         self.accounts = Accounts(db)
@@ -80,7 +84,7 @@ class Services:
         """An upload staged by another worker, read again from the stored bytes (the same reading, the same result)."""
         snap = self.live.get()
         return layer_import.stage(source["filename"], data, source["adcode"], self.vocab.kind(source["kind"]), source["crs"],
-                                  self.limits, source["user"], snap.districts.district_centre_lon(source["adcode"]))
+                                  self.publish_limits, source["user"], snap.districts.district_centre_lon(source["adcode"]))
 
     def audit_row(self, actor: Actor, action: str, summary: str, versions: dict, input_sha256: str | None = None) -> dict:
         """An audit entry's fields, for a store that writes it inside its own transaction."""

@@ -45,7 +45,7 @@ def stage(ctx, actor, filename: str, data: bytes, adcode: str, kind: str, crs: s
     snap = ctx.live.get()
     snap.districts.check(adcode)
     found = _thematic_kind(ctx, kind)
-    staged = layer_import.stage(filename, data, adcode, found, crs or None, ctx.limits, actor.username,
+    staged = layer_import.stage(filename, data, adcode, found, crs or None, ctx.publish_limits, actor.username,
                                 snap.districts.district_centre_lon(adcode))
     ctx.staging.put(staged, {"filename": filename, "adcode": adcode, "kind": found.key, "crs": crs or None, "user": actor.username}, data)
     ctx.record(actor, "stage", f"暂存待发布 {adcode} {found.name_zh}：{filename}（{len(staged.sites)} 个要素，尚未发布）",

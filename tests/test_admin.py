@@ -318,3 +318,33 @@ def test_cli_map_items_without_equals_are_refused(make_app):
     assert "--map 须写作 属性=源字段" in result.output and "GNLX" in result.output
     assert app.extensions["services"].repository.history() == []
     assert [e["action"] for e in app.extensions["services"].audit.entries()] == []  # refused before anything was staged
+
+
+def test_layer_imports_have_their_own_larger_limits(make_app, tmp_path):
+    """An administrator's layer may exceed the screening upload limit (PUBLISH_MAX_UPLOAD_MB); a site may not, and
+    every limit that is hit names the setting that raises it."""
+    import json
+
+    import pyogrio
+
+    layer = pyogrio.read_dataframe(f"/vsizip/{OFFICIAL}")
+    geojson = tmp_path / "redline.geojson"
+    pyogrio.write_dataframe(layer, geojson, driver="GeoJSON")
+    body = json.loads(geojson.read_text(encoding="utf-8"))
+    big = tmp_path / "redline_big.geojson"
+    big.write_text(json.dumps(body, ensure_ascii=False) + " " * (3 * 1024 * 1024), encoding="utf-8")  # 3 MB, still valid JSON
+    app = make_app(MAX_UPLOAD_MB=1, PUBLISH_MAX_UPLOAD_MB=5)
+    admin = admin_client(app)
+    staged = upload(admin, big)
+    assert staged.status_code == 303 and "/admin/imports/" in staged.headers["Location"]
+    site = app.test_client().post("/api/screen", data={"file": (io.BytesIO(big.read_bytes()), "site.geojson")})
+    assert site.status_code == 413 and "MAX_UPLOAD_MB" in site.get_json()["error"]
+    anonymous = app.test_client().post("/admin/import", data={"file": (io.BytesIO(big.read_bytes()), big.name)})
+    assert anonymous.status_code == 413  # the larger limit is an administrator's only
+    few = make_app(PUBLISH_MAX_FEATURES=len(layer) - 1, INSTANCE_DIR=str(tmp_path / "few"))
+    refused = upload(admin_client(few), geojson)
+    assert refused.status_code == 400 and "PUBLISH_MAX_FEATURES" in refused.get_data(as_text=True)
+    many = [{"type": "Feature", "properties": {}, "geometry": {"type": "Point", "coordinates": [105.7 + i * 1e-4, 29.7]}} for i in range(4)]
+    screen = make_app(MAX_FEATURES=3, INSTANCE_DIR=str(tmp_path / "three")).test_client().post(
+        "/api/screen", json={"geometry": {"type": "FeatureCollection", "features": many}})
+    assert screen.status_code == 400 and "MAX_FEATURES" in screen.get_json()["error"]

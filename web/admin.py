@@ -9,13 +9,24 @@ from render import maps
 from services import layer_admin, sections, users
 from web.errors import status_of
 from web.pages import sections_page
-from web.security import actor, login_required, rate_limited, safe_next
+from web.security import actor, current_user, login_required, rate_limited, safe_next
 
 bp = Blueprint("admin", __name__)
+MB = 1024 * 1024
 
 
 def ctx():
     return current_app.extensions["services"]
+
+
+@bp.url_value_preprocessor
+def _layer_import_body_limit(endpoint, values) -> None:
+    """An administrator's layer upload may be as large as PUBLISH_MAX_UPLOAD_MB; every other body keeps the
+    screening limit. Set before the CSRF check reads the form (url value preprocessors run first)."""
+    if endpoint == "admin.import_upload" and request.method == "POST":
+        user = current_user()
+        if user is not None and user["role"] == "admin":
+            request.max_content_length = (ctx().config["PUBLISH_MAX_UPLOAD_MB"] + 1) * MB
 
 
 @bp.route("/login", methods=["GET", "POST"])

@@ -32,7 +32,7 @@ import shapely
 from geo import readers
 from geo import sites as site_input
 from geo.crs import parse_crs, to_lonlat
-from geo.errors import DataError, UnsupportedFormatError
+from geo.errors import DataError, TooLargeError, UnsupportedFormatError
 from geo.screening import DEFAULT_SLIVER_M2, INSIDE, LocalFrame, screen_points, verdict
 
 INPUT_SUFFIXES = (".parquet", ".geoparquet", ".fgb", ".gpkg", ".csv", ".geojson", ".json", ".shp", ".zip")
@@ -343,12 +343,15 @@ class Batch:
         return list(self.snap.screening.kinds)
 
 
-def prepare(ctx, path, *, crs=None, bands=None, per_partition: int = SITES_PER_PARTITION) -> Batch:
+def prepare(ctx, path, *, crs=None, bands=None, per_partition: int = SITES_PER_PARTITION, max_sites: int | None = None) -> Batch:
     from services.screening import parse_bands
 
     frame, file_epsg = read_sites(Path(path), parse_crs(crs) if crs else None)
     if not len(frame):
         raise DataError("文件中没有任何站点", "the file has no sites")
+    if max_sites is not None and len(frame) > max_sites:
+        raise TooLargeError(f"站点数 {len(frame)} 超过上限 {max_sites}（可由设置 JOB_MAX_SITES 提高；更大的批量请用 flask --app app screen-batch）",
+                            f"{len(frame)} sites exceed the limit {max_sites} (setting JOB_MAX_SITES; larger batches: flask screen-batch)")
     converted = Path(path).suffix.lower() in UPLOAD_SUFFIXES  # read in CGCS2000 lon/lat already
     source_crs = parse_crs(crs) if crs and not converted else file_epsg
     options = {"crs": source_crs, "bands_m": parse_bands(bands), "sliver_m2": ctx.config.get("SLIVER_M2", DEFAULT_SLIVER_M2),
@@ -398,10 +401,11 @@ def run_batch(ctx, actor, path, out, *, scheduler: str | None = None, workers: i
     return summary
 
 
-def screen_in_process(ctx, actor, path, *, crs=None, bands=None, per_partition: int = 500, progress=None) -> tuple[pd.DataFrame, dict]:
+def screen_in_process(ctx, actor, path, *, crs=None, bands=None, per_partition: int = 500, progress=None,
+                      max_sites: int | None = None) -> tuple[pd.DataFrame, dict]:
     """The same rows as run_batch, computed in this process partition by partition (a server's job
     worker: no cluster to start); progress(done, total) after each partition may raise to stop."""
-    batch = prepare(ctx, path, crs=crs, bands=bands, per_partition=per_partition)
+    batch = prepare(ctx, path, crs=crs, bands=bands, per_partition=per_partition, max_sites=max_sites)
     pieces, done = [], 0
     for part in batch.parts:
         pieces.append(partition_rows(ctx, part, batch.options))

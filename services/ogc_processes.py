@@ -199,7 +199,7 @@ def _batch_screening(ex: Execution, inputs: dict) -> tuple[dict, str | None]:
                 ex.progress(done - ex.progress.done)
 
         table, summary = batch.screen_in_process(ex.ctx, ex.actor, path, crs=inputs.get("crs"), bands=inputs.get("bands"),
-                                                 progress=progress)
+                                                 progress=progress, max_sites=ex.ctx.config["JOB_MAX_SITES"])
     rows = json.loads(table.to_json(orient="records", force_ascii=False))  # missing values as null
     link = _link(f"{ex.base_url}ogcapi/jobs/{ex.job_id}/results?f=csv", "text/csv", "初筛结果 CSV / screening table")
     return {"rows": rows, "table": link, "summary": summary}, None

@@ -566,3 +566,14 @@ def test_site_screening_of_a_file_equals_the_upload_api(client):
     assert both.status_code == 400 and "只能给出其一" in both.get_json()["title"]
     neither = execute(client, "site-screening", {"crs": "EPSG:4490"})
     assert neither.status_code == 400
+
+
+def test_batch_job_site_limit_names_its_setting(tmp_path):
+    app = new_app(tmp_path, JOB_MAX_SITES=3)
+    c = app.test_client()
+    text = "name,lon,lat\n" + "".join(f"S{i},{105.70 + i * 1e-3:.4f},29.70\n" for i in range(4))
+    loc = execute(c, "batch-screening", {"file": _file_input(text)}).headers["Location"]
+    info = wait_for(c, loc)
+    assert info["status"] == "failed"
+    resp = c.get(loc + "/results")
+    assert resp.status_code == 413 and "JOB_MAX_SITES" in resp.get_json()["title"] and "screen-batch" in resp.get_json()["detail"]

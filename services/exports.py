@@ -1,4 +1,5 @@
-"""A screening result in every form it leaves the service: JSON, overlap GeoJSON, CSV, Excel, PDF."""
+"""A screening result in every form it leaves the service: JSON, overlap GeoJSON, CSV, Excel, PDF, and for GIS and
+CAD users a zipped Shapefile and DXF in the site's Gauss-Krüger zone and KML (render/gis_exports.py)."""
 from __future__ import annotations
 
 import json
@@ -7,14 +8,16 @@ import shapely
 import shapely.geometry
 
 from geo import vocabulary
-from geo.errors import NotFoundError
-from render import pdf
+from geo.errors import DataError, NotFoundError
+from render import gis_exports, pdf
 from render.tables import rows_to_csv, rows_to_xlsx
 from services.screening import coverage_text, stored_results
 
-EXPORT_FORMATS = ("json", "geojson", "csv", "xlsx", "pdf")
+EXPORT_FORMATS = ("json", "geojson", "csv", "xlsx", "pdf", "shp", "kml", "dxf")
 MIME = {"json": "application/json", "geojson": "application/geo+json", "csv": "text/csv", "pdf": "application/pdf",
-        "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+        "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "shp": "application/zip",
+        "kml": "application/vnd.google-earth.kml+xml", "dxf": "image/vnd.dxf"}
+FILE_SUFFIX = {"shp": "-shp.zip"}  # the file a format downloads as (default: .<format>)
 
 
 def public(result):
@@ -108,12 +111,14 @@ def response_body(results: list[dict], rid: str, links: dict) -> dict:
     return body
 
 
-def screening_export(ctx, rid: str, fmt: str, links: dict) -> tuple[bytes | str, str, str]:
-    """(content, media type, file name) of a stored result in one export format."""
+def screening_export(ctx, rid: str, fmt: str, links: dict, encoding: str | None = None) -> tuple[bytes | str, str, str]:
+    """(content, media type, file name) of a stored result in one export format. encoding (Shapefile): gbk (default) or utf-8."""
     results = stored_results(ctx, rid)
     if fmt not in EXPORT_FORMATS:
         raise NotFoundError(f"不支持的导出格式：{fmt[:20]}", f"unknown export format {fmt[:20]}")
-    name = f"screening-{rid}.{fmt}"
+    if encoding not in (None, "", *gis_exports.SHAPE_ENCODINGS):
+        raise DataError(f"Shapefile 编码只能是 gbk 或 utf-8，收到：{encoding[:20]}", f"encoding must be gbk or utf-8, got {encoding[:20]!r}")
+    name = f"screening-{rid}{FILE_SUFFIX.get(fmt, '.' + fmt)}"
     if fmt == "json":
         content = json.dumps(response_body(results, rid, links), ensure_ascii=False, indent=1)
     elif fmt == "geojson":
@@ -122,6 +127,12 @@ def screening_export(ctx, rid: str, fmt: str, links: dict) -> tuple[bytes | str,
         content = rows_to_csv(result_rows(results, ctx.vocab), CSV_COLUMNS)
     elif fmt == "xlsx":
         content = rows_to_xlsx(result_rows(results, ctx.vocab), CSV_COLUMNS, "初筛结果")
+    elif fmt == "shp":
+        content = gis_exports.shapefile_zip(results, ctx.vocab, encoding or "gbk")
+    elif fmt == "kml":
+        content = gis_exports.kml(results, ctx.vocab)
+    elif fmt == "dxf":
+        content = gis_exports.dxf(results, ctx.vocab)
     else:
         content = pdf.screening_pdf(results, public(results), ctx.vocab)
     return content, MIME[fmt], name

@@ -103,5 +103,5 @@ def screen_result(rid: str):
 
 @bp.get("/screen/results/<rid>.<fmt>")
 def screen_export(rid: str, fmt: str):
-    content, mimetype, filename = exports.screening_export(ctx(), rid, fmt, _links(rid))
+    content, mimetype, filename = exports.screening_export(ctx(), rid, fmt, _links(rid), request.args.get("encoding"))
     return Response(content, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{filename}"'})

@@ -13,6 +13,21 @@ def create_user(ctx, username: str, password: str, role: str) -> None:
     ctx.accounts.create(username, password, role)
 
 
+def reset_password(ctx, actor: Actor, username: str, password: str) -> None:
+    ctx.accounts.reset_password(username, password)
+    ctx.record(actor, "reset-password", f"重设 {username} 的密码（其已登录的会话失效）", {})
+
+
+def disable_user(ctx, actor: Actor, username: str) -> None:
+    ctx.accounts.disable(username)
+    ctx.record(actor, "disable-user", f"停用账号 {username}（不能再登录，已登录的会话失效）", {})
+
+
+def enable_user(ctx, actor: Actor, username: str) -> None:
+    ctx.accounts.enable(username)
+    ctx.record(actor, "enable-user", f"启用账号 {username}", {})
+
+
 def login(ctx, username: str, password: str) -> dict | None:
     """The account if the password is right (audited), else None — the same work either way."""
     user = ctx.accounts.verify(username, password)

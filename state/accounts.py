@@ -1,12 +1,13 @@
 """Accounts: werkzeug scrypt password hashes; roles reviewer (审查员: view and screen) and
-admin (管理员: also import, publish and roll back layers)."""
+admin (管理员: also import, publish and roll back layers). A disabled account cannot sign in, and a
+password reset or a disable raises session_version, which ends the sessions signed before it."""
 from __future__ import annotations
 
 import re
 
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from geo.errors import ConflictError, DataError
+from geo.errors import ConflictError, DataError, NotFoundError
 from state.db import now
 
 ROLES = {"reviewer": "审查员", "admin": "管理员"}
@@ -28,19 +29,47 @@ class Accounts:
             raise DataError(f"密码至少 {MIN_PASSWORD} 位", f"password needs at least {MIN_PASSWORD} characters")
         if self.db.execute("SELECT 1 FROM users WHERE username = ?", (username,)):
             raise ConflictError(f"用户 {username} 已存在", f"user {username} exists")
-        self.db.execute("INSERT INTO users VALUES (?, ?, ?, ?)", (username, generate_password_hash(password), role, now()))
+        self.db.execute("INSERT INTO users (username, password_hash, role, created_at) VALUES (?, ?, ?, ?)",
+                        (username, generate_password_hash(password), role, now()))
 
     def verify(self, username: str, password: str) -> dict | None:
-        rows = self.db.execute("SELECT username, password_hash, role FROM users WHERE username = ?", (username or "",))
+        """The account (username, role, session_version) if the password is right and it is not disabled."""
+        rows = self.db.execute("SELECT username, password_hash, role, session_version, disabled_at FROM users WHERE username = ?",
+                               (username or "",))
         if not rows:
             check_password_hash(_DUMMY_HASH, password or "")  # same work whether or not the user exists
             return None
-        name, pw_hash, role = rows[0]
-        return {"username": name, "role": role} if check_password_hash(pw_hash, password or "") else None
+        name, pw_hash, role, version, disabled_at = rows[0]
+        right = check_password_hash(pw_hash, password or "")
+        return {"username": name, "role": role, "session_version": version} if right and disabled_at is None else None
 
     def get(self, username: str) -> dict | None:
-        rows = self.db.execute("SELECT username, role FROM users WHERE username = ?", (username,))
-        return {"username": rows[0][0], "role": rows[0][1]} if rows else None
+        """An enabled account, or None (unknown or disabled)."""
+        rows = self.db.execute("SELECT username, role, session_version FROM users WHERE username = ? AND disabled_at IS NULL", (username,))
+        return {"username": rows[0][0], "role": rows[0][1], "session_version": rows[0][2]} if rows else None
 
     def list(self) -> list[dict]:
-        return [{"username": u, "role": r, "created_at": c} for u, r, c in self.db.execute("SELECT username, role, created_at FROM users ORDER BY username")]
+        return [{"username": u, "role": r, "created_at": c, "disabled_at": d}
+                for u, r, c, d in self.db.execute("SELECT username, role, created_at, disabled_at FROM users ORDER BY username")]
+
+    def _existing(self, username: str) -> None:
+        if not self.db.execute("SELECT 1 FROM users WHERE username = ?", (username,)):
+            raise NotFoundError(f"没有用户 {str(username)[:40]}", f"no user {str(username)[:40]!r}")
+
+    def reset_password(self, username: str, password: str) -> None:
+        """A new password; every session signed in before it ends."""
+        self._existing(username)
+        if len(password or "") < MIN_PASSWORD:
+            raise DataError(f"密码至少 {MIN_PASSWORD} 位", f"password needs at least {MIN_PASSWORD} characters")
+        self.db.execute("UPDATE users SET password_hash = ?, session_version = session_version + 1 WHERE username = ?",
+                        (generate_password_hash(password), username))
+
+    def disable(self, username: str) -> None:
+        """No more sign-ins, and the account's open sessions end (its history and audit rows stay)."""
+        self._existing(username)
+        self.db.execute("UPDATE users SET disabled_at = COALESCE(disabled_at, ?), session_version = session_version + 1 WHERE username = ?",
+                        (now(), username))
+
+    def enable(self, username: str) -> None:
+        self._existing(username)
+        self.db.execute("UPDATE users SET disabled_at = NULL WHERE username = ?", (username,))

@@ -289,3 +289,36 @@ def test_login_is_rate_limited(make_app):
     assert "请求过于频繁" in page and "每分钟最多 3 次" in page
     assert audit.new() == []
     assert client.get("/admin/").status_code == 302  # not logged in: sent to the login page
+
+
+def test_reset_password_and_disable_end_open_sessions(make_app):
+    """An account reset or disabled from the shell: the old password and every open session stop working at once;
+    the actions are in the audit log; a disabled account's HTTP Basic calls fail too."""
+    import base64
+
+    from conftest import login
+
+    app = make_app()
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["users", "create", "wangwu", "--role", "admin", "--password", "first password!"]).exit_code == 0
+    browser = app.test_client()
+    assert login(browser, "wangwu", "first password!").status_code == 302
+    assert browser.get("/admin/").status_code == 200
+    result = runner.invoke(args=["users", "reset-password", "wangwu", "--password", "second password!", "--user", "管理员甲"])
+    assert result.exit_code == 0, result.output
+    assert browser.get("/admin/").status_code == 302  # signed out: the session was signed before the reset
+    assert login(app.test_client(), "wangwu", "first password!").status_code == 401
+    again = app.test_client()
+    assert login(again, "wangwu", "second password!").status_code == 302 and again.get("/admin/").status_code == 200
+    assert runner.invoke(args=["users", "disable", "wangwu"]).exit_code == 0
+    assert again.get("/admin/").status_code == 302
+    assert login(app.test_client(), "wangwu", "second password!").status_code == 401
+    basic = {"Authorization": "Basic " + base64.b64encode(b"wangwu:second password!").decode()}
+    assert app.test_client().get("/ogcapi/jobs", headers=basic).status_code == 401
+    listed = runner.invoke(args=["users", "list"]).output
+    assert "wangwu" in listed and "已停用" in listed
+    assert runner.invoke(args=["users", "enable", "wangwu"]).exit_code == 0
+    assert login(app.test_client(), "wangwu", "second password!").status_code == 302
+    actions = [(e["action"], e["username"]) for e in app.extensions["services"].audit.entries()]
+    assert ("reset-password", "管理员甲") in actions and any(a == "disable-user" for a, _ in actions)
+    assert runner.invoke(args=["users", "disable", "nobody"]).exit_code == 1

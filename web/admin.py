@@ -38,6 +38,7 @@ def login():
         if user:
             session.clear()
             session["user"] = user["username"]
+            session["session_version"] = user["session_version"]
             return redirect(safe_next(request.args.get("next", "")) or url_for("admin.dashboard"))
         error = "用户名或密码错误"
     return render_template("login.html", error=error), (401 if error else 200)

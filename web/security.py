@@ -79,7 +79,9 @@ def rate_limited(bucket: str):
 def current_user() -> dict | None:
     if "user" not in g:
         name = session.get("user")
-        g.user = current_app.extensions["services"].accounts.get(name) if name else None
+        user = current_app.extensions["services"].accounts.get(name) if name else None
+        # a password reset or a disable since this session was signed ends it
+        g.user = user if user is not None and session.get("session_version", 0) == user["session_version"] else None
     return g.user
 
 

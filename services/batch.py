@@ -1,7 +1,8 @@
 """Batch screening (批量初筛) of large site files on a Dask cluster: one output row per input row.
 
-Every site goes through the single-site engine (ScreeningService.screen, the code behind /api/screen),
-so a batch row says what the API says for that site: the verdict level per layer kind (with the
+Lines and polygons go through the single-site engine (ScreeningService.screen, the code behind /api/screen),
+points through its vectorised point engine (screen_points, zone by zone), so a batch row says what the API
+says for that site (tests compare every row): the verdict level per layer kind (with the
 same 无法判定 where the data do not cover the search radius), the dissolved overlap, the nearest
 feature and its distance. Sites are sorted along a Hilbert curve and cut into partitions, so each
 worker touches a compact area; each worker process loads the published layers once (from the
@@ -126,7 +127,7 @@ def columns_for(kinds: list[str]) -> list[str]:
     per_kind = ("level", "overlap_m2", "overlap_pct", "length_inside_m", "length_pct", "nearest_id", "nearest_name", "distance_m",
                 "coverage")
     return (["row", "name", "site_type", "area_m2", "length_m", "level"] + [f"{k}_{m}" for k in kinds for m in per_kind]
-            + ["layer_versions", "crs_note", "error"])
+            + ["layer_versions", "crs_note", "notes", "error"])
 
 
 def screen_partition(part: pd.DataFrame, config: dict, options: dict) -> pd.DataFrame:
@@ -146,6 +147,7 @@ def partition_rows(services, part: pd.DataFrame, options: dict) -> pd.DataFrame:
         out = {"row": int(row_number), "name": name}
         try:
             site, crs_info, notes = _site(wkb, options, row_number)
+            out["notes"] = "；".join(notes) or None  # what was repaired or removed is said, never silent
             if site.geom_type == "Point":
                 points.append((len(rows), site, crs_info))
             else:

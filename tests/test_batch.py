@@ -140,7 +140,8 @@ def test_malformed_rows_are_reported_not_fatal(batch_app, cluster, tmp_path):
     gpd.GeoDataFrame({"name": ["自相交"]}, geometry=[shapely.Polygon([(105.70, 29.70), (105.72, 29.72), (105.72, 29.70), (105.70, 29.72)])],
                      crs=4490).to_file(gpkg)
     run_batch(batch_app.extensions["services"], Actor.cli(), gpkg, tmp_path / "bowtie.csv", cluster=cluster)
-    assert pd.read_csv(tmp_path / "bowtie.csv")["error"].isna().all()  # repaired, as the API repairs it
+    bowtie = pd.read_csv(tmp_path / "bowtie.csv")
+    assert bowtie["error"].isna().all() and "make_valid" in bowtie["notes"].iloc[0]  # repaired as the API repairs it, and said
 
 
 def test_a_killed_worker_does_not_lose_sites(batch_app, tmp_path):

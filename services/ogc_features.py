@@ -19,6 +19,7 @@ import numpy as np
 import shapely
 from pyproj import CRS, Transformer
 
+from geo.area import METHOD_AREA
 from geo.crs import GEO_EPSG, gk3_epsg, gk3_zone
 from geo.errors import DataError, NotFoundError
 from geo.vocabulary import LayerKind, Vocabulary
@@ -59,8 +60,12 @@ def crs_uri(code: int) -> str:
 def supported_crs(snap) -> list[str]:
     """CRS84 (the default), CGCS2000 geographic, WGS84 and the CGCS2000 3° Gauss-Krüger zones (with and
     without zone prefix) of every district's centre, so surveyors get X/Y in the zone they work in."""
-    zones = sorted({gk3_zone((b[0] + b[2]) / 2) for b in shapely.bounds(snap.store.read_all("district").geometry.values)})
-    return [CRS84, crs_uri(GEO_EPSG), crs_uri(4326)] + [crs_uri(c) for z in zones for c in (gk3_epsg(z), gk3_epsg(z, False))]
+    def build():
+        bounds = shapely.bounds(snap.store.read_all("district").geometry.values)
+        zones = sorted({gk3_zone((b[0] + b[2]) / 2) for b in bounds})
+        return [CRS84, crs_uri(GEO_EPSG), crs_uri(4326)] + [crs_uri(c) for z in zones for c in (gk3_epsg(z), gk3_epsg(z, False))]
+
+    return _per_snapshot(snap, "supported_crs", build)
 
 
 def parse_crs_uri(text: str | None, supported: list[str], parameter: str) -> str:
@@ -110,27 +115,41 @@ class KindIndex:
     tree: shapely.STRtree
     versions: dict  # adcode → published version (or demo:<hash>)
     etag: str
+    row_of_id: dict  # feature_id → row position (the first, should an id repeat)
+    text: dict  # queryable → its values as text, for equality filters
+    bbox: list | None  # the extent, CRS84
 
 
 _indexes: "weakref.WeakKeyDictionary[object, dict]" = weakref.WeakKeyDictionary()
 _indexes_lock = threading.Lock()
 
 
+def _per_snapshot(snap, key: str, build):
+    """What a snapshot's requests derive alike, built on first use and dropped with the snapshot (a publish makes a new one)."""
+    with _indexes_lock:
+        cached = _indexes.setdefault(snap.store, {})
+        if key in cached:
+            return cached[key]
+    value = build()
+    with _indexes_lock:
+        return cached.setdefault(key, value)
+
+
 def kind_index(snap, kind: LayerKind) -> KindIndex:
-    """Built once per snapshot and kind (a publish makes a new snapshot, so a new index)."""
-    with _indexes_lock:
-        per_store = _indexes.setdefault(snap.store, {})
-        found = per_store.get(kind.key)
-    if found is not None:
-        return found
-    frame = snap.store.read_all(kind.key)
-    adcodes = sorted(set(snap.store.adcodes()) | set(frame["adcode"].astype(str)))
-    versions = {a: snap.store.layer_version(a, kind.key) for a in adcodes}
-    digest = hashlib.sha256(repr((kind.key, snap.store.info()["version"], sorted(versions.items()))).encode()).hexdigest()[:16]
-    index = KindIndex(frame, shapely.STRtree(frame.geometry.values), versions, digest)
-    with _indexes_lock:
-        per_store[kind.key] = index
-    return index
+    def build() -> KindIndex:
+        frame = snap.store.read_all(kind.key)
+        adcodes = sorted(set(snap.store.adcodes()) | set(frame["adcode"].astype(str)))
+        versions = {a: snap.store.layer_version(a, kind.key) for a in adcodes}
+        digest = hashlib.sha256(repr((kind.key, snap.store.info()["version"], sorted(versions.items()))).encode()).hexdigest()[:16]
+        ids = frame["feature_id"].astype(str).to_numpy()
+        row_of_id = {}
+        for i, fid in enumerate(ids):
+            row_of_id.setdefault(fid, i)
+        text = {q: frame[q].astype("string").fillna("").to_numpy() for q in queryable_names(kind) if q in frame.columns and q != "is_demo"}
+        bbox = [round(float(v), 7) for v in frame.total_bounds] if len(frame) else None
+        return KindIndex(frame, shapely.STRtree(frame.geometry.values), versions, digest, row_of_id, text, bbox)
+
+    return _per_snapshot(snap, f"kind:{kind.key}", build)
 
 
 # ---------------------------------------------------------------------------------------------- documents
@@ -184,7 +203,7 @@ def collection(snap, vocab: Vocabulary, base: str, collection_id: str) -> dict:
     index = kind_index(snap, kind)
     url = f"{base}{PREFIX}/collections/{kind.key}"
     frame = index.frame
-    bbox = [round(float(v), 7) for v in frame.total_bounds] if len(frame) else None
+    bbox = index.bbox
     demo = sorted(a for a, v in index.versions.items() if snap.store.is_demo(a, kind.key))
     official = sorted(a for a in index.versions if a not in demo)
     names = district_names(snap)
@@ -207,6 +226,7 @@ def collection(snap, vocab: Vocabulary, base: str, collection_id: str) -> dict:
         "crs": supported_crs(snap),
         "storageCrs": crs_uri(GEO_EPSG),
         "geometry_type": kind.geometry,
+        "area_method": None if kind.is_point else METHOD_AREA,
         "published_versions": index.versions,
         "district_names": names,
         "is_demo": bool(demo),
@@ -218,8 +238,11 @@ def collection(snap, vocab: Vocabulary, base: str, collection_id: str) -> dict:
 
 
 def district_names(snap) -> dict[str, str]:
-    districts = snap.store.read_all("district")
-    return {str(a): str(n) for a, n in zip(districts["adcode"], districts["name"])} if "name" in districts.columns else {}
+    def build():
+        districts = snap.store.read_all("district")
+        return {str(a): str(n) for a, n in zip(districts["adcode"], districts["name"])} if "name" in districts.columns else {}
+
+    return _per_snapshot(snap, "district_names", build)
 
 
 def queryable_names(kind: LayerKind) -> list[str]:
@@ -322,14 +345,12 @@ def _matching(index: KindIndex, kind: LayerKind, args, boxes) -> np.ndarray:
         wanted = args[key]
         if key not in frame.columns:
             keep &= False
-            continue
-        column = frame[key]
-        if key == "is_demo":
+        elif key == "is_demo":
             if wanted not in ("true", "false", "1", "0"):
                 raise InvalidParameter(f"参数 is_demo 只能是 true 或 false，收到：{wanted[:20]}", f"is_demo must be true or false, got {wanted[:20]!r}")
-            keep &= column.fillna(0).astype(bool).to_numpy() == (wanted in ("true", "1"))
+            keep &= frame[key].fillna(0).astype(bool).to_numpy() == (wanted in ("true", "1"))
         else:
-            keep &= column.astype("string").fillna("").to_numpy() == wanted
+            keep &= index.text[key] == wanted
     return np.flatnonzero(keep)
 
 
@@ -383,6 +404,7 @@ def items(snap, vocab: Vocabulary, base: str, collection_id: str, args) -> tuple
         "type": "FeatureCollection",
         "name": kind.name_zh,
         "features": features,
+        "area_method": METHOD_AREA,  # how area_m2 / area_km2 / area_ha of the polygons were measured
         "numberMatched": int(len(rows)),
         "numberReturned": len(features),
         "timeStamp": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -396,12 +418,14 @@ def item(snap, vocab: Vocabulary, base: str, collection_id: str, feature_id: str
     _check_known(args, ITEM_PARAMETERS)
     target = parse_crs_uri(args.get("crs"), supported_crs(snap), "crs")
     index = kind_index(snap, kind)
-    rows = np.flatnonzero(index.frame["feature_id"].astype(str).to_numpy() == feature_id)
-    if not len(rows):
+    row = index.row_of_id.get(feature_id)
+    if row is None:
         raise NotFoundError(f"{kind.name_zh}中没有要素 {feature_id[:60]}（或已随新版本发布而不存在）",
                             f"no feature {feature_id[:60]!r} in collection {kind.key}")
-    feature = _features(index, kind, rows[:1], target)[0]
+    feature = _features(index, kind, np.array([row]), target)[0]
     url = f"{base}{PREFIX}/collections/{kind.key}"
+    if not kind.is_point:
+        feature["area_method"] = METHOD_AREA
     here = f"{url}/items/{quote(feature_id, safe='')}"
     feature["links"] = [_link(f"{here}?f=json", "self", GEOJSON, "本要素（GeoJSON）/ this feature"),
                         _link(f"{here}?f=html", "alternate", "text/html", "本要素（网页）/ as HTML"),
@@ -423,8 +447,7 @@ def collection_etag(snap, vocab: Vocabulary, collection_id: str | None) -> str:
 def map_copy(snap, kind: LayerKind, shown: list[dict]) -> dict:
     """The shown features in lon/lat, simplified for display, whatever crs the page was asked in."""
     index = kind_index(snap, kind)
-    ids = {str(f["id"]) for f in shown}
-    rows = np.flatnonzero(index.frame["feature_id"].astype(str).isin(ids).to_numpy())
+    rows = sorted({index.row_of_id[str(f["id"])] for f in shown if str(f["id"]) in index.row_of_id})
     return to_feature_collection(index.frame.iloc[rows], kind, display=True)
 
 

@@ -101,6 +101,7 @@ def ogc_openapi(snap, vocab, base: str) -> dict:
                 "extent": {"type": "object"}, "itemType": {"type": "string"},
                 "crs": {"type": "array", "items": {"type": "string"}}, "storageCrs": {"type": "string"},
                 "geometry_type": {"type": "string", "description": "polygon | point"},
+                "area_method": {"type": "string", "nullable": True, "description": "要素面积（area_m2、area_km2、area_ha）的算法：椭球面积 / area method"},
                 "published_versions": {"type": "object", "additionalProperties": {"type": "string"},
                                        "description": "区县 → 现行版本（demo:<哈希> 为示意数据）/ adcode → published version"},
                 "district_names": {"type": "object", "additionalProperties": {"type": "string"}, "description": "区县 → 名称 / adcode → name"},
@@ -116,10 +117,12 @@ def ogc_openapi(snap, vocab, base: str) -> dict:
             "Feature": {"type": "object", "required": ["type", "geometry", "properties"], "properties": {
                 "type": {"type": "string", "enum": ["Feature"]}, "id": {"type": "string"},
                 "geometry": {"type": "object"}, "properties": {"type": "object"},
+                "area_method": {"type": "string", "description": "面积的算法（面要素）/ area method"},
                 "links": {"type": "array", "items": {"$ref": "#/components/schemas/Link"}}}},
             "FeatureCollection": {"type": "object", "required": ["type", "features"], "properties": {
                 "type": {"type": "string", "enum": ["FeatureCollection"]}, "name": {"type": "string"},
                 "features": {"type": "array", "items": {"$ref": "#/components/schemas/Feature"}},
+                "area_method": {"type": "string", "description": "面积的算法 / area method"},
                 "numberMatched": {"type": "integer", "minimum": 0}, "numberReturned": {"type": "integer", "minimum": 0},
                 "timeStamp": {"type": "string", "format": "date-time"},
                 "links": {"type": "array", "items": {"$ref": "#/components/schemas/Link"}}}},

@@ -320,3 +320,12 @@ def test_collection_fields_are_documented(client):
     standard = {"id", "title", "description", "itemType", "links", "extent", "crs", "storageCrs"}
     for field in set(client.get("/ogcapi/collections/redline").get_json()) - standard:
         assert f"`{field}`" in README, f"collection field {field} is not documented in README.md"
+
+
+def test_every_area_says_how_it_was_measured(client):
+    items = client.get("/ogcapi/collections/redline/items?limit=3").get_json()
+    assert "椭球" in items["area_method"] and all("area_km2" in f["properties"] for f in items["features"])
+    one = client.get("/ogcapi/collections/redline/items/500111-redline-001").get_json()
+    assert one["area_method"] == items["area_method"]
+    assert client.get("/ogcapi/collections/redline").get_json()["area_method"] == items["area_method"]
+    assert client.get("/ogcapi/collections/monitoring_section").get_json()["area_method"] is None  # points have no area

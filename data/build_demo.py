@@ -30,6 +30,7 @@ sys.path.insert(0, str(ROOT))
 
 from geo.area import M2_PER_KM2, area_m2  # noqa: E402
 from geo.crs import GEO_EPSG, gcj02_to_wgs84, gk3_epsg, gk3_zone, reproject  # noqa: E402
+from geo.control_units import load_published, requirement_text  # noqa: E402
 from geo.plans import load_plans  # noqa: E402
 
 SEED = 20211
@@ -240,10 +241,117 @@ def monitoring_sections(frame: DistrictFrame, layout: dict, plan: dict):
     return rows
 
 
+CLASS_DIGITS = {"优先保护单元": 1, "重点管控单元": 2, "一般管控单元": 3}  # the class digit of a unit code, ZH<adcode><digit><serial>
+SHARE_TOLERANCE_PP = 0.01  # calibrated class shares within this of the published one (published to 0.1)
+
+
+def split_region(region, n: int, rng, samples: int = 4000) -> list:
+    """region cut into n non-empty pieces: k-means on points inside it, then the Voronoi cells of the centres.
+
+    At convergence every sample lies in its centre's Voronoi cell, so no piece is empty, and the cells
+    tile the plane, so the pieces tile the region with shared edges (no gap, no overlap)."""
+    if n <= 1:
+        return [region]
+    minx, miny, maxx, maxy = region.bounds
+    pts = np.empty((0, 2))
+    while len(pts) < samples:
+        cand = np.column_stack([rng.uniform(minx, maxx, samples), rng.uniform(miny, maxy, samples)])
+        pts = np.vstack([pts, cand[shapely.contains_xy(region, cand[:, 0], cand[:, 1])]])
+    pts = pts[:samples]
+    centres = pts[rng.choice(len(pts), n, replace=False)]
+    for _ in range(60):
+        label = np.argmin(((pts[:, None, :] - centres[None, :, :]) ** 2).sum(-1), axis=1)
+        for k in range(n):
+            if not (label == k).any():  # an empty cluster takes the sample farthest from its centre
+                far = np.argmax(((pts - centres[label]) ** 2).sum(-1))
+                label[far] = k
+            centres[k] = pts[label == k].mean(0)
+    label = np.argmin(((pts[:, None, :] - centres[None, :, :]) ** 2).sum(-1), axis=1)
+    if len(set(label.tolist())) < n:
+        raise SystemExit("splitting a control-unit class left a unit empty")
+    cells = shapely.get_parts(shapely.voronoi_polygons(shapely.MultiPoint(centres), extend_to=region.envelope.buffer(1000)))
+    pieces = []
+    for k in range(n):  # the cell of centre k is the one that holds it
+        cell = next(c for c in cells if c.contains(shapely.Point(centres[k])))
+        pieces.append(shapely.intersection(region, cell, grid_size=GRID_M))
+    return pieces
+
+
+GRID_M = 0.001  # control units are built on a 1 mm grid: shared edges stay shared, no slivers of 1e-14 m²
+
+
+def _polygons(geom):
+    """The polygonal parts of geom on the grid, parts smaller than a grid cell dropped."""
+    geom = shapely.set_precision(geom, GRID_M)
+    parts = [p for p in shapely.get_parts(geom) if p.geom_type == "Polygon" and p.area >= GRID_M ** 2]
+    return shapely.MultiPolygon(parts) if len(parts) != 1 else parts[0]
+
+
+def control_units(frame: DistrictFrame, layout: dict, plan: dict, rl_rows: list, ws_rows: list, pa_rows: list, figures: dict, demo_lists: dict):
+    """Demo 环境管控单元 that tile the district: the published number of units per class, each class's area the
+    published share of the district. 优先保护 contains the water-source zones and protected areas and as much of the
+    red line as the share allows (grown outward when there is room); 重点管控 grows around the towns and parks; 一般管控
+    is the rest."""
+    adcode, district_km2 = plan["adcode"], frame.area_km2(frame.boundary)
+    classes = figures["classes"]
+    target = {c: classes[c]["share_pct"] / 100 * district_km2 for c in classes}
+    # what 优先保护 holds, most important first: the red line and 一级 water-source zones, then 二级 zones and nature
+    # reserves, then the rest of the protected areas and 准保护区
+    tiers = [[r["geometry"] for r in rl_rows] + [r["geometry"] for r in ws_rows if r["zone"] == "一级保护区"],
+             [r["geometry"] for r in ws_rows if r["zone"] == "二级保护区"] + [r["geometry"] for r in pa_rows if r["pa_type"] == "自然保护区"],
+             [r["geometry"] for r in ws_rows if r["zone"] == "准保护区"] + [r["geometry"] for r in pa_rows if r["pa_type"] != "自然保护区"]]
+    held, want = shapely.Polygon(), target["优先保护单元"]
+    for tier in tiers:
+        layer = _polygons(shapely.intersection(shapely.union_all(tier), frame.boundary)) if tier else shapely.Polygon()
+        grown = _polygons(shapely.union(held, layer))
+        if frame.area_km2(grown) > want:
+            # the published share cannot hold all of this tier: keep the part south of a line that sweeps north
+            miny, maxy = layer.bounds[1], layer.bounds[3]
+            _, priority = calibrate(lambda t: _polygons(shapely.union(held, shapely.intersection(layer, shapely.box(-1e8, miny - 1, 1e8, miny + t)))),
+                                    want, frame, hi=maxy - miny + 2)
+            break
+        held = grown
+    else:  # everything fits: grow outward (一般生态空间 around the zones) until the share is reached
+        _, priority = calibrate(lambda d: _polygons(shapely.intersection(held.buffer(d, 16), frame.boundary)), want, frame, hi=40_000)
+    towns = [(name, frame.to_m(Point(x, y)), w) for name, (x, y, w) in (layout.get("towns") or {}).items()]
+    rest = _polygons(shapely.difference(frame.boundary, priority, grid_size=GRID_M))
+    _, key = calibrate(lambda s: _polygons(shapely.intersection(shapely.union_all([p.buffer(s * w, 32) for _, p, w in towns]), rest)),
+                       target["重点管控单元"], frame, hi=200_000)
+    general = _polygons(shapely.difference(rest, key, grid_size=GRID_M))
+    regions = {"优先保护单元": priority, "重点管控单元": key, "一般管控单元": general}
+    rows = []
+    for cls, region in regions.items():
+        got = frame.area_km2(region) / district_km2 * 100
+        if abs(got - classes[cls]["share_pct"]) > SHARE_TOLERANCE_PP:
+            raise SystemExit(f"{adcode} {cls}: {got:.3f} % against the published {classes[cls]['share_pct']} %")
+        pieces = split_region(region, classes[cls]["count"], rng_for(adcode, "control_unit", cls))
+        pieces.sort(key=lambda g: (-g.centroid.y, g.centroid.x))
+        for i, piece in enumerate(pieces, 1):
+            if cls == "重点管控单元" and towns:
+                near = min(towns, key=lambda t: t[1].distance(piece))[0]
+                name = f"{near}重点管控单元"
+            else:
+                name = f"{plan['name']}{cls}{i:02d}"
+            lists = {dim: requirement_text(items) for dim, items in demo_lists.get(cls, {}).items()}
+            rows.append({"unit_code": f"ZH{adcode}{CLASS_DIGITS[cls]}{i:04d}", "name": name, "unit_class": cls, "county": plan["name"],
+                         **{d: lists.get(d, "") for d in ("spatial_layout", "pollutant_discharge", "risk_prevention", "resource_efficiency")},
+                         "geometry": _polygons(piece)})
+    seen = {}
+    for r in rows:  # two 重点管控 units nearest the same town: numbered
+        seen[r["name"]] = seen.get(r["name"], 0) + 1
+    counts = {}
+    for r in rows:
+        if seen[r["name"]] > 1:
+            counts[r["name"]] = counts.get(r["name"], 0) + 1
+            r["name"] = f"{r['name']}{counts[r['name']]:02d}"
+    return rows
+
+
 def build(plans_dir: Path, layout_path: Path, out: Path) -> dict:
     plans = load_plans(plans_dir)
     layouts = yaml.safe_load(layout_path.read_text(encoding="utf-8"))
-    layers: dict[str, list] = {k: [] for k in ("district", "redline", "water_source_zone", "protected_area", "monitoring_section")}
+    layers: dict[str, list] = {k: [] for k in ("district", "redline", "water_source_zone", "protected_area", "control_unit", "monitoring_section")}
+    published = load_published()
     report = {}
     for adcode, plan in plans.items():
         print(f"{adcode} {plan['name']}", file=sys.stderr)
@@ -252,16 +360,22 @@ def build(plans_dir: Path, layout_path: Path, out: Path) -> dict:
         district_km2 = area_m2(frame.boundary_ll) / M2_PER_KM2
         pa_rows, pa_points = protected_areas(frame, layout, plan)
         rl_rows, target = redline(frame, layout, plan, pa_points or [])
+        ws_rows = water_source_zones(frame, layout, plan)
         per_kind = {
             "district": [{"name": plan["name"], "full_name": plan["full_name"], "geometry": frame.boundary}],
             "redline": rl_rows,
-            "water_source_zone": water_source_zones(frame, layout, plan),
+            "water_source_zone": ws_rows,
             "protected_area": pa_rows,
+            "control_unit": control_units(frame, layout, plan, rl_rows, ws_rows, pa_rows, published["districts"][adcode],
+                                          published["demo_requirements"]),
             "monitoring_section": monitoring_sections(frame, layout, plan),
         }
         for kind, rows in per_kind.items():
             for i, row in enumerate(rows, 1):
                 row["geometry"] = frame.to_ll(row["geometry"]) if kind != "district" else frame.boundary_ll
+                if not row["geometry"].is_valid:  # a ring that only nearly touched itself in metres may touch in degrees
+                    fixed = [p for p in shapely.get_parts(shapely.make_valid(row["geometry"])) if p.geom_type in ("Polygon", "MultiPolygon")]
+                    row["geometry"] = shapely.union_all(fixed)
                 row.update({"fid": f"{adcode}-{kind}-{i:03d}", "adcode": adcode,
                             "source": BOUNDARY_SOURCE if kind == "district" else DEMO_NOTE,
                             "is_demo": 0 if kind == "district" else 1})

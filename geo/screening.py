@@ -331,17 +331,20 @@ def _group_key(value) -> str:
 
 
 def screen_kind(kind: IndexedKind, site, site_area_m2: float | None, frame: LocalFrame, site_m, bands_m, group_by: str | None = None, *,
-                labels: dict | None = None, sliver_m2: float = DEFAULT_SLIVER_M2, corridor: dict | None = None) -> dict:
+                labels: dict | None = None, sliver_m2: float = DEFAULT_SLIVER_M2, corridor: dict | None = None,
+                zoning: bool = False) -> dict:
     """One layer kind against one site. A polygon site is measured by area, a line by length inside
     and pieces (crossings), a point by neither; a line's corridor (corridor_of) by area beside it.
     An overlap below the precision (sliver_m2; √sliver_m2 m for lines) is boundary contact.
-    group_by/labels: the attribute the verdict groups by and the label of each value (group_labels)."""
+    group_by/labels: the attribute the verdict groups by and the label of each value (group_labels).
+    zoning: the features tile the district (环境管控单元): only those the site (or its corridor) meets are
+    reported, since the distance to the next unit says nothing."""
     stype = site_type(site)
     max_band = bands_m[-1]
     precision_m = length_precision_m(sliver_m2)
     line_m = length_m(site) if stype == LINE else None
     shapely.prepare(site)  # the request's own geometry: prepared here, used by this thread only
-    idx = kind.tree.query(_search_box(site, max_band), predicate="intersects")
+    idx = kind.tree.query(site if zoning else _search_box(site, max_band), predicate="intersects")
     in_corridor = set()
     if corridor is not None:
         shapely.prepare(corridor["geometry"])
@@ -405,6 +408,7 @@ def screen_kind(kind: IndexedKind, site, site_area_m2: float | None, frame: Loca
         "max_band_m": max_band,
         "sliver_m2": sliver_m2,
         "length_precision_m": round(precision_m, 3),
+        "zoning": zoning,
     }
 
 
@@ -517,6 +521,44 @@ def _contact_line(w: dict, label: str, stype: str, totals: dict, hits: list, lay
     return f"与{label}{w['contact']}（{figure}）：{names}"
 
 
+def _unit_name(h: dict, name_by: str | None) -> str:
+    code = h["attributes"].get(name_by) if name_by else None
+    return f"{code} {h['name']}" if code and code != h["name"] else h["name"]
+
+
+def _zoning_line(w: dict, label: str, stype: str, hits: list, name_by: str | None) -> str:
+    """The units of one class the site lies in, each with its share of the site (a line: of the line)."""
+    if stype == POINT:
+        return f"位于{label} {'、'.join(_unit_name(h, name_by) for h in hits)}"
+    parts = []
+    for h in hits:
+        if stype == POLYGON:
+            figure = f"占项目 {h['overlap_pct_of_site'] or 0:.1f}%"
+        elif h.get("length_pct_of_line") is not None and h["relation"] in INSIDE:
+            figure = f"线路在其内 {h['length_inside_m'] or 0:.0f} m，占线路 {h['length_pct_of_line']:.1f}%"
+        else:
+            figure = f"廊道在其内 {_area_text(h.get('corridor_overlap_m2') or 0.0)}"
+        parts.append(f"{_unit_name(h, name_by)}（{figure}）")
+    return f"{w['involved']}{label} " + "、".join(parts)
+
+
+def _zoning_lines(w: dict, layer: dict, stype: str, name_by: str | None) -> list[str]:
+    """Zoning kinds (环境管控单元): the units the site lies in, by class; contact with a neighbouring unit's edge is not
+    being in it. They describe where the site is, so they do not raise the level."""
+    coverage = layer.get("coverage") or {}
+    lines = []
+    for label, hits, _ in _verdict_groups(layer):
+        inside = [h for h in hits if h["relation"] in INSIDE or h.get("corridor_relation") in INSIDE]
+        inside.sort(key=lambda h: -(h["overlap_m2"] or h["length_inside_m"] or h.get("corridor_overlap_m2") or 0))
+        if inside:
+            lines.append(_zoning_line(w, label, stype, inside, name_by))
+    if not coverage.get("complete", True):
+        lines.insert(0, f"{w['unknown']}{layer['name_zh']}" + ("（已加载数据范围以外）" if lines else "") + f"：{coverage.get('note_zh', '')}")
+    elif not lines:
+        lines.append(f"{w['unknown']}{layer['name_zh']}：项目所在位置未落入任何已加载的{layer['name_zh']}（单元数据在此处有缺口）")
+    return lines
+
+
 def verdict(layers: list[dict], site: dict, vocab) -> dict:
     """Plain-Chinese sentences a reviewer can paste into a review, and the overall level.
 
@@ -526,13 +568,18 @@ def verdict(layers: list[dict], site: dict, vocab) -> dict:
     precision, 不涉及 with the nearest distance. A layer whose coverage is incomplete
     (layer["coverage"]["complete"] is False) is never said to be clear: hits found are reported,
     and the rest is 无法判定 with the uncovered area named, first in the lines and the summary.
-    Level: 涉及 > 无法判定 > 边界接触 > 临近 > 不涉及.
+    Level: 涉及 > 无法判定 > 边界接触 > 临近 > 不涉及. Zoning layers (layer["zoning"]: 环境管控单元) come first and
+    say which units the site lies in (named by the kind's name_by); they do not change the level.
     """
     w = {key: spec["label"] for key, spec in vocab.statuses["verdict"].items()}
     stype = site.get("site_type") or POLYGON
-    lines, unknown_lines = [], []
+    lines, unknown_lines, zoning_lines = [], [], []
     found = {"involved": [], "contact": [], "near": [], "unknown": []}
     for layer in layers:
+        if layer.get("zoning"):
+            kind = vocab.kinds.get(layer["kind"])
+            zoning_lines.extend(_zoning_lines(w, layer, stype, kind.name_by if kind else None))
+            continue
         coverage = layer.get("coverage") or {}
         covered = coverage.get("complete", True)
         groups = list(_verdict_groups(layer))
@@ -559,9 +606,9 @@ def verdict(layers: list[dict], site: dict, vocab) -> dict:
             found["unknown"].append(layer["name_zh"])
         elif not groups:
             lines.append(f"{w['clear']}{layer['name_zh']}；{layer['max_band_m'] / 1000:g} km 范围内无{layer['name_zh']}")
-    lines = unknown_lines + lines
+    lines = zoning_lines + unknown_lines + lines
     key = next((k for k in ("involved", "unknown", "contact", "near") if found[k]), "clear")
-    return {"level": w[key], **found, "lines": lines, "summary": "；".join(lines)}
+    return {"level": w[key], **found, "zoning": zoning_lines, "lines": lines, "summary": "；".join(lines)}
 
 
 def method_block(crs_info: dict, data_info: dict, bands_m, *, plane: dict | None = None, sliver_m2: float = DEFAULT_SLIVER_M2,

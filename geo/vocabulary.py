@@ -58,6 +58,9 @@ class LayerKind:
     overlap_color: str = "#333333"
     rule_key: str | None = None
     levels: dict = field(default_factory=dict)
+    zoning: bool = False  # the features tile each district: screening names those the site lies in, no distances
+    name_by: str | None = None  # attribute naming a feature in verdict lines (the unit code)
+    admission_list: tuple[str, ...] = ()  # text attributes forming the feature's 准入清单, one per dimension
 
     @property
     def geometry_types(self) -> tuple[str, ...]:
@@ -119,6 +122,8 @@ class LayerKind:
             "rule_key": self.rule_key,
             "screened": self.screened,
             "in_shares": self.in_shares,
+            "zoning": self.zoning,
+            "admission_list": [[a, self.attribute(a).label] for a in self.admission_list],
         }
 
 
@@ -132,12 +137,13 @@ class Vocabulary:
         for key, spec in raw["kinds"].items():
             own = tuple(_attribute(k, v) for k, v in spec["attributes"].items())
             names = {a.key for a in common + own}
-            for ref in ("style_by", "level_by", "group_by", "overlap_by"):
+            for ref in ("style_by", "level_by", "group_by", "overlap_by", "name_by"):
                 if spec.get(ref) and spec[ref] not in names:
                     raise ConfigError(path, f"kinds/{key}/{ref}", f"属性 {spec[ref]} 不在该类图层的属性中 / not an attribute of the kind")
-            for attr in spec["popup"]:
-                if attr not in names:
-                    raise ConfigError(path, f"kinds/{key}/popup", f"属性 {attr} 不在该类图层的属性中 / not an attribute of the kind")
+            for ref in ("popup", "admission_list"):
+                for attr in spec.get(ref, ()):
+                    if attr not in names:
+                        raise ConfigError(path, f"kinds/{key}/{ref}", f"属性 {attr} 不在该类图层的属性中 / not an attribute of the kind")
             if spec.get("style_by") and not next(a for a in common + own if a.key == spec["style_by"]).values:
                 raise ConfigError(path, f"kinds/{key}/style_by", "着色属性须列出取值与颜色 / style_by needs values with colours")
             self.kinds[key] = LayerKind(
@@ -145,7 +151,9 @@ class Vocabulary:
                 style=spec["style"], style_by=spec.get("style_by"), level_by=spec.get("level_by"), screened=spec["screened"],
                 group_by=spec.get("group_by"), in_shares=spec["in_shares"], overlap_by=spec.get("overlap_by"),
                 overlap_color=spec.get("overlap_color", spec["style"].get("color", "#333333")),
-                rule_key=spec.get("rules", key), levels=self.levels if spec.get("level_by") else {})
+                rule_key=spec.get("rules", key), levels=self.levels if spec.get("level_by") else {},
+                zoning=spec.get("zoning", False), name_by=spec.get("name_by"), admission_list=tuple(spec.get("admission_list", ())))
+        self.requirement_levels = tuple(raw["requirement_levels"])
         self.statuses = raw["statuses"]
         self.relations = raw["relations"]
         self.conflicts = raw["conflicts"]
@@ -174,7 +182,7 @@ class Vocabulary:
     def to_json(self) -> dict:
         """What the browser needs: kinds, words and colours (served to the page scripts)."""
         return {"kinds": {k: v.to_dict() for k, v in self.kinds.items()}, "levels": self.levels, "statuses": self.statuses,
-                "relations": self.relations, "conflicts": self.conflicts}
+                "relations": self.relations, "conflicts": self.conflicts, "requirement_levels": list(self.requirement_levels)}
 
 
 def _attribute(key: str, spec: dict) -> Attribute:

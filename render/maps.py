@@ -123,7 +123,7 @@ def build_district_map(adcode: str, plan: dict, bounds, config: dict, vocab, dem
             "plan_title": plan["plan_title"],
             "attribution": DEMO_ATTRIBUTION if key != "district" and key in demo_kinds else "",
         })
-        RemoteGeoJson(kind.name_zh, cfg).add_to(m)
+        RemoteGeoJson(kind.name_zh, cfg, show=not kind.zoning).add_to(m)  # units cover the whole district: off until asked for
         legend.append({"title": kind.name_zh, "items": cfg["legend"]})
 
     folium.LayerControl(collapsed=False, position="topright").add_to(m)
@@ -161,10 +161,14 @@ def build_result_map(results: list[dict], overlaps: dict, vocab, demo_layers: fr
             cfg.update({"url": f"/api/districts/{adcode}/layers/{key}?display=1", "rules": [], "plan_title": "",
                         "style": style, "style_values": {k: {**v, "fillOpacity": 0.12} for k, v in cfg["style_values"].items()},
                         "attribution": DEMO_ATTRIBUTION if f"{adcode}/{key}" in demo_layers else ""})
-            RemoteGeoJson(f"{kind.name_zh}（{adcode}）", cfg).add_to(m)
+            RemoteGeoJson(f"{kind.name_zh}（{adcode}）", cfg, show=not kind.zoning).add_to(m)
     colors = {k: v.overlap_color for k, v in vocab.kinds.items()}
+    zoning = {k for k, v in vocab.kinds.items() if v.zoning}
+    # the site's parts in each unit: outlined only, so the overlaps with protected zones stay visible
     folium.GeoJson(overlaps, name="重叠部分", style_function=lambda f: {
-        "color": colors.get(f["properties"]["kind"], "#333"), "weight": 2, "fillOpacity": 0.75}).add_to(m)
+        "color": colors.get(f["properties"]["kind"], "#333"), "weight": 2, "fillOpacity": 0.75}
+        if f["properties"]["kind"] not in zoning else {"color": colors.get(f["properties"]["kind"], "#333"), "weight": 1.5,
+                                                        "dashArray": "4 3", "fillOpacity": 0}).add_to(m)
     site_fc = {"type": "FeatureCollection", "features": [
         {"type": "Feature", "geometry": shapely.geometry.mapping(r["_site_geometry"]),
          "properties": {"name": r["site"].get("name") or f"项目{i}"}} for i, r in enumerate(results, 1)]}

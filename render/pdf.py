@@ -74,6 +74,9 @@ def svg_map(result: dict, vocab) -> str:
     for layer in result["layers"]:
         kind = vocab.kinds[layer["kind"]]
         color, strong = kind.style.get("fillColor", "#888888"), kind.overlap_color
+        if layer.get("zoning"):  # units tile the district: their edges only, or they would hide every other overlap
+            shapes.extend((frame.to_m(hit["_feature_geometry"].boundary), strong, 0.9, 1.0) for hit in layer["hits"])
+            continue
         for hit in layer["hits"]:
             shapes.append((frame.to_m(hit["_feature_geometry"]), color, 0.18, 0.8))
         for hit in layer["hits"]:

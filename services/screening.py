@@ -13,6 +13,7 @@ import shapely.geometry
 
 from geo import sites as site_input
 from geo import vocabulary
+from geo.control_units import admission_list
 from geo.coverage import CoverageIndex
 from geo.crs import GEO_EPSG, GEOD, WEB_SYSTEMS, bd09_to_wgs84, crs_label, gcj02_to_wgs84, parse_crs
 from geo.errors import DataError, NotFoundError
@@ -76,11 +77,20 @@ class ScreeningService:
         for key, k in self.kinds.items():
             group_by, labels = group_labels(self.vocab.kinds[key])  # the verdict's grouping, from the vocabulary
             layers.append(screen_kind(k, site, site_area, frame, site_m, bands_m, group_by, labels=labels, sliver_m2=sliver_m2,
-                                      corridor=corridor))
-        # where the answer may say "不涉及": the site and its whole search radius inside loaded districts
-        coverage = self.coverage.check_all(self.kinds, site, site_m, frame, bands_m[-1])
+                                      corridor=corridor, zoning=self.vocab.kinds[key].zoning))
+        # where the answer may say "不涉及": the site and its whole search radius inside loaded districts;
+        # for a zoning kind (units that tile the district) the site itself (and its corridor) is what must be covered
+        zoning = [key for key in self.kinds if self.vocab.kinds[key].zoning]
+        coverage = self.coverage.check_all([key for key in self.kinds if key not in zoning], site, site_m, frame, bands_m[-1])
+        extent, extent_m = (corridor["geometry"], corridor["geometry_m"]) if corridor is not None else (site, site_m)
+        coverage.update(self.coverage.check_all(zoning, extent, extent_m, frame, 0))
         for layer in layers:
             layer["coverage"] = coverage[layer["kind"]]
+            kind = self.vocab.kinds[layer["kind"]]
+            if kind.admission_list:  # the 准入清单 of every unit the site lies in, by dimension
+                for h in layer["hits"]:
+                    if h["relation"] in INSIDE or h.get("corridor_relation") in INSIDE:
+                        h["admission_list"] = admission_list(kind, h["attributes"], self.vocab.requirement_levels)
         # versions of every district the site lies in or has a hit in (a "near" zone may be next door)
         adcodes = {d["adcode"] for d in districts} | {h["attributes"]["adcode"] for layer in layers for h in layer["hits"]}
         versions = {f"{a}/{key}": self.store.layer_version(a, key) for a in sorted(adcodes) for key in self.kinds}

@@ -7,14 +7,15 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from geo import vocabulary
+from geo import control_units, vocabulary
 from geo.shares import district_shares, figure_rule
 from layers.store import LayerStore
 
 TABLE_COLUMNS = ("adcode", "district", "indicator", "name_zh", "computed_pct", "plan_figure", "plan_pct", "diff_pct_points", "rule_zh",
                  "status", "value_2020_text", "target_2025_text", "target_2025_status", "is_demo", "numerator_m2", "denominator_m2", "method")
 # which layer an indicator row is computed from (its demo flag is that layer's); forest cover: the raster's
-ROW_LAYERS = {"redline_share": "redline", "redline_share_alt": "redline", "protected_area_share": "protected_area"}
+ROW_LAYERS = {"redline_share": "redline", "redline_share_alt": "redline", "protected_area_share": "protected_area",
+              "control_unit_share": control_units.KIND}
 SHARE_INDICATOR_KEYS = ("redline_share", "protected_area_share", "forest_cover")  # plan indicators the shares check judges
 
 
@@ -46,10 +47,12 @@ class ShareService:
             # computed outside the lock so districts can run in parallel (GEOS and exactextract release the GIL)
             layers = {k: self.store.read(k, adcode) for k in self.kinds}
             raster = self.raster_for(adcode)
+            unit_kind = self.vocab.kinds.get(control_units.KIND)
+            units = {"kind": unit_kind, "published": control_units.published(), "adcode": adcode} if unit_kind and unit_kind.in_shares else None
             cached = district_shares(layers, self.plans[adcode], self.tolerance_pp, self.area_tolerance_pct,
                                      overlap_by=self.overlap_by, raster_path=raster,
                                      kind_names={k: v.name_zh for k, v in self.vocab.kinds.items()},
-                                     conflict_labels={k: v["label"] for k, v in self.vocab.conflicts.items()})
+                                     conflict_labels={k: v["label"] for k, v in self.vocab.conflicts.items()}, control_units=units)
             cached["raster"] = {"path": raster.name if raster else None, "is_demo": bool(raster and raster.name.endswith("_demo.tif"))}
             for row in cached["indicators"]:
                 layer = ROW_LAYERS.get(row["indicator"].partition(":")[0])

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from geo.geometry import dissolve, has_polygons, memo_area_m2, memo_scope
 from geo.shares.conflicts import CORE_ZONE_COLUMNS, conflicts
+from geo.shares.control_units import control_unit_shares
 from geo.shares.findings import consistency_findings
 from geo.shares.indicators import (
     DEFAULT_AREA_TOLERANCE_PCT,
@@ -55,6 +56,7 @@ __all__ = [
     "STATUS_OK",
     "conflicts",
     "consistency_findings",
+    "control_unit_shares",
     "dissolved_area",
     "district_shares",
     "figure_rule",
@@ -83,6 +85,7 @@ def district_shares(
     raster_preset=None,
     kind_names: dict | None = None,
     conflict_labels: dict | None = None,
+    control_units: dict | None = None,
 ) -> dict:
     """All shares for one district: {"indicators", "overlaps", "within_layer", "findings", "conflicts", "district_area_m2"}.
 
@@ -90,7 +93,9 @@ def district_shares(
     a number by ± that many percentage points. ``layers`` maps kind → GeoDataFrame (EPSG:4490) and must include "district". Indicator
     rows: redline_share, its alternative-denominator rows, protected_area_share (total, then per
     type), and forest_cover when ``raster_path`` (a land-cover GeoTIFF) is given
-    (forest_cover_row, with the share inside the red line).
+    (forest_cover_row, with the share inside the red line); with ``control_units`` ({"kind": the vocabulary kind,
+    "published": geo.control_units.published(), "adcode"}) one row per unit class against the published 三线一单
+    figures, whose differences join the findings.
     """
     with memo_scope():
         district = dissolve(layers["district"])
@@ -100,6 +105,12 @@ def district_shares(
         indicators.append(rl)
         indicators.extend(rl["alternatives"])
         indicators.extend(protected_area_share(layers.get("protected_area"), district, plan, tolerance, area_tolerance_pct))
+        unit_findings = []
+        if control_units is not None:
+            kind = control_units["kind"]
+            rows, unit_findings = control_unit_shares(layers.get(kind.key), district, control_units["adcode"],
+                                                      control_units["published"], kind, tolerance)
+            indicators.extend(rows)
         within = {}
         for kind, gdf in layers.items():
             if kind == "district" or gdf is None or len(gdf) == 0:
@@ -124,6 +135,6 @@ def district_shares(
             "indicators": indicators,
             "overlaps": overlap_matrix(layers, district, by=overlap_by, names=kind_names),
             "within_layer": within,
-            "findings": consistency_findings(plan, district_m2),
+            "findings": consistency_findings(plan, district_m2) + unit_findings,
             "conflicts": conflicts(layers, plan, district, labels=conflict_labels),
         }

@@ -8,6 +8,7 @@ import shapely
 
 from geo import vocabulary
 from geo.area import area_m2
+from geo.control_units import CLASS_ATTRIBUTE, KIND as UNIT_KIND, PRIORITY_CLASS
 from geo.geometry import dissolve, geojson_geometry, polygonal
 from geo.shares.indicators import pct, plan_source
 from geo.shares.overlaps import MIN_OVERLAP_M2, memo_within_layer_overlaps, plain
@@ -50,6 +51,8 @@ def conflicts(
       reserve_outside_redline   parts of 自然保护区 not inside the red line (core zones first when a zone column says 核心)
       grade1_outside_redline    一级保护区 outside the red line (expected_in_redline says whether the plan requires it)
       redline_internal_overlaps areas covered by two or more red-line polygons (naive sum vs dissolved)
+      redline_outside_priority_units  red line (in the district) not inside any 优先保护单元; "available" False
+                                when no control units are loaded (then nothing is said about it)
     Geometries are lon/lat GeoJSON dicts rounded to 6 decimals (≈0.1 m); areas are computed before rounding.
     feature_geometries=False leaves out the per-feature geometries (the union is always given).
     """
@@ -134,5 +137,26 @@ def conflicts(
         "naive_sum_m2": wl["naive_sum_m2"],
         "dissolved_m2": wl["dissolved_m2"],
         "double_counted_m2": wl["double_counted_m2"],
+    }
+
+    # 4. red line outside the 优先保护单元 (三线一单: the red line is a priority-protection unit)
+    units = layers.get(UNIT_KIND)
+    available = units is not None and len(units) > 0 and CLASS_ATTRIBUTE in units.columns
+    outside = shapely.Polygon()
+    if available and not rl_union.is_empty:
+        priority = dissolve(units[units[CLASS_ATTRIBUTE] == PRIORITY_CLASS])
+        rl_in = polygonal(shapely.intersection(rl_union, district)) if has_district else rl_union
+        outside = polygonal(shapely.difference(rl_in, priority)) if not priority.is_empty else rl_in
+        if area_m2(outside) <= min_area_m2:
+            outside = shapely.Polygon()
+    a = area_m2(outside)
+    out["redline_outside_priority_units"] = {
+        "label": labels["redline_outside_priority_units"],
+        "available": available,
+        "area_m2": a,
+        "share_of_redline_pct": pct(a, area_m2(rl_union)) if available and not rl_union.is_empty else None,
+        "geometry": geojson_geometry(outside),
+        "note": ("生态保护红线应划为优先保护单元；此处列出红线落在优先保护单元以外的部分。" if available
+                 else "未加载环境管控单元，无法核对红线是否均在优先保护单元内。"),
     }
     return out

@@ -207,9 +207,11 @@ def point_rows(service, vocab, lons: np.ndarray, lats: np.ndarray, bands_m) -> l
         covers = {}  # kinds loaded for the same districts share one coverage check
         for kind in kinds:
             r = found[kind.key]
-            group = id(service.coverage.kind_group[kind.key])
+            zoning = vocab.kinds[kind.key].zoning  # units tile the district: the unit the point is in, or 无法判定
+            radius = 0.0 if zoning else max_band
+            group = (id(service.coverage.kind_group[kind.key]), radius)
             if group not in covers:
-                covers[group] = service.coverage.check_points(kind.key, lons[sel], lats[sel], frame, max_band)
+                covers[group] = service.coverage.check_points(kind.key, lons[sel], lats[sel], frame, radius)
             cover = covers[group]
             inside: dict[int, list[int]] = {}
             q_p, q_f = kind.tree.query(pts[sel], predicate="intersects")
@@ -221,6 +223,8 @@ def point_rows(service, vocab, lons: np.ndarray, lats: np.ndarray, bands_m) -> l
                 if j in inside:
                     i = min(inside[j], key=lambda f: (str(kind.names[f]), str(kind.ids[f])))
                     distance, level = 0.0, "involved"
+                elif zoning:
+                    i, distance, level = None, None, "unknown"
                 elif r["nearest"][j] >= 0:
                     i, distance = int(r["nearest"][j]), round(float(r["distance_m"][j]), 1)
                     level = "near" if complete else "unknown"
@@ -228,7 +232,8 @@ def point_rows(service, vocab, lons: np.ndarray, lats: np.ndarray, bands_m) -> l
                     i, distance, level = None, None, "clear" if complete else "unknown"
                 if i is not None:
                     involved_codes[n_at].add(str(kind.attrs[i].get("adcode", "")))
-                levels[n_at].append(level)
+                if not zoning:  # where the site lies among the units does not change its level
+                    levels[n_at].append(level)
                 rows[n_at].update({
                     f"{kind.key}_level": words[level],
                     f"{kind.key}_nearest_id": str(kind.ids[i]) if i is not None else None,
@@ -248,6 +253,12 @@ def _versions(service, adcodes) -> str:
                       ensure_ascii=False, sort_keys=True)
 
 
+def _zoning_level(layer: dict, vocab) -> str:
+    """A zoning kind's column: 涉及 when the site lies in a unit, else 无法判定 (a gap in the units or no data)."""
+    inside = any(h["relation"] in INSIDE or h.get("corridor_relation") in INSIDE for h in layer["hits"])
+    return vocab.statuses["verdict"]["involved" if inside else "unknown"]["label"]
+
+
 def _row(result: dict, vocab) -> dict:
     site = result["site"]
     out = {"site_type": site["site_type"], "area_m2": site.get("area_m2"), "length_m": site.get("length_m"),
@@ -260,7 +271,7 @@ def _row(result: dict, vocab) -> dict:
         nearest = layer["hits"][0] if layer["hits"] else None
         coverage = layer.get("coverage") or {"complete": True}
         out.update({
-            f"{k}_level": verdict([layer], site, vocab)["level"],
+            f"{k}_level": _zoning_level(layer, vocab) if layer.get("zoning") else verdict([layer], site, vocab)["level"],
             f"{k}_overlap_m2": layer.get("total_overlap_m2"),
             f"{k}_overlap_pct": layer.get("total_overlap_pct_of_site"),
             f"{k}_length_inside_m": layer.get("total_length_inside_m"),

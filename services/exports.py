@@ -1,5 +1,6 @@
-"""A screening result in every form it leaves the service: JSON, overlap GeoJSON, CSV, Excel, PDF, and for GIS and
-CAD users a zipped Shapefile and DXF in the site's Gauss-Krüger zone and KML (render/gis_exports.py)."""
+"""A screening result in every form it leaves the service: JSON, overlap GeoJSON, CSV, Excel, PDF, an editable Word
+report (render/docx_report.py), and for GIS and CAD users a zipped Shapefile and DXF in the site's Gauss-Krüger zone
+and KML (render/gis_exports.py)."""
 from __future__ import annotations
 
 import json
@@ -9,13 +10,14 @@ import shapely.geometry
 
 from geo import vocabulary
 from geo.errors import DataError, NotFoundError
-from render import gis_exports, pdf
+from render import docx_report, gis_exports, pdf
 from render.tables import rows_to_csv, rows_to_xlsx
 from services.screening import coverage_text, stored_results
 
-EXPORT_FORMATS = ("json", "geojson", "csv", "xlsx", "pdf", "shp", "kml", "dxf")
+EXPORT_FORMATS = ("json", "geojson", "csv", "xlsx", "pdf", "docx", "shp", "kml", "dxf")
 MIME = {"json": "application/json", "geojson": "application/geo+json", "csv": "text/csv", "pdf": "application/pdf",
-        "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "shp": "application/zip",
+        "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document", "shp": "application/zip",
         "kml": "application/vnd.google-earth.kml+xml", "dxf": "image/vnd.dxf"}
 FILE_SUFFIX = {"shp": "-shp.zip"}  # the file a format downloads as (default: .<format>)
 
@@ -133,6 +135,8 @@ def screening_export(ctx, rid: str, fmt: str, links: dict, encoding: str | None 
         content = gis_exports.kml(results, ctx.vocab)
     elif fmt == "dxf":
         content = gis_exports.dxf(results, ctx.vocab)
+    elif fmt == "docx":
+        content = docx_report.screening_docx(results, public(results), ctx.vocab)
     else:
         content = pdf.screening_pdf(results, public(results), ctx.vocab)
     return content, MIME[fmt], name

@@ -177,16 +177,19 @@ def batch_rows(service: ScreeningService, sites: list, bands_m=DEFAULT_BANDS_M) 
     kinds = list(service.kinds.values())
     out = screen_points(kinds, lons, lats, bands_m[-1])
     frame = LocalFrame(float(np.median(lons)), float(np.median(lats)))
-    cover = {k.key: service.coverage.check_points(k.key, lons, lats, frame, bands_m[-1]) for k in kinds}
+    zoning = {k.key for k in kinds if service.vocab.kinds[k.key].zoning}  # units: the one the point is in, never the nearest
+    cover = {k.key: service.coverage.check_points(k.key, lons, lats, frame, 0.0 if k.key in zoning else bands_m[-1]) for k in kinds}
     unknown = vocabulary.status("verdict", "unknown")
     rows = []
     for n, site in enumerate(sites):
         name = site.name or f"项目{n + 1}"
         for kind in kinds:
             r = out[kind.key]
-            i = r["nearest"][n]
+            i = r["within"][n] if kind.key in zoning else r["nearest"][n]
             cov = cover[kind.key][n]
             if i < 0:
+                if kind.key in zoning and (cov is None or cov["complete"]):
+                    cov = {"complete": False, "note_zh": f"未落入任何已加载的{kind.name_zh}（单元数据在此处有缺口）"}
                 if cov is not None and not cov["complete"]:  # no zone found where there are no data: not "clear"
                     rows.append({"site": name, "adcode": "", "kind": kind.key, "layer": kind.name_zh, "feature_id": "",
                                  "site_type": "point", "name": f"{unknown}：{cov['note_zh']}", "relation": "", "overlap_m2": "", "overlap_ha": "",
@@ -283,7 +286,8 @@ def is_ambiguous(site, crs_value) -> bool:
 
 
 def _involved(result: dict) -> list[tuple[str, str, str]]:
-    return sorted({(layer["kind"], h["id"], h["name"]) for layer in result["layers"] for h in layer["hits"]
+    """The protected zones a result involves (the control units a site lies in are where it is, not an involvement)."""
+    return sorted({(layer["kind"], h["id"], h["name"]) for layer in result["layers"] if not layer.get("zoning") for h in layer["hits"]
                    if h["relation"] in INSIDE or h.get("corridor_relation") in INSIDE})
 
 

@@ -4,8 +4,12 @@ unit boundary, shares and conflicts, and 准入清单 text shown as text.
 Expectations are computed here with pyproj (conftest.geodesic_m2) and the published table typed in from
 《重庆市“三线一单”生态环境分区管控调整方案（2023年）》统计表, not read from the service's own file.
 """
+import io
 import re
 import subprocess
+import zipfile
+
+import docx
 
 import geopandas as gpd
 import pytest
@@ -195,7 +199,7 @@ def xss_app(make_app, service):
     return app
 
 
-def test_admission_list_markup_is_text_in_page_and_pdf(xss_app, service):
+def test_admission_list_markup_is_text_in_page_pdf_and_word(xss_app, service):
     client = xss_app.test_client()
     units = service.store.read("control_unit", "500111")
     p = units.geometry.iloc[0].representative_point()
@@ -211,3 +215,12 @@ def test_admission_list_markup_is_text_in_page_and_pdf(xss_app, service):
     text = subprocess.run(["pdftotext", "-layout", "-", "-"], input=pdf.data, capture_output=True, check=True).stdout.decode()
     flat = re.sub(r"\s+", "", text)
     assert re.sub(r"\s+", "", XSS) in flat and "<b>不加粗</b>" in flat
+    word = client.get(f"/screen/results/{rid}.docx")
+    assert word.status_code == 200
+    with zipfile.ZipFile(io.BytesIO(word.data)) as z:
+        xml = z.read("word/document.xml").decode()
+    assert "<script>" not in xml and "&lt;script&gt;alert(" in xml
+    doc = docx.Document(io.BytesIO(word.data))
+    texts = [p.text for p in doc.paragraphs] + [c.text for t in doc.tables for row in t.rows for c in row.cells]
+    assert any(XSS in t for t in texts) and any("<b>不加粗</b>" in t for t in texts)
+    assert any("空间布局约束" in t for t in texts)

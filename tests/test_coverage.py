@@ -58,6 +58,15 @@ def screen(client, lon, lat, **extra):
     return resp.get_json()
 
 
+def radius_layers(body):
+    """Layers whose coverage is the site and its search radius (not the control units, which tile the districts)."""
+    return [layer for layer in body["layers"] if not layer.get("zoning")]
+
+
+def zoning_layers(body):
+    return [layer for layer in body["layers"] if layer.get("zoning")]
+
+
 def main_text(html: str) -> str:
     """The page's own words: <main> without scripts (the embedded vocabulary lists every status word)."""
     body = re.search(r"<main.*?</main>", html, re.DOTALL).group(0)
@@ -70,11 +79,14 @@ def test_a_site_outside_all_loaded_districts_is_unknown_for_every_kind(client):
     body = screen(client, *CHENGDU, crs="EPSG:4490")
     disc_m2 = np.pi * RADIUS_M ** 2  # the search area, nothing of it covered
     assert body["site"]["districts"] == []
-    for layer in body["layers"]:
+    for layer in radius_layers(body):
         cov = layer["coverage"]
         assert cov["complete"] is False
         assert cov["uncovered_km2"] * 1e6 == pytest.approx(disc_m2, rel=0.01)
         assert "5 km" in cov["note_zh"] and "未加载数据" in cov["note_zh"] and cov["note_en"]
+    for layer in zoning_layers(body):  # units: the site itself is what must be covered
+        assert layer["coverage"]["complete"] is False and layer["coverage"]["radius_m"] == 0 and not layer["hits"]
+        assert any(line.startswith(UNKNOWN + layer["name_zh"]) for line in body["verdict"]["zoning"])
     assert body["verdict"]["level"] == UNKNOWN
     assert body["verdict"]["lines"][0].startswith(UNKNOWN) or UNKNOWN in body["verdict"]["summary"].split("；")[0]
     assert CLEAR not in json.dumps(body, ensure_ascii=False)
@@ -129,16 +141,18 @@ def test_a_radius_crossing_into_an_unloaded_area_is_measured_and_named(client, e
     assert outside_m2 > 1e6  # the fixture is what it claims: km² of the disc lie outside
     body = screen(client, lon, lat, crs="EPSG:4490")
     assert [d["adcode"] for d in body["site"]["districts"]] == ["500111"]
-    for layer in body["layers"]:
+    for layer in zoning_layers(body):  # the point itself lies in 大足区's units
+        assert layer["coverage"]["complete"] is True and len(layer["hits"]) == 1
+    for layer in radius_layers(body):
         cov = layer["coverage"]
         assert cov["complete"] is False
         assert cov["uncovered_km2"] * 1e6 == pytest.approx(outside_m2, rel=0.01)
         assert f"{cov['uncovered_km2']:.2f} km²" in cov["note_zh"] and "大足区以外" in cov["note_zh"]
     # kinds with no hit within 5 km: never "x km 范围内无…" nor "不涉及…"
-    quiet = [layer["name_zh"] for layer in body["layers"] if not layer["hits"]]
+    quiet = [layer["name_zh"] for layer in radius_layers(body) if not layer["hits"]]
     for name in quiet:
         assert not any(name in line and (CLEAR in line or "范围内无" in line) for line in body["verdict"]["lines"]), name
-    if not any(h["relation"] != "near" for layer in body["layers"] for h in layer["hits"]):
+    if not any(h["relation"] != "near" for layer in radius_layers(body) for h in layer["hits"]):
         assert body["verdict"]["level"] == UNKNOWN
     assert "范围内无" not in json.dumps(body, ensure_ascii=False)
 
@@ -155,6 +169,7 @@ def test_the_shared_boundary_of_two_loaded_districts_is_no_gap(client, districts
     for layer in body["layers"]:
         assert layer["coverage"]["complete"] is True
         assert layer["coverage"]["uncovered_km2"] < 0.01
+    for layer in radius_layers(body):
         assert "大足区" in layer["coverage"]["note_zh"] and "潼南区" in layer["coverage"]["note_zh"]
     assert body["verdict"]["level"] != UNKNOWN
 
@@ -164,7 +179,7 @@ def test_a_smaller_search_radius_can_be_complete(client, edge_site):
     lon, lat, _ = edge_site
     body = screen(client, lon, lat, crs="EPSG:4490", bands=[0, 100, 500])
     assert all(layer["coverage"]["complete"] for layer in body["layers"])
-    assert all(layer["coverage"]["radius_m"] == 500 for layer in body["layers"])
+    assert all(layer["coverage"]["radius_m"] == 500 for layer in radius_layers(body))
 
 
 # ------------------------------------------------------------------ per layer kind: loaded districts

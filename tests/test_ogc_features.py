@@ -259,9 +259,9 @@ def server(tmp_path_factory):
 
 def test_gdal_oapif_reads_every_collection(server):
     url = f"OAPIF:{server.url}/ogcapi"
-    assert [name for name, _ in pyogrio.list_layers(url)] == ["district", "redline", "water_source_zone", "protected_area",
-                                                                "monitoring_section"]
-    for kind in ("district", "redline", "water_source_zone", "protected_area", "monitoring_section"):
+    kinds = ["district", "redline", "water_source_zone", "protected_area", "control_unit", "monitoring_section"]
+    assert [name for name, _ in pyogrio.list_layers(url)] == kinds
+    for kind in kinds:
         read = pyogrio.read_dataframe(url, layer=kind, PAGE_SIZE=10)  # several pages through next links
         frame = demo(kind)
         assert len(read) == len(frame) and read.crs.to_epsg() == 4490

@@ -8,15 +8,12 @@ list typed as plain text stays readable and a list that names its levels keeps t
 """
 from __future__ import annotations
 
-import json
 import re
 from functools import lru_cache
 from pathlib import Path
 
-import jsonschema
-import yaml
-
 from geo import vocabulary
+from geo.data_files import load_yaml
 from geo.errors import ConfigError
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
@@ -33,14 +30,7 @@ def load_published(path: Path | str = PUBLISHED_PATH, vocab=None) -> dict:
     when the file is invalid or names a class or dimension the vocabulary does not have."""
     path = Path(path)
     vocab = vocab or vocabulary.default()
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise ConfigError(path, "(文件)", f"管控单元公布数字无法读取 / unreadable: {exc}") from exc
-    schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
-    errors = sorted(jsonschema.Draft202012Validator(schema).iter_errors(raw), key=lambda e: list(e.absolute_path))
-    if errors:
-        raise ConfigError(path, "/".join(map(str, errors[0].absolute_path)) or "(根)", errors[0].message)
+    raw = load_yaml(path, SCHEMA_PATH, "管控单元公布数字")
     kind = vocab.kinds.get(KIND)
     if kind is None:
         return raw

@@ -16,9 +16,7 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
-import jsonschema
-import yaml
-
+from geo.data_files import load_yaml
 from geo.errors import ConfigError
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
@@ -27,21 +25,8 @@ EVIDENCE_SCHEMA_PATH = DATA_DIR / "plan_evidence.schema.json"
 EVIDENCE_DIRNAME = "evidence"
 
 
-def _field_path(error: jsonschema.ValidationError) -> str:
-    return "/".join(str(p) for p in error.absolute_path) or "(根)"
-
-
 def load_plan(path: Path, schema: dict | None = None) -> dict:
-    schema = schema or json.loads(PLAN_SCHEMA_PATH.read_text(encoding="utf-8"))
-    try:
-        plan = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise ConfigError(path, "(文件)", f"不是有效的 UTF-8 YAML / not valid UTF-8 YAML: {exc}") from exc
-    validator = jsonschema.Draft202012Validator(schema)
-    errors = sorted(validator.iter_errors(plan), key=lambda e: list(e.absolute_path))
-    if errors:
-        e = errors[0]
-        raise ConfigError(path, _field_path(e), e.message)
+    plan = load_yaml(path, schema or PLAN_SCHEMA_PATH, "规划数据")
     if plan["adcode"] != path.stem:
         raise ConfigError(path, "adcode", f"{plan['adcode']} 与文件名 {path.stem} 不一致 / does not match the file name")
     keys = [i["key"] for i in plan["indicators"] if "key" in i]
@@ -89,17 +74,10 @@ def load_plans_and_evidence(plans_dir: Path, evidence_dir: Path | None = None) -
 def load_evidence(path: Path, schema: dict | None = None) -> dict:
     """One evidence file, validated: {adcode, plan_title, seed, sha256, line_count, lines: [{line, text}]}."""
     path = Path(path)
-    schema = schema or json.loads(EVIDENCE_SCHEMA_PATH.read_text(encoding="utf-8"))
     if not path.is_file():
         raise ConfigError(path, "(文件)", "缺少规划原文引用行文件，请用 data/build_plan_evidence.py <规划全文目录> 生成"
                           " / evidence file missing: run data/build_plan_evidence.py <plan-texts-dir>")
-    try:
-        evidence = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise ConfigError(path, "(文件)", f"不是有效的 UTF-8 YAML / not valid UTF-8 YAML: {exc}") from exc
-    errors = sorted(jsonschema.Draft202012Validator(schema).iter_errors(evidence), key=lambda e: list(e.absolute_path))
-    if errors:
-        raise ConfigError(path, _field_path(errors[0]), errors[0].message)
+    evidence = load_yaml(path, schema or EVIDENCE_SCHEMA_PATH, "规划原文引用行")
     previous = 0
     for i, entry in enumerate(evidence["lines"]):
         if entry["line"] <= previous:

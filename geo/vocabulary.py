@@ -8,14 +8,11 @@ shipped file, which `default()` returns.
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-import jsonschema
-import yaml
-
+from geo.data_files import load_yaml
 from geo.errors import ConfigError, NotFoundError
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
@@ -190,16 +187,7 @@ def _attribute(key: str, spec: dict) -> Attribute:
 
 
 def load(path: Path | str = VOCABULARY_PATH) -> Vocabulary:
-    path = Path(path)
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise ConfigError(path, "(文件)", f"词汇表无法读取 / vocabulary unreadable: {exc}") from exc
-    schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
-    errors = sorted(jsonschema.Draft202012Validator(schema).iter_errors(raw), key=lambda e: list(e.absolute_path))
-    if errors:
-        raise ConfigError(path, "/".join(map(str, errors[0].absolute_path)) or "(根)", errors[0].message)
-    return Vocabulary(raw, path)
+    return Vocabulary(load_yaml(path, SCHEMA_PATH, "词汇表"), Path(path))
 
 
 @lru_cache(maxsize=1)

@@ -193,7 +193,7 @@ def broken(raw, where):
     ("value_color", "kinds/test_farmland/attributes/farm_grade/values/一等/color"),
     ("popup", "kinds/test_farmland/popup"),
     ("style_color", "kinds/test_farmland/style/fillColor"),
-    ("style_option", "kinds/test_farmland/style"),
+    ("style_option", "kinds/test_farmland/style/fill_opacity"),  # the unknown option itself
 ])
 def test_a_broken_vocabulary_stops_start_up_naming_file_and_field(make_app, tmp_path, where, field):
     path = write_yaml(tmp_path / "broken_vocabulary.yaml", broken(farm_vocabulary(), where))

@@ -17,8 +17,8 @@ from itertools import pairwise
 from pathlib import Path
 
 import jsonschema
-import yaml
 
+from geo.data_files import load_yaml
 from geo.errors import ConfigError, DataError
 
 DATA_DIR = Path(__file__).resolve().parent.parent.parent / "data"
@@ -49,17 +49,6 @@ def _validator() -> jsonschema.Draft202012Validator:
         raise ConfigError(SCHEMA_PATH, "properties/parameters/required",
                           f"应为 {list(PARAMETER_KEYS)} / must be {list(PARAMETER_KEYS)}: {list(listed)}")
     return jsonschema.Draft202012Validator(schema)
-
-
-def _field_path(error: jsonschema.ValidationError) -> str:
-    """The offending field: for a missing or unexpected key, that key itself."""
-    parts = [str(p) for p in error.absolute_path]
-    if error.validator == "required" and isinstance(error.instance, dict):
-        parts += [k for k in error.validator_value if k not in error.instance][:1]
-    elif error.validator == "additionalProperties" and isinstance(error.instance, dict):
-        allowed = error.schema.get("properties", {})
-        parts += sorted(str(k) for k in error.instance if k not in allowed)[:1]
-    return "/".join(parts) or "(根)"
 
 
 def _check_semantics(raw: dict, path: Path) -> None:
@@ -107,15 +96,7 @@ def _normalise(raw: dict) -> dict:
 @lru_cache(maxsize=8)
 def _load_table_cached(path_str: str) -> dict:
     path = Path(path_str)
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise ConfigError(path, "(文件)", f"无法读取为 UTF-8 YAML / cannot read as UTF-8 YAML: {exc}") from exc
-    errors = sorted(_validator().iter_errors(raw), key=lambda e: list(e.absolute_path))
-    if errors:
-        e = errors[0]
-        hint = e.schema.get("description") if isinstance(e.schema, dict) else None
-        raise ConfigError(path, _field_path(e), f"{e.message} ({hint})" if hint else e.message)
+    raw = load_yaml(path, _validator().schema, "水质标准表")
     _check_semantics(raw, path)
     return _normalise(raw)
 

@@ -54,17 +54,20 @@ def _source(path, from_postgis, source_url, crs) -> tuple[str, bytes]:
 @click.option("--kind", required=True, help="图层类型，见 GET /api/layers（如 redline）")
 @click.option("--crs", default=None)
 @click.option("--map", "mapping_items", multiple=True, help="attr=源字段，如 name=BHMC")
+@click.option("--admission-list", "admission_list", default=None, type=click.Path(exists=True, dir_okay=False), metavar="FILE.xlsx",
+              help="准入清单 Excel（环境管控单元）：每个单元一行，按单元编码填入各维度（空间布局约束等）")
 @click.option("--user", default=None, help="审计中记录的操作者；默认 cli:<系统用户>")
 @click.option("--yes", is_flag=True, help="校验通过后直接发布，不再确认")
 @click.option("--confirm-change", "confirm_change", is_flag=True,
               help="确认校验报告列出的重大变化（面积变化超过 PUBLISH_AREA_CHANGE_PCT，或与规划的占比核对变为不符合）")
 @user_errors
-def layers_publish(path, from_postgis, source_url, district, kind, crs, mapping_items, user, yes, confirm_change):
+def layers_publish(path, from_postgis, source_url, district, kind, crs, mapping_items, admission_list, user, yes, confirm_change):
     """Validate a layer file (or a PostGIS table or query), print the report, and publish it as the new current version."""
     chosen = _mapping(mapping_items)
     actor = Actor.cli(user)
     filename, data = _source(path, from_postgis, source_url, crs)
-    staged = layer_admin.stage(ctx(), actor, filename, data, district, kind, crs)
+    admission = (Path(admission_list).name, Path(admission_list).read_bytes()) if admission_list else None
+    staged = layer_admin.stage(ctx(), actor, filename, data, district, kind, crs, admission)
     _, _, rep = layer_admin.review(ctx(), staged.token, chosen)
     click.echo(f"要素 {rep['feature_count']} 个；几何 {rep['geometry_types']}；坐标系 {rep['crs'].get('assumed') or rep['crs'].get('as_read')}；"
                f"融合面积 {rep['dissolved_km2']} km²，占区县 {rep['share_of_district_pct']}%；修复 {len(rep['repaired'])} 个；重复 {len(rep['duplicates'])} 个")
@@ -78,6 +81,10 @@ def layers_publish(path, from_postgis, source_url, district, kind, crs, mapping_
         share = f"{p['computed_pct']:.3f}%" if p["computed_pct"] is not None else "—"
         area = f"，面积 {p['computed_area_km2']:.4f} km² 对规划 {p['plan_area_km2']} km²：{p['area_status']}" if p["plan_area_km2"] else ""
         click.echo(f"与规划比对：占比 {share} 对规划 {p['plan_figure'] or '—'}%：{p['share_status']}{area}")
+    _echo_tiling(rep.get("tiling"))
+    _echo_admission(rep.get("admission"))
+    for w in rep.get("warnings", []):
+        click.echo(f"提示：{w}")
     if not rep["ok"]:
         raise click.ClickException("校验未通过：" + "；".join(rep["problems"]))
     for c in rep["changes"]:
@@ -88,6 +95,30 @@ def layers_publish(path, from_postgis, source_url, district, kind, crs, mapping_
         return
     entry = layer_admin.publish(ctx(), actor, staged.token, chosen, rep["confirm_code"] if confirm_change else None)
     click.echo(f"已发布 {entry['id']}：{entry['message_zh']}")
+
+
+def _echo_tiling(t: dict | None) -> None:
+    if not t:
+        return
+    click.echo(f"铺满检查（容差 {t['tolerance_m2']:g} m²）：单元覆盖区县 {t['coverage_pct']}%；缝隙 {t['gaps_count']} 处 {t['gaps_m2']} m²，"
+               f"外缘未覆盖 {t['uncovered_count']} 处 {t['uncovered_m2']} m²，重叠 {t['overlaps_count']} 处 {t['overlaps_m2']} m²；"
+               f"区县外 {t['outside_district_m2']} m²")
+    for what, rows in (("重叠", t["overlaps"]), ("缝隙", t["gaps"]), ("外缘未覆盖", t["uncovered"])):
+        for e in rows[:20]:
+            click.echo(f"  {what} {e['area_m2']} m² 于 {e['lon']:.6f}, {e['lat']:.6f}：{'、'.join(e['ids'])}{'等' if e['n_ids'] > len(e['ids']) else ''}")
+
+
+def _echo_admission(a: dict | None) -> None:
+    if not a or a.get("unmatched"):
+        return
+    click.echo(f"准入清单 {a['source_name']}（工作表 {a['sheet']}，{a['rows']} 行，编码列“{a['code_header']}”，维度列 "
+               f"{'、'.join(a['columns'].values())}）：{a['matched_units']} 个单元按编码填入")
+    if a["not_in_layer"]:
+        click.echo("  清单中有、图层中没有的编码：" + "、".join(f"{m['code']}（第 {m['row']} 行）" for m in a["not_in_layer"]))
+    if a["missing_in_list"]:
+        click.echo("  图层中有、清单中没有的单元：" + "、".join(m["code"] for m in a["missing_in_list"]))
+    if a["duplicates"]:
+        click.echo("  清单中重复的编码：" + "、".join(f"{d['code']}（第 {'、'.join(map(str, d['rows']))} 行）" for d in a["duplicates"]))
 
 
 @layers_cli.command("rollback")

@@ -246,12 +246,12 @@ SHARE_TOLERANCE_PP = 0.01  # calibrated class shares within this of the publishe
 
 
 def split_region(region, n: int, rng, samples: int = 4000) -> list:
-    """region cut into n non-empty pieces: k-means on points inside it, then the Voronoi cells of the centres.
+    """n cells that cut region into n non-empty pieces: k-means on points inside it, then the Voronoi cells of the centres.
 
     At convergence every sample lies in its centre's Voronoi cell, so no piece is empty, and the cells
-    tile the plane, so the pieces tile the region with shared edges (no gap, no overlap)."""
+    tile the plane with shared edges, so the pieces tile the region (no gap, no overlap)."""
     if n <= 1:
-        return [region]
+        return [region.envelope.buffer(1000)]
     minx, miny, maxx, maxy = region.bounds
     pts = np.empty((0, 2))
     while len(pts) < samples:
@@ -270,14 +270,21 @@ def split_region(region, n: int, rng, samples: int = 4000) -> list:
     if len(set(label.tolist())) < n:
         raise SystemExit("splitting a control-unit class left a unit empty")
     cells = shapely.get_parts(shapely.voronoi_polygons(shapely.MultiPoint(centres), extend_to=region.envelope.buffer(1000)))
-    pieces = []
-    for k in range(n):  # the cell of centre k is the one that holds it
-        cell = next(c for c in cells if c.contains(shapely.Point(centres[k])))
-        pieces.append(shapely.intersection(region, cell, grid_size=GRID_M))
-    return pieces
+    # the cell of centre k is the one that holds it
+    return [next(c for c in cells if c.contains(shapely.Point(centres[k]))) for k in range(n)]
 
 
 GRID_M = 0.001  # control units are built on a 1 mm grid: shared edges stay shared, no slivers of 1e-14 m²
+
+
+def _valid(geom):
+    return geom if geom.is_valid else shapely.make_valid(geom)
+
+
+def _lonlat_polygons(geom):
+    """The polygonal parts of a lon/lat result (no grid: degrees), slivers below ~1e-14 deg² (≈1e-4 m²) dropped."""
+    parts = [p for p in shapely.get_parts(geom) if p.geom_type == "Polygon" and p.area > 1e-14]
+    return shapely.MultiPolygon(parts) if len(parts) != 1 else parts[0]
 
 
 def _polygons(geom):
@@ -318,24 +325,35 @@ def control_units(frame: DistrictFrame, layout: dict, plan: dict, rl_rows: list,
     _, key = calibrate(lambda s: _polygons(shapely.intersection(shapely.union_all([p.buffer(s * w, 32) for _, p, w in towns]), rest)),
                        target["重点管控单元"], frame, hi=200_000)
     general = _polygons(shapely.difference(rest, key, grid_size=GRID_M))
-    regions = {"优先保护单元": priority, "重点管控单元": key, "一般管控单元": general}
+    # The tiling itself is cut in lon/lat: a straight edge in metres with a vertex on it in one unit and not in
+    # its neighbour bends differently in degrees, so units converted one by one would overlap by slivers.
+    # Classes are differences of each other and pieces intersections with cells that share their edges.
+    district_ll = frame.boundary_ll
+    priority_ll = _lonlat_polygons(shapely.intersection(_valid(frame.to_ll(priority)), district_ll))
+    key_ll = _lonlat_polygons(shapely.difference(shapely.intersection(_valid(frame.to_ll(key)), district_ll), priority_ll))
+    general_ll = _lonlat_polygons(shapely.difference(shapely.difference(district_ll, priority_ll), key_ll))
+    regions = {"优先保护单元": (priority, priority_ll), "重点管控单元": (key, key_ll), "一般管控单元": (general, general_ll)}
+    district_m2 = area_m2(district_ll)
     rows = []
-    for cls, region in regions.items():
-        got = frame.area_km2(region) / district_km2 * 100
+    for cls, (region, region_ll) in regions.items():
+        got = area_m2(region_ll) / district_m2 * 100
         if abs(got - classes[cls]["share_pct"]) > SHARE_TOLERANCE_PP:
             raise SystemExit(f"{adcode} {cls}: {got:.3f} % against the published {classes[cls]['share_pct']} %")
-        pieces = split_region(region, classes[cls]["count"], rng_for(adcode, "control_unit", cls))
+        cells = split_region(region, classes[cls]["count"], rng_for(adcode, "control_unit", cls))
+        pieces = [_lonlat_polygons(shapely.intersection(region_ll, _valid(frame.to_ll(cell)))) for cell in cells]
+        if any(p.is_empty for p in pieces):
+            raise SystemExit(f"{adcode} {cls}: a unit came out empty")
         pieces.sort(key=lambda g: (-g.centroid.y, g.centroid.x))
         for i, piece in enumerate(pieces, 1):
             if cls == "重点管控单元" and towns:
-                near = min(towns, key=lambda t: t[1].distance(piece))[0]
+                near = min(towns, key=lambda t: t[1].distance(frame.to_m(piece)))[0]
                 name = f"{near}重点管控单元"
             else:
                 name = f"{plan['name']}{cls}{i:02d}"
             lists = {dim: requirement_text(items) for dim, items in demo_lists.get(cls, {}).items()}
             rows.append({"unit_code": f"ZH{adcode}{CLASS_DIGITS[cls]}{i:04d}", "name": name, "unit_class": cls, "county": plan["name"],
                          **{d: lists.get(d, "") for d in ("spatial_layout", "pollutant_discharge", "risk_prevention", "resource_efficiency")},
-                         "geometry": _polygons(piece)})
+                         "geometry": piece})
     seen = {}
     for r in rows:  # two 重点管控 units nearest the same town: numbered
         seen[r["name"]] = seen.get(r["name"], 0) + 1
@@ -372,7 +390,10 @@ def build(plans_dir: Path, layout_path: Path, out: Path) -> dict:
         }
         for kind, rows in per_kind.items():
             for i, row in enumerate(rows, 1):
-                row["geometry"] = frame.to_ll(row["geometry"]) if kind != "district" else frame.boundary_ll
+                if kind == "district":
+                    row["geometry"] = frame.boundary_ll
+                elif kind != "control_unit":  # cut in lon/lat already
+                    row["geometry"] = frame.to_ll(row["geometry"])
                 if not row["geometry"].is_valid:  # a ring that only nearly touched itself in metres may touch in degrees
                     fixed = [p for p in shapely.get_parts(shapely.make_valid(row["geometry"])) if p.geom_type in ("Polygon", "MultiPolygon")]
                     row["geometry"] = shapely.union_all(fixed)

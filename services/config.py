@@ -53,6 +53,10 @@ CONFIG_SCHEMA = {
         "PUBLISH_MAX_VERTICES": {"type": "integer", "minimum": 4, "maximum": 100000000, "description": "most vertices per imported feature"},
         "PUBLISH_AREA_CHANGE_PCT": {"type": "number", "minimum": 0, "maximum": 1000,
                                     "description": "area change against the replaced layer version that needs an explicit confirmation, percent"},
+        "TILING_TOLERANCE_M2": {"type": "number", "minimum": 0, "maximum": 1000000,
+                                "description": "importing a zoning layer (环境管控单元): gaps between and overlaps of units larger than this, m², block publishing"},
+        "TILING_MAX_UNCOVERED_PCT": {"type": "number", "minimum": 0, "maximum": 100,
+                                     "description": "importing a zoning layer: the share of the district its units may leave uncovered at their outer edge, percent"},
     },
 }
 DEFAULTS = {
@@ -76,6 +80,8 @@ DEFAULTS = {
     "SHARE_TOLERANCE_PP": None,
     "AREA_TOLERANCE_PCT": 0.1,
     "PUBLISH_AREA_CHANGE_PCT": 5.0,
+    "TILING_TOLERANCE_M2": 100.0,
+    "TILING_MAX_UNCOVERED_PCT": 1.0,
     "DATABASE_URL": None,
     "DATABASE_SCHEMA": "zoning",
     "DATABASE_POOL_SIZE": 8,

@@ -81,10 +81,13 @@ class Services:
         self.results = ResultStore(db, cfg["RESULT_RETENTION_DAYS"])
 
     def _restage(self, source: dict, data: bytes):
-        """An upload staged by another worker, read again from the stored bytes (the same reading, the same result)."""
+        """An upload staged by another worker, read again from the stored bytes (the same reading, the same result),
+        with the 准入清单 it was staged with (kept, already read, with the stored source)."""
         snap = self.live.get()
+        admission = layer_import.AdmissionList.from_json(source["admission"]) if source.get("admission") else None
         return layer_import.stage(source["filename"], data, source["adcode"], self.vocab.kind(source["kind"]), source["crs"],
-                                  self.publish_limits, source["user"], snap.districts.district_centre_lon(source["adcode"]))
+                                  self.publish_limits, source["user"], snap.districts.district_centre_lon(source["adcode"]),
+                                  admission=admission)
 
     def audit_row(self, actor: Actor, action: str, summary: str, versions: dict, input_sha256: str | None = None) -> dict:
         """An audit entry's fields, for a store that writes it inside its own transaction."""

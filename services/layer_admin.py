@@ -7,6 +7,11 @@ plan states for the kind, judged as the shares page judges them) and with the ve
 replace (area, feature count, bounding box). A change beyond the threshold — the dissolved area
 moving by more than PUBLISH_AREA_CHANGE_PCT, or a share against the plan turning 不符合 — is
 published only with an explicit confirmation naming it (the report's confirm_code).
+
+A kind with an admission list (环境管控单元) may be staged with its 准入清单 Excel sheet: read (and
+refused if it is not one) before anything is staged, kept with the upload, matched to the units
+by code at review and written into their dimension attributes when publishing. Zoning kinds are
+checked for gaps and overlaps (TILING_TOLERANCE_M2, TILING_MAX_UNCOVERED_PCT).
 """
 from __future__ import annotations
 
@@ -40,15 +45,28 @@ def _ordinal(version: str) -> int:
     return 0 if version.split(":")[0] == DEMO else int(version[1:])
 
 
-def stage(ctx, actor, filename: str, data: bytes, adcode: str, kind: str, crs: str | None):
-    """Read and keep an upload for review (in memory): no layer is written before publishing. Audited (one row)."""
+def stage(ctx, actor, filename: str, data: bytes, adcode: str, kind: str, crs: str | None,
+          admission: tuple[str, bytes] | None = None):
+    """Read and keep an upload for review (in memory): no layer is written before publishing. Audited (one row).
+
+    admission: (file name, bytes) of the 准入清单 Excel sheet for a kind with an admission list; it is read first, and
+    a file that is not such a sheet refuses the whole upload (nothing staged, nothing audited)."""
     snap = ctx.live.get()
     snap.districts.check(adcode)
     found = _thematic_kind(ctx, kind)
+    listed = None
+    if admission is not None:
+        if not found.admission_list:
+            raise DataError(f"“{found.name_zh}”没有准入清单，不能附带准入清单 Excel（仅 "
+                            f"{'、'.join(k.name_zh for k in ctx.vocab.thematic if k.admission_list) or '—'} 有）",
+                            f"the kind {found.key} has no admission list; do not attach one")
+        listed = layer_import.read_admission_list(admission[0], admission[1], found, ctx.publish_limits)
     staged = layer_import.stage(filename, data, adcode, found, crs or None, ctx.publish_limits, actor.username,
-                                snap.districts.district_centre_lon(adcode))
-    ctx.staging.put(staged, {"filename": filename, "adcode": adcode, "kind": found.key, "crs": crs or None, "user": actor.username}, data)
-    ctx.record(actor, "stage", f"暂存待发布 {adcode} {found.name_zh}：{filename}（{len(staged.sites)} 个要素，尚未发布）",
+                                snap.districts.district_centre_lon(adcode), admission=listed)
+    ctx.staging.put(staged, {"filename": filename, "adcode": adcode, "kind": found.key, "crs": crs or None, "user": actor.username,
+                             "admission": listed.to_json() if listed else None}, data)
+    with_list = (f"，准入清单 {listed.source_name}（{len(listed.rows)} 行，SHA-256 {listed.input_sha256[:12]}）" if listed else "")
+    ctx.record(actor, "stage", f"暂存待发布 {adcode} {found.name_zh}：{filename}（{len(staged.sites)} 个要素{with_list}，尚未发布）",
                {f"{adcode}/{found.key}": snap.store.layer_version(adcode, found.key)}, data)
     return staged
 
@@ -60,9 +78,11 @@ def staged(ctx, token: str):
     return found
 
 
-def _footprint(geoms, district_geom) -> dict:
-    """Dissolved area (total and inside the district), feature count and bounding box of a layer's geometries."""
-    union = shapely.union_all(list(geoms)) if len(geoms) else shapely.Polygon()
+def _footprint(geoms, district_geom, union=None) -> dict:
+    """Dissolved area (total and inside the district), feature count and bounding box of a layer's geometries
+    (union: theirs, when already computed)."""
+    if union is None:
+        union = shapely.union_all(list(geoms)) if len(geoms) else shapely.Polygon()
     inside = area_m2(shapely.intersection(union, district_geom)) if not union.is_empty else 0.0
     return {"feature_count": len(geoms), "dissolved_m2": area_m2(union), "inside_district_m2": inside,
             "bbox": [round(v, 6) for v in union.bounds] if not union.is_empty else None}
@@ -121,13 +141,17 @@ def review(ctx, token: str, chosen: dict | None = None) -> tuple[object, dict, d
 
     The report (layers.layer_import.report) gains: plan / plan_previous (geo.shares.plan_check of the upload and of the
     current version, None for a kind the plan states nothing for), previous (the current version's area, count and
-    bounding box, and the change), bbox, changes (each {"key", "text_zh", "text_en"}), needs_confirmation, confirm_code."""
+    bounding box, and the change), bbox, changes (each {"key", "text_zh", "text_en"}), needs_confirmation, confirm_code;
+    for a zoning kind its tiling check and for an upload with a 准入清单 the codes matched (see layer_import.report)."""
     item = staged(ctx, token)
     mapping = layer_import.auto_mapping(item)
     mapping.update({k: v for k, v in (chosen or {}).items() if k in {a.key for a in item.kind.importable}})
     district_geom = ctx.live.get().districts.store.read("district", item.adcode).geometry.union_all()
-    rep = layer_import.report(item, mapping, district_geom)
-    rep.update(_comparison(ctx, item, _footprint([s.geometry for s in item.sites], district_geom), district_geom))
+    cfg = ctx.config
+    rep = layer_import.report(item, mapping, district_geom, cfg["TILING_TOLERANCE_M2"], cfg["TILING_MAX_UNCOVERED_PCT"],
+                              ctx.vocab.requirement_levels)
+    rep.update(_comparison(ctx, item, _footprint([s.geometry for s in item.sites], district_geom, layer_import.staged_union(item)),
+                           district_geom))
     return item, mapping, rep
 
 
@@ -155,14 +179,18 @@ def publish(ctx, actor, token: str, chosen: dict | None = None, confirm: str | N
     check_replaces(previous, reviewed, item.adcode, item.kind.key)
     gdf = layer_import.build_layer(item, mapping, "pending", actor.username)
     confirmed = f"；已确认：{'；'.join(c['text_zh'] for c in rep['changes'])}" if rep["changes"] else ""
+    adm = rep.get("admission") or {}
+    with_list = (f"，准入清单 {item.admission.source_name}（{adm.get('matched_units', 0)} 个单元按编码填入）" if item.admission else "")
 
     def audit(entry: dict) -> dict:  # written by the repository together with the version
-        return ctx.audit_row(actor, "publish", f"发布 {item.adcode} {item.kind.name_zh} {entry['id']}（{entry['feature_count']} 个要素，"
+        return ctx.audit_row(actor, "publish", f"发布 {item.adcode} {item.kind.name_zh} {entry['id']}（{entry['feature_count']} 个要素{with_list}，"
                              f"替换 {version_label(previous)}）{confirmed}", {f"{item.adcode}/{item.kind.key}": entry["id"]}, item.input_sha256)
 
-    entry = ctx.repository.publish(item.adcode, item.kind.key, gdf, {"source_name": item.source_name, "input_sha256": item.input_sha256,
-                                                                     "created_by": actor.username, "mapping": mapping}, audit=audit,
-                                   replaces=previous)
+    meta = {"source_name": item.source_name, "input_sha256": item.input_sha256, "created_by": actor.username, "mapping": mapping}
+    if item.admission is not None:
+        meta["admission_list"] = {"source_name": item.admission.source_name, "input_sha256": item.admission.input_sha256,
+                                  "matched_units": adm.get("matched_units", 0)}
+    entry = ctx.repository.publish(item.adcode, item.kind.key, gdf, meta, audit=audit, replaces=previous)
     ctx.live.reload()
     ctx.staging.pop(token)
     message = (f"已发布 {_names(ctx, item.adcode, item.kind)}：{version_label(previous)} → {entry['id']}"
@@ -212,4 +240,6 @@ def dashboard(ctx) -> dict:
             rows.append({"adcode": a, "name": p["name"], "kind": k.key, "kind_name_zh": k.name_zh, "current": now,
                          "current_label": version_label(now), "versions": kept})
     return {"rows": rows, "history": history_rows, "districts": snap.districts.districts(),
-            "kinds": {k.key: k.name_zh for k in ctx.vocab.thematic}}
+            "kinds": {k.key: k.name_zh for k in ctx.vocab.thematic},
+            "admission_kinds": {k.key: [k.attribute(a).label for a in k.admission_list]
+                                for k in ctx.vocab.thematic if k.admission_list}}

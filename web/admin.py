@@ -63,8 +63,10 @@ def import_upload():
     f = request.files.get("file")
     if f is None or not f.filename:
         raise DataError("请选择要导入的文件", "choose a file")
+    listed = request.files.get("admission_list")  # 准入清单（Excel）, for a kind with an admission list
+    admission = (listed.filename, listed.read()) if listed is not None and listed.filename else None
     staged = layer_admin.stage(ctx(), actor(), f.filename, f.read(), request.form.get("district", ""), request.form.get("kind", ""),
-                               request.form.get("crs"))
+                               request.form.get("crs"), admission)
     return redirect(url_for("admin.import_review", token=staged.token), code=303)
 
 

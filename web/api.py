@@ -1,6 +1,6 @@
 """The JSON API (/api/...): each route calls one service and returns its plain data.
 
-/api/screen and /api/sections/classify are stateless (no cookie authority), so they are exempt
+/api/screen, /api/sections/classify and /api/air/aqi are stateless (no cookie authority), so they are exempt
 from CSRF and audit anonymously; every route here is in data/openapi.yaml (a test checks that).
 """
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, jsonify, request
 
 from geo.errors import DataError, UnsupportedFormatError
-from services import exports, screening, sections, shares
+from services import air, exports, screening, sections, shares
 from web.pages import _links
 from web.security import actor, csrf, login_required, rate_limited
 
@@ -115,6 +115,12 @@ def section_series(section_id: str):
 @csrf.exempt
 def classify():
     return jsonify(sections.classify(json_body()))
+
+
+@bp.post("/air/aqi")
+@csrf.exempt
+def air_aqi():
+    return jsonify(air.calculate(json_body()))
 
 
 @bp.post("/sections/measurements")

@@ -32,6 +32,7 @@ from geo.area import M2_PER_KM2, area_m2  # noqa: E402
 from geo.crs import GEO_EPSG, gcj02_to_wgs84, gk3_epsg, gk3_zone, reproject  # noqa: E402
 from geo.control_units import load_published, requirement_text  # noqa: E402
 from geo.plans import load_plans  # noqa: E402
+from geo.vocabulary import load as load_vocabulary  # noqa: E402
 
 SEED = 20211
 OUT = ROOT / "data" / "demo.gpkg"
@@ -241,6 +242,36 @@ def monitoring_sections(frame: DistrictFrame, layout: dict, plan: dict):
     return rows
 
 
+def air_stations(frame: DistrictFrame, layout: dict, plan: dict, kind) -> list[dict]:
+    """Demo 环境空气质量监测站 where data/demo_layout.yaml puts them. A station standing for a plan's air_stations
+    entry (``plan: <key>``) quotes that line in its basis; the others are the 城区 evaluation points the plan's air
+    indicators are assessed on, and say so with the indicator's line. Levels and types are checked against the
+    vocabulary (``kind``: the air_station kind), so a misspelt level stops the build."""
+    entries = {e["key"]: e for e in plan.get("air_stations") or []}
+    levels = set(kind.attribute("level").values)
+    types = set(kind.attribute("station_type").values)
+    indicator = next((i for i in plan["indicators"] if i.get("key") == "pm25"), None) or \
+        next((i for i in plan["indicators"] if i.get("key") == "good_air_days"), None)
+    rows = []
+    for s in layout.get("air_stations", []):
+        if s["level"] not in levels or s["type"] not in types:
+            raise SystemExit(f"{plan['adcode']} {s['name']}: level {s['level']} / type {s['type']} not in the vocabulary")
+        if s.get("plan"):
+            if s["plan"] not in entries:
+                raise SystemExit(f"{plan['adcode']} {s['name']}: no air_stations entry {s['plan']!r} in the plan")
+            src = entries[s["plan"]]["source"]
+            basis = f"《{plan['plan_title']}》第{src['line']}行：“{src['quote']}”（点位为示意，规划未写位置）"
+        elif indicator:
+            src = indicator["source"]
+            basis = (f"城区环境空气质量评价城市点（示意，规划未列点位）；规划指标“{indicator['name']}”见"
+                     f"《{plan['plan_title']}》第{src['line']}行")
+        else:
+            basis = "城区环境空气质量评价城市点（示意，规划未列点位）"
+        rows.append({"name": s["name"], "level": s["level"], "station_type": s["type"], "county": plan["name"], "basis": basis,
+                     "geometry": frame.place((s["lon"], s["lat"]), s["name"])})
+    return rows
+
+
 CLASS_DIGITS = {"优先保护单元": 1, "重点管控单元": 2, "一般管控单元": 3}  # the class digit of a unit code, ZH<adcode><digit><serial>
 SHARE_TOLERANCE_PP = 0.01  # calibrated class shares within this of the published one (published to 0.1)
 
@@ -368,7 +399,9 @@ def control_units(frame: DistrictFrame, layout: dict, plan: dict, rl_rows: list,
 def build(plans_dir: Path, layout_path: Path, out: Path) -> dict:
     plans = load_plans(plans_dir)
     layouts = yaml.safe_load(layout_path.read_text(encoding="utf-8"))
-    layers: dict[str, list] = {k: [] for k in ("district", "redline", "water_source_zone", "protected_area", "control_unit", "monitoring_section")}
+    layers: dict[str, list] = {k: [] for k in ("district", "redline", "water_source_zone", "protected_area", "control_unit", "monitoring_section",
+                                          "air_station")}
+    air_kind = load_vocabulary().kind("air_station")
     published = load_published()
     report = {}
     for adcode, plan in plans.items():
@@ -387,6 +420,7 @@ def build(plans_dir: Path, layout_path: Path, out: Path) -> dict:
             "control_unit": control_units(frame, layout, plan, rl_rows, ws_rows, pa_rows, published["districts"][adcode],
                                           published["demo_requirements"]),
             "monitoring_section": monitoring_sections(frame, layout, plan),
+            "air_station": air_stations(frame, layout, plan, air_kind),
         }
         for kind, rows in per_kind.items():
             for i, row in enumerate(rows, 1):

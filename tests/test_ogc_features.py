@@ -259,7 +259,7 @@ def server(tmp_path_factory):
 
 def test_gdal_oapif_reads_every_collection(server):
     url = f"OAPIF:{server.url}/ogcapi"
-    kinds = ["district", "redline", "water_source_zone", "protected_area", "control_unit", "monitoring_section"]
+    kinds = ["district", "redline", "water_source_zone", "protected_area", "control_unit", "monitoring_section", "air_station"]
     assert [name for name, _ in pyogrio.list_layers(url)] == kinds
     for kind in kinds:
         read = pyogrio.read_dataframe(url, layer=kind, PAGE_SIZE=10)  # several pages through next links

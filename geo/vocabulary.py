@@ -151,6 +151,9 @@ class Vocabulary:
                 rule_key=spec.get("rules", key), levels=self.levels if spec.get("level_by") else {},
                 zoning=spec.get("zoning", False), name_by=spec.get("name_by"), admission_list=tuple(spec.get("admission_list", ())))
         self.requirement_levels = tuple(raw["requirement_levels"])
+        self.air_levels = raw["air_station_levels"]
+        if "air_station" in self.kinds and set(self.air_levels) != set(self.kinds["air_station"].attribute("level").values):
+            raise ConfigError(path, "air_station_levels", "应与 air_station 的级别取值一一对应 / must list exactly the air_station level values")
         self.statuses = raw["statuses"]
         self.relations = raw["relations"]
         self.conflicts = raw["conflicts"]
@@ -178,7 +181,8 @@ class Vocabulary:
 
     def to_json(self) -> dict:
         """What the browser needs: kinds, words and colours (served to the page scripts)."""
-        return {"kinds": {k: v.to_dict() for k, v in self.kinds.items()}, "levels": self.levels, "statuses": self.statuses,
+        return {"kinds": {k: v.to_dict() for k, v in self.kinds.items()}, "levels": self.levels, "air_levels": self.air_levels,
+                "statuses": self.statuses,
                 "relations": self.relations, "conflicts": self.conflicts, "requirement_levels": list(self.requirement_levels)}
 
 

@@ -220,6 +220,46 @@ def build_sections_map(adcode: str, rows: list[dict], bounds, class_legend: list
     return m
 
 
+class AirStationsLayer(folium.MacroElement):
+    """Air-station markers built in the browser from rows passed inline (static/js/air_map.js)."""
+
+    _template = Template(
+        """{% macro script(this, kwargs) %}
+        AirMap.stationsLayer({{ this._parent.get_name() }}, {{ this.rows|tojson }}, {{ this.options|tojson }});
+        ZoningMap.legendControl({{ this._parent.get_name() }}, {{ this.legend|tojson }});
+        ZoningMap.coordsControl({{ this._parent.get_name() }});
+        L.control.scale({imperial: false}).addTo({{ this._parent.get_name() }});
+        {% endmacro %}"""
+    )
+
+    def __init__(self, rows: list[dict], legend: list[dict], options: dict):
+        super().__init__()
+        self._name = "AirStationsLayer"
+        self.rows = rows
+        self.legend = legend
+        self.options = options
+
+
+def build_air_map(adcode: str, rows: list[dict], bounds, colour_legend: dict, vocab, options: dict, static: str = "/static") -> folium.Map:
+    """Stations coloured by the day's AQI class or the year's status (colour_legend: {"title", "items"}), shaped
+    by level (vocabulary air_station_levels), over the district boundary."""
+    m = _base_map(bounds, static)
+    m.default_js = m.default_js + [("air_map", f"{static}/js/air_map.js")]
+    m.default_css = m.default_css + [("sections_css", f"{static}/css/sections.css")]
+    BlankBase().add_to(m)
+    folium.TileLayer(OSM_URL, name="OpenStreetMap", attr="© OpenStreetMap 贡献者", max_zoom=19, show=False).add_to(m)
+    _boundary_layer(m, vocab, adcode)
+    present = {r["level"] for r in rows}
+    shape = {"circle": "circle", "square": "polygon", "triangle": "polygon", "diamond": "polygon"}
+    legend = [colour_legend,
+              {"title": vocab.kinds["air_station"].attribute("level").label,
+               "items": [{"label": f"{lvl} {spec['symbol']}", "color": "#333", "fill": "#fff", "shape": shape[spec["shape"]]}
+                         for lvl, spec in vocab.air_levels.items() if lvl in present]}]
+    AirStationsLayer(rows, legend, options).add_to(m)
+    folium.LayerControl(collapsed=True).add_to(m)
+    return m
+
+
 def build_conflict_map(adcode: str, conflicts: dict, bounds, vocab, redline_is_demo: bool, static: str = "/static") -> folium.Map:
     """Conflict areas in solid colour over the faded red line and the district boundary."""
     m = _base_map(bounds, static)

@@ -78,6 +78,7 @@ class Services:
         plans, self.evidence = load_plans_and_evidence(Path(cfg["PLANS_DIR"]))
         self.live = LiveData(self.repository, plans, self.evidence, measurements,
                              Path(cfg["RASTER_DIR"]), cfg["SHARE_TOLERANCE_PP"], cfg["AREA_TOLERANCE_PCT"])
+        self.air = self.live.air_measurements  # the air-quality values, in the same database as the water ones
         self.results = ResultStore(db, cfg["RESULT_RETENTION_DAYS"])
 
     def _restage(self, source: dict, data: bytes):

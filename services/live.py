@@ -14,10 +14,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from layers.versions import LayerRepository
+from services.air import AirService
 from services.districts import DistrictService
 from services.screening import ScreeningService
 from services.sections import SectionService
 from services.shares import ShareService
+from state.air_measurements import AirMeasurementStore
 from state.measurements import MeasurementStore
 
 
@@ -28,15 +30,17 @@ class Snapshot:
     screening: ScreeningService
     shares: ShareService
     sections: SectionService
+    air: AirService
 
 
 class LiveData:
     def __init__(self, repo: LayerRepository, plans: dict, evidence: dict, measurements: MeasurementStore, raster_dir: Path,
-                 tolerance_pp: float, area_tolerance_pct: float):
+                 tolerance_pp: float, area_tolerance_pct: float, air_measurements: AirMeasurementStore | None = None):
         self.repo = repo
         self.plans = plans
         self.evidence = evidence
         self.measurements = measurements
+        self.air_measurements = air_measurements or AirMeasurementStore(measurements.db)
         self.share_args = (Path(raster_dir), tolerance_pp, area_tolerance_pct)
         self._lock = threading.Lock()
         self._generation = None
@@ -48,7 +52,7 @@ class LiveData:
         store = self.repo.load_store()
         districts = DistrictService(store, self.plans, self.evidence)
         return Snapshot(store, districts, ScreeningService(store, self.plans), ShareService(store, self.plans, *self.share_args),
-                        SectionService(store, self.plans, self.measurements))
+                        SectionService(store, self.plans, self.measurements), AirService(store, self.plans, self.air_measurements))
 
     def get(self) -> Snapshot:
         return self._snapshot

@@ -157,6 +157,23 @@ class AirMeasurementStore:
         series = [ENGINE_SERIES[p] for p in DAILY_POLLUTANTS if any(ENGINE_SERIES[p] in by_day[d] for d in dates)]
         return {"dates": dates, "values": {s: [by_day[d].get(s) for d in dates] for s in series}}
 
+    def span(self, station_ids) -> dict:
+        """{"first": YYYY-MM-DD | None, "last": …, "years": [int]} of the days any of these stations has a value on
+        (daily or hourly), read from the index rather than the values."""
+        ids = [str(s) for s in station_ids]
+        if not ids:
+            return {"first": None, "last": None, "years": []}
+        marks = ", ".join("?" * len(ids))
+        years, first, last = set(), [], []
+        for table, col in (("air_daily", "date"), ("air_hourly", "datetime")):
+            lo, hi = self.db.execute(f"SELECT MIN({col}), MAX({col}) FROM {table} WHERE station_id IN ({marks})", tuple(ids))[0]
+            if lo is None:
+                continue
+            first.append(lo[:10])
+            last.append(hi[:10])
+            years |= {int(r[0]) for r in self.db.execute(f"SELECT DISTINCT substr({col}, 1, 4) FROM {table} WHERE station_id IN ({marks})", tuple(ids))}
+        return {"first": min(first) if first else None, "last": max(last) if last else None, "years": sorted(years)}
+
     def stations(self, resolution: str = "daily") -> list[str]:
         """Station ids with values of this resolution, sorted."""
         table = _TABLES[resolution][0]

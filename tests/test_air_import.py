@@ -321,10 +321,7 @@ def test_demo_file_is_reproducible(tmp_path):
 
 def test_demo_data_loaded_at_start(make_app):
     services = make_app().extensions["services"]
-    store = getattr(services, "air", None)
-    if store is None:
-        pytest.xfail("空气质量库尚未接入服务：在 services/context.py 中创建 AirMeasurementStore 并调用 "
-                     "state.air_measurements.import_demo_if_empty / the air store is not wired into the services yet")
+    store = services.air
     status = store.data_status()
     assert status["is_demo"] and status["demo_values"] > 100_000
     assert store.imports()[0]["source_name"] == DEMO_SOURCE

@@ -16,7 +16,7 @@ DATA = ROOT / "tests" / "data"
 OFFICIAL = DATA / "official_redline_dazu_gk35_gbk.zip"
 SITE_TXT = DATA / "site_dazu_jzd.txt"
 ANONYMOUS = "匿名"
-DEMO_KINDS = ("district", "redline", "water_source_zone", "protected_area", "control_unit", "monitoring_section")
+DEMO_KINDS = ("district", "redline", "water_source_zone", "protected_area", "control_unit", "monitoring_section", "air_station")
 # a small square inside 大足区 (lon, lat, CGCS2000)
 DAZU_SQUARE = [[105.705, 29.605], [105.715, 29.605], [105.715, 29.615], [105.705, 29.615], [105.705, 29.605]]
 MEASUREMENTS_CSV = "adcode,section,date,DO,NH3-N,TP\n500110,北渡,2026-01-15,7.8,0.4,0.05\n".encode()

@@ -6,9 +6,9 @@ from flask import Blueprint, Response, current_app, flash, redirect, render_temp
 
 from geo.errors import DataError
 from render import maps
-from services import layer_admin, sections, users
+from services import air, layer_admin, sections, users
 from web.errors import status_of
-from web.pages import sections_page
+from web.pages import air_page, sections_page
 from web.security import actor, current_user, login_required, rate_limited, safe_next
 
 bp = Blueprint("admin", __name__)
@@ -113,6 +113,22 @@ def sections_import(adcode: str):
     except DataError as exc:
         return sections_page(adcode, None, status_of(exc), message=exc.message_zh, error=True, bad_rows=exc.details.get("errors", []))
     return sections_page(adcode, None, message=f"已导入 {done['n_records']} 条监测记录（{done['n_values']} 个数值），来源：{done['source_name']}")
+
+
+@bp.post("/districts/<adcode>/air/import")
+@login_required("admin")
+@rate_limited("import")
+def air_import(adcode: str):
+    ctx().live.get().districts.check(adcode)  # 404 before anything is stored
+    f = request.files.get("file")
+    try:
+        if f is None or not f.filename:
+            raise DataError("请选择要导入的 CSV 或 Excel 文件", "choose a file")
+        done = air.import_measurements(ctx(), actor(), f.filename, f.read())
+    except DataError as exc:
+        return air_page(adcode, status_of(exc), message=exc.message_zh, error=True, bad_rows=exc.details.get("errors", []))
+    return air_page(adcode, message=f"已导入{done['resolution_zh']} {done['n_records']} 条记录（{done['n_values']} 个数值，"
+                                    f"替换原有数值 {done['n_replaced']} 个），{done['start']} 至 {done['end']}，来源：{done['source_name']}")
 
 
 @bp.get("/admin/audit")

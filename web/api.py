@@ -123,6 +123,35 @@ def air_aqi():
     return jsonify(air.calculate(json_body()))
 
 
+@bp.get("/districts/<adcode>/air")
+def district_air(adcode: str):
+    return jsonify(air.air_report(ctx(), actor(), adcode, request.args.get("date"), request.args.get("year")))
+
+
+@bp.get("/air/stations")
+def air_stations():
+    service = ctx().live.get().air
+    district = request.args.get("district")
+    return jsonify([service.public(s) for s in (service.district_stations(district) if district else service.stations)])
+
+
+@bp.get("/air/stations/<path:station_id>/series")
+def air_station_series(station_id: str):
+    return jsonify(ctx().live.get().air.station_series(station_id, request.args.get("year"), request.args.get("end"), request.args.get("days")))
+
+
+@bp.get("/air/stations/<path:station_id>/assessment")
+def air_station_assessment(station_id: str):
+    return jsonify(ctx().live.get().air.station_assessment(station_id, request.args.get("year")))
+
+
+@bp.post("/air/measurements")
+@login_required("admin")
+@rate_limited("import")
+def air_import():
+    return jsonify(air.import_measurements(ctx(), actor(), *upload_field()))
+
+
 @bp.post("/sections/measurements")
 @login_required("admin")
 @rate_limited("import")

@@ -1,4 +1,4 @@
-"""Public pages: the district list, each district's 一张图, plan sources, shares and sections pages,
+"""Public pages: the district list, each district's 一张图, plan sources, shares, sections and air pages,
 the screening form, result page and exports. Each view gathers plain data from services and renders."""
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ from flask import Blueprint, Response, current_app, redirect, render_template, r
 from geo import water as wq
 from geo.errors import DataError
 from render import maps
-from services import exports, screening, sections, shares
+from render import air_charts
+from services import air, exports, screening, sections, shares
 from web.errors import status_of
 from web.security import actor, rate_limited
 
@@ -67,6 +68,23 @@ def sections_page(adcode: str, period: str | None, status: int = 200, **extra):
 @bp.get("/districts/<adcode>/sections")
 def district_sections(adcode: str):
     return sections_page(adcode, request.args.get("period") or None)
+
+
+def air_page(adcode: str, status: int = 200, **extra):
+    snap = ctx().live.get()
+    summary = snap.districts.district_summary(adcode)
+    page = air.air_page(ctx(), actor(), adcode, request.args.get("date"), request.args.get("year"), request.args.get("mode"),
+                        request.args.get("station"))
+    m = maps.build_air_map(adcode, page["map_rows"], snap.districts.bounds(adcode), page["colour_legend"], ctx().vocab,
+                           {"mode": page["mode"], "year": page["year"], "page_url": url_for("pages.district_air", adcode=adcode)})
+    chart = page["station_year"]
+    charts = {"trend": air_charts.trend_svg(chart), "calendar": air_charts.calendar_svg(chart, page["year"])} if chart else None
+    return render_template("air.html", plan=summary["plan"], page=page, map=maps.render_parts(m), charts=charts, **extra), status
+
+
+@bp.get("/districts/<adcode>/air")
+def district_air(adcode: str):
+    return air_page(adcode)
 
 
 @bp.get("/screen")

@@ -35,7 +35,7 @@ def figure_text(figure) -> str | None:
     return repr(figure) if isinstance(figure, float) else str(figure)
 
 
-def _parse(figure) -> tuple[str | None, Decimal] | None:
+def parse_figure(figure) -> tuple[str | None, Decimal] | None:
     """(comparison or None, the number exactly as written) of a plan figure; None when it has no leading number."""
     text = figure_text(figure)
     m = _FIGURE_RE.match(text) if text is not None else None
@@ -46,7 +46,7 @@ def _parse(figure) -> tuple[str | None, Decimal] | None:
 
 def stated_decimals(figure) -> int | None:
     """Decimals of the figure as written: '10.6' → 1, '≥7.62' → 2, '9.3[3]' → 1, 52 → 0; None without a number."""
-    parsed = _parse(figure)
+    parsed = parse_figure(figure)
     return None if parsed is None else max(-parsed[1].as_tuple().exponent, 0)
 
 
@@ -67,7 +67,7 @@ def figure_rule(figure, tolerance: float | None = None, what: str = "规划值")
     "figure": the figure as written, "value": its number, "decimals", "lower_pct" (inclusive),
     "upper_pct" (None when unbounded), "upper_inclusive" (false for rounding: 10.65 rounds to 10.7), "half_width_pct_points", "rule_zh"}.
     """
-    parsed = _parse(figure)
+    parsed = parse_figure(figure)
     if parsed is None:
         return None
     op, value = parsed

@@ -157,6 +157,41 @@ def test_sections_map_colours_and_chart(browser_and_base, service):
     page.close()
 
 
+def test_air_page_offline(browser_and_base, app):
+    """The air page: one marker per station of the district coloured by the day's AQI class, a popup with the IAQIs
+    and the 30-day chart; the year view colours by status; no request leaves the machine, no script error."""
+    browser, base = browser_and_base
+    air = app.extensions["services"].live.get().air
+    stations = air.district_stations("500111")
+    for width, height in ((1400, 900), (390, 844)):
+        op = OfflinePage(browser, base)
+        page = op.page
+        page.set_viewport_size({"width": width, "height": height})
+        page.goto(f"{base}/districts/500111/air?date=2025-07-15")
+        wait_js(page, "window.AirMap && AirMap.layer && AirMap.layer.getLayers().length === %d" % len(stations))
+        day = air.day_rows("500111", "2025-07-15")["stations"]
+        colours = page.evaluate("AirMap.layer.getLayers().map(m => [m.stationRow.id, m.getElement().querySelector('.am-marker').style.getPropertyValue('--c')])")
+        assert dict(colours) == {r["id"]: r["color"] for r in day}
+        assert "空气质量指数类别" in page.inner_text(".zm-legend")
+        first = stations[0]["name"]
+        page.evaluate("AirMap.layer.getLayers().find(m => m.stationRow.name === %s).openPopup()" % json.dumps(first))
+        page.wait_for_selector(".am-chart polyline")
+        assert page.get_attribute(".sm-chart-box", "data-points") == "30"
+        text = page.inner_text(".am-popup")
+        assert first in text and "分指数" in text and "HJ 633-2012" in text
+        page.wait_for_timeout(400)
+        os.makedirs(ARTIFACTS, exist_ok=True)
+        page.screenshot(path=os.path.join(ARTIFACTS, f"air_500111_{width}.png"), full_page=True)
+        assert op.errors == [] and op.external == []
+        page.close()
+    op = OfflinePage(browser, base)
+    op.page.goto(f"{base}/districts/500111/air?mode=year&year=2025")
+    wait_js(op.page, "window.AirMap && AirMap.layer && AirMap.layer.getLayers().length === %d" % len(stations))
+    assert "达标" in op.page.inner_text(".zm-legend")
+    assert op.errors == [] and op.external == []
+    op.page.close()
+
+
 def test_shares_page_renders_the_conflict_map(browser_and_base):
     browser, base = browser_and_base
     op = OfflinePage(browser, base)

@@ -252,6 +252,11 @@ GET_EXAMPLES = {
     "/api/vocabulary": ["/api/vocabulary"],
     "/healthz": ["/healthz"],
     "/api/districts": ["/api/districts"],
+    "/api/districts/{adcode}/air": ["/api/districts/500111/air", "/api/districts/500235/air?date=2024-07-01&year=2024"],
+    "/api/air/stations": ["/api/air/stations", "/api/air/stations?district=500110"],
+    "/api/air/stations/{station_id}/series": ["/api/air/stations/500111-air_station-001/series",
+                                              "/api/air/stations/500111-air_station-017/series?end=2025-03-31&days=30"],
+    "/api/air/stations/{station_id}/assessment": ["/api/air/stations/500111-air_station-001/assessment?year=2024"],
 }
 
 
@@ -299,6 +304,20 @@ def test_measurement_import_fields_are_in_the_openapi_description(make_app):
                           headers={"X-CSRFToken": csrf_token(anonymous, "/screen")})
     assert resp.status_code == 401
     _check(spec, "/api/sections/measurements", "post", resp, missing, "import 401")
+    assert missing == [], "\n".join(missing)
+
+
+def test_air_import_fields_are_in_the_openapi_description(make_app):
+    app = make_app()
+    client = admin_client(app)
+    spec = _spec(client)
+    token = csrf_token(client, "/screen")
+    missing = []
+    good = "站点,日期,PM2.5,PM10\n500111-air_station-001,2023-01-01,30,50\n"
+    for text in (good, good + "500111-air_station-001,2023-01-02,abc,50\n"):
+        resp = client.post("/api/air/measurements", data={"file": (io.BytesIO(text.encode()), "a.csv")}, headers={"X-CSRFToken": token})
+        _check(spec, "/api/air/measurements", "post", resp, missing, f"air import {resp.status_code}")
+    assert resp.status_code == 400 and resp.get_json()["details"]["errors"]
     assert missing == [], "\n".join(missing)
 
 

@@ -201,3 +201,14 @@ def test_a_broken_vocabulary_stops_start_up_naming_file_and_field(make_app, tmp_
         make_app(VOCABULARY=str(path))
     assert info.value.path == str(path) and info.value.field == field
     assert str(path) in str(info.value) and field in str(info.value)
+
+
+def test_air_station_symbols_match_its_levels(make_app, tmp_path):
+    """Every air_station level has a map symbol and no symbol is for a level the layer cannot hold."""
+    raw = farm_vocabulary()
+    assert set(raw["air_station_levels"]) == set(raw["kinds"]["air_station"]["attributes"]["level"]["values"])
+    raw["air_station_levels"].pop("微站")
+    path = write_yaml(tmp_path / "air_levels.yaml", raw)
+    with pytest.raises(ConfigError) as info:
+        make_app(VOCABULARY=str(path))
+    assert info.value.field == "air_station_levels"

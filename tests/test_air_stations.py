@@ -154,7 +154,7 @@ def test_hourly_data_fill_the_days_without_daily_values(make_app):
     day = client.get(f"/api/air/stations/{DAZU_CITY[0]}/series?end=2023-03-01&days=1").get_json()["days"]
     assert len(day) == 1 and day[0]["pm25"] == 45.0  # 12 hours of 40 and 12 of 50
     # O3 MDA8 from hours 50…73 (rising): the highest 8-hour window is the last, hours 16–23, mean 69.5
-    assessment = client.get(f"/api/districts/500111/air?date=2023-03-01&year=2023").get_json()["day"]
+    assessment = client.get("/api/districts/500111/air?date=2023-03-01&year=2023").get_json()["day"]
     s1 = next(s for s in assessment["stations"] if s["id"] == DAZU_CITY[0])
     assert s1["values"]["PM2.5"] == 45.0 and s1["values"]["O3_8h"] == pytest.approx(np.mean(range(66, 74)))
 

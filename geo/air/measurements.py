@@ -14,10 +14,9 @@ import unicodedata
 from collections import defaultdict
 from datetime import date, datetime, time
 from functools import partial
-from pathlib import Path
 
 from geo.errors import DataError
-from geo.water.measurements import _cell_text, _col_letter, _read_rows, _refuse  # the same CSV/Excel reading as the water import
+from geo.spreadsheet import cell as cell_at, cell_text, col_letter, refuse, table_rows
 from geo.water.values import to_float
 
 # The pollutant keys of an import, as stored. Daily files: 24-h means of PM2.5, PM10, SO2, NO2, CO, the daily
@@ -157,7 +156,7 @@ def _parse_datetime(v) -> tuple[date, time | None] | None:
         return v.date(), v.time()
     if isinstance(v, date):
         return v, None
-    m = _DATETIME_RE.match(unicodedata.normalize("NFKC", _cell_text(v)))
+    m = _DATETIME_RE.match(unicodedata.normalize("NFKC", cell_text(v)))
     if not m:
         return None
     try:
@@ -191,7 +190,7 @@ def _parse_time(v) -> time | None:
         return v
     if isinstance(v, (int, float)) and not isinstance(v, bool):
         return _time_of(int(v), 0, 0) if float(v).is_integer() else None
-    m = _TIME_RE.match(unicodedata.normalize("NFKC", _cell_text(v)))
+    m = _TIME_RE.match(unicodedata.normalize("NFKC", cell_text(v)))
     return _time_of(m.group("h"), m.group("mi"), m.group("s")) if m else None
 
 
@@ -259,14 +258,7 @@ def parse_air_measurements(path_or_bytes, filename: str, stations: list[dict]) -
     first-seen order), "start", "end" (first and last date or date-time), "n_records", "n_values",
     "ignored_columns"}.
     """
-    data = Path(path_or_bytes).read_bytes() if isinstance(path_or_bytes, (str, Path)) else bytes(path_or_bytes)
-    if not data.strip():
-        raise DataError(f"{filename}：文件为空", f"{filename}: the file is empty")
-    rows = _read_rows(data, filename)
-    while rows and all(_cell_text(c) == "" for c in rows[-1]):
-        rows.pop()
-    if not rows or all(_cell_text(c) == "" for c in rows[0]):
-        raise DataError(f"{filename}：文件为空或第1行不是表头", f"{filename}: empty, or row 1 is not a header")
+    rows = table_rows(path_or_bytes, filename)
 
     errors: list[dict] = []
 
@@ -274,8 +266,8 @@ def parse_air_measurements(path_or_bytes, filename: str, stations: list[dict]) -
         errors.append({"row": row, "column": column, "problem": zh, "problem_en": en})
 
     # --- header: roles first, pollutant columns once the resolution is known ----------------------------
-    header = [_cell_text(c) for c in rows[0]]
-    col_names = {i: (h or f"第{_col_letter(i)}列") for i, h in enumerate(header)}
+    header = [cell_text(c) for c in rows[0]]
+    col_names = {i: (h or f"第{col_letter(i)}列") for i, h in enumerate(header)}
     cols: dict[str, int] = {}
     blank: set[int] = set()
     ignored: list[str] = []
@@ -291,7 +283,7 @@ def parse_air_measurements(path_or_bytes, filename: str, stations: list[dict]) -
                 else "time" if low in _TIME_HEADERS else None)
         if role:
             if role in cols:
-                err(1, h, f"列重复（与第{_col_letter(cols[role])}列相同）", f"duplicate column (same as column {_col_letter(cols[role])})")
+                err(1, h, f"列重复（与第{col_letter(cols[role])}列相同）", f"duplicate column (same as column {col_letter(cols[role])})")
                 continue
             cols[role] = i
             continue
@@ -313,7 +305,7 @@ def parse_air_measurements(path_or_bytes, filename: str, stations: list[dict]) -
     if "time" in cols and "date" not in cols:
         err(1, col_names[cols["time"]], "时间列须与日期列一起使用", "a time column needs a date column")
     if errors:
-        _refuse(filename, errors)
+        refuse(filename, errors)
     date_col = cols.get("date", cols.get("datetime"))
 
     # --- daily or hourly ---------------------------------------------------------------------------------
@@ -339,8 +331,8 @@ def parse_air_measurements(path_or_bytes, filename: str, stations: list[dict]) -
             ignored.append(header[i])
             continue
         if key in value_cols:
-            err(1, header[i], f"污染物 {key} 重复（与第{_col_letter(value_cols[key])}列相同）",
-                f"pollutant {key} given twice (also column {_col_letter(value_cols[key])})")
+            err(1, header[i], f"污染物 {key} 重复（与第{col_letter(value_cols[key])}列相同）",
+                f"pollutant {key} given twice (also column {col_letter(value_cols[key])})")
             continue
         if unit is not None and (p := _unit_problem(key, unit)):
             err(1, header[i], *p)
@@ -349,15 +341,15 @@ def parse_air_measurements(path_or_bytes, filename: str, stations: list[dict]) -
     if not value_cols and not errors:
         err(1, "(污染物)", f"没有任何污染物列（{'、'.join(allowed)}）", f"no pollutant column ({', '.join(allowed)})")
     if errors:
-        _refuse(filename, errors)
+        refuse(filename, errors)
     value_cols = {k: value_cols[k] for k in allowed if k in value_cols}  # stored and reported in the canonical order
 
     # --- optional unit row (row 2) -------------------------------------------------------------------------
     start = 1
     if len(rows) > 1:
         r2 = rows[1]
-        first = next((_cell_text(r2[c]) for c in (cols.get("station"), cols.get("station_id")) if c is not None and c < len(r2)), "")
-        texts = {k: _cell_text(r2[i]) if i < len(r2) else "" for k, i in value_cols.items()}
+        first = next((cell_text(r2[c]) for c in (cols.get("station"), cols.get("station_id")) if c is not None and c < len(r2)), "")
+        texts = {k: cell_text(r2[i]) if i < len(r2) else "" for k, i in value_cols.items()}
         if first.lower() in ("", "单位", "unit", "units") and any(texts.values()) and \
                 all(t == "" or (to_float(t) is None and _looks_like_unit(t)) for t in texts.values()):
             start = 2
@@ -410,17 +402,17 @@ def parse_air_measurements(path_or_bytes, filename: str, stations: list[dict]) -
     for r_idx in range(start, len(rows)):
         rownum = r_idx + 1
         row = rows[r_idx]
-        if all(_cell_text(c) == "" for c in row):
+        if all(cell_text(c) == "" for c in row):
             continue
-        get = partial(_cell_at, row)
+        get = partial(cell_at, row)
         before = len(errors)
         for i in blank:
-            if _cell_text(get(i)) != "":
+            if cell_text(get(i)) != "":
                 err(rownum, col_names[i], "该列没有表头，却有数据", "this column has data but no header")
 
         # station: by id or name in the station column, or by the id column
-        district_texts = [t for t in (_cell_text(get(cols.get("district"))), _cell_text(get(cols.get("adcode")))) if t]
-        texts = [(c, _cell_text(get(cols.get(c)))) for c in ("station_id", "station") if c in cols]
+        district_texts = [t for t in (cell_text(get(cols.get("district"))), cell_text(get(cols.get("adcode")))) if t]
+        texts = [(c, cell_text(get(cols.get(c)))) for c in ("station_id", "station") if c in cols]
         texts = [(c, t) for c, t in texts if t]
         station, problems = None, []
         if not texts:
@@ -442,7 +434,7 @@ def parse_air_measurements(path_or_bytes, filename: str, stations: list[dict]) -
         raw = get(date_col)
         got = _parse_datetime(raw)
         day, hour = None, None
-        shown = _cell_text(raw)
+        shown = cell_text(raw)
         want = "YYYY-MM-DD" if resolution == "daily" else ("YYYY-MM-DD HH:MM" if "time" not in cols else "YYYY-MM-DD")
         if got is None:
             err(rownum, col_names[date_col],
@@ -462,7 +454,7 @@ def parse_air_measurements(path_or_bytes, filename: str, stations: list[dict]) -
                 raw_t = get(cols["time"])
                 hour = _parse_time(raw_t)
                 if hour is None:
-                    t_shown = _cell_text(raw_t)
+                    t_shown = cell_text(raw_t)
                     err(rownum, col_names[cols["time"]],
                         f"时间无效：{t_shown!r}（应为 0–23 的整点，如 13 或 13:00）" if t_shown else "时间为空（应为 0–23 的整点，如 13 或 13:00）",
                         f"invalid time {t_shown!r} (expected an hour 0–23, e.g. 13 or 13:00)" if t_shown else "time is empty (expected an hour 0–23)")
@@ -478,15 +470,15 @@ def parse_air_measurements(path_or_bytes, filename: str, stations: list[dict]) -
         values = {}
         for key, i in value_cols.items():
             cell = get(i)
-            if _cell_text(cell) == "":
+            if cell_text(cell) == "":
                 continue
             v = to_float(cell)
             if v is None:
-                err(rownum, col_names[i], f"不是数值：{_cell_text(cell)!r}（单位 {UNITS[key]}；缺测请留空）",
-                    f"not a number: {_cell_text(cell)!r} (unit {UNITS[key]}; leave a missing value blank)")
+                err(rownum, col_names[i], f"不是数值：{cell_text(cell)!r}（单位 {UNITS[key]}；缺测请留空）",
+                    f"not a number: {cell_text(cell)!r} (unit {UNITS[key]}; leave a missing value blank)")
                 continue
             if v < 0:
-                err(rownum, col_names[i], f"不能为负数：{_cell_text(cell)}", f"must not be negative: {_cell_text(cell)}")
+                err(rownum, col_names[i], f"不能为负数：{cell_text(cell)}", f"must not be negative: {cell_text(cell)}")
                 continue
             values[key] = v
         if not values and len(errors) == before:
@@ -506,7 +498,7 @@ def parse_air_measurements(path_or_bytes, filename: str, stations: list[dict]) -
                 rec["datetime"] = stamp
             records.append(rec)
     if errors:
-        _refuse(filename, errors)
+        refuse(filename, errors)
     if not records:
         raise DataError(f"{filename}：没有数据行", f"{filename}: no data rows")
     stamps = [r.get("datetime", r["date"]) for r in records]
@@ -514,7 +506,3 @@ def parse_air_measurements(path_or_bytes, filename: str, stations: list[dict]) -
             "pollutants": [k for k in allowed if any(k in r["values"] for r in records)],
             "stations": list(dict.fromkeys(r["station_id"] for r in records)), "start": min(stamps), "end": max(stamps),
             "n_records": len(records), "n_values": sum(len(r["values"]) for r in records), "ignored_columns": ignored}
-
-
-def _cell_at(row: list, i: int | None):
-    return row[i] if i is not None and i < len(row) else None

@@ -5,15 +5,13 @@ a partly imported file would leave the reviewer unsure which months are real.
 """
 from __future__ import annotations
 
-import csv
-import io
 import re
 from collections import defaultdict
 from datetime import date, datetime
 from functools import partial
-from pathlib import Path
 
-from geo.errors import DataError, UnavailableError
+from geo.errors import DataError
+from geo.spreadsheet import cell, cell_text, col_letter, refuse, table_rows
 from geo.water.table import PARAMETER_KEYS, canonical_parameter
 from geo.water.values import to_float, value_problem
 
@@ -28,27 +26,6 @@ _UNIT_SUFFIX = re.compile(r"^(?P<name>.+?)\s*[\(（\[【](?P<unit>[^\)）\]】]*
 _DATE_RE = re.compile(r"^(\d{4})[-/](\d{1,2})(?:[-/](\d{1,2}))?(?:[ T]\d{1,2}:\d{2}(?::\d{2})?)?$")
 
 
-def _col_letter(idx: int) -> str:
-    s, n = "", idx + 1
-    while n:
-        n, r = divmod(n - 1, 26)
-        s = chr(65 + r) + s
-    return s
-
-
-def _cell(row: list, i: int | None):
-    """The cell at column i, None past the end of a short row or for an absent column."""
-    return row[i] if i is not None and i < len(row) else None
-
-
-def _cell_text(v) -> str:
-    if v is None:
-        return ""
-    if isinstance(v, float) and v.is_integer():
-        return str(int(v))
-    return str(v).strip()
-
-
 def _unit_ok(key: str, unit: str) -> bool:
     u = re.sub(r"\s+", "", unit).lower()
     return u in (_PH_UNITS if key == "pH" else _MG_L_UNITS)
@@ -58,50 +35,13 @@ def _expected_unit(key: str, en: bool = False) -> str:
     return ("dimensionless" if en else "无量纲") if key == "pH" else "mg/L"
 
 
-def _read_rows(data: bytes, filename: str) -> list[list]:
-    ext = Path(filename).suffix.lower()
-    if ext == ".csv":
-        text = None
-        for enc in ("utf-8-sig", "gb18030"):
-            try:
-                text = data.decode(enc)
-                break
-            except UnicodeDecodeError:
-                continue
-        if text is None:
-            raise DataError(f"{filename}：无法按 UTF-8 或 GBK 解码", f"{filename}: not decodable as UTF-8 or GBK")
-        try:
-            return [row for row in csv.reader(io.StringIO(text, newline=""))]
-        except csv.Error as exc:
-            raise DataError(f"{filename}：CSV 格式错误：{exc}", f"{filename}: malformed CSV: {exc}") from exc
-    if ext in (".xlsx", ".xlsm"):
-        try:
-            import openpyxl
-        except ImportError as exc:  # pragma: no cover - depends on the environment
-            raise UnavailableError("服务器未安装 openpyxl，无法读取 Excel；请另存为 CSV",
-                                   "openpyxl is not installed: save the sheet as CSV") from exc
-        try:
-            wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-        except Exception as exc:  # openpyxl raises many types for a corrupt file
-            raise DataError(f"{filename}：不是有效的 .xlsx 文件（{exc}）", f"{filename}: not a valid .xlsx file ({exc})") from exc
-        try:
-            ws = wb.worksheets[0]
-            return [list(r) for r in ws.iter_rows(values_only=True)]
-        finally:
-            wb.close()
-    if ext == ".xls":
-        raise DataError(f"{filename}：不支持旧版 .xls，请在 Excel 中另存为 .xlsx 或 CSV",
-                        f"{filename}: legacy .xls is not supported; save as .xlsx or CSV")
-    raise DataError(f"{filename}：只支持 .csv 和 .xlsx 文件", f"{filename}: only .csv and .xlsx files are supported")
-
-
 def _parse_date(v) -> tuple[str, str] | None:
     """(date text as stored, period YYYY-MM), or None if not YYYY-MM / YYYY-MM-DD."""
     if isinstance(v, datetime):
         v = v.date()
     if isinstance(v, date):
         return v.isoformat(), v.strftime("%Y-%m")
-    m = _DATE_RE.match(_cell_text(v))
+    m = _DATE_RE.match(cell_text(v))
     if not m:
         return None
     y, mo, d = int(m.group(1)), int(m.group(2)), m.group(3)
@@ -137,14 +77,7 @@ def parse_measurements(path_or_bytes, filename: str, sections: list[dict]) -> li
     Returns [{"row", "section_id", "adcode", "section", "water_body", "date", "period": "YYYY-MM",
     "values": {key: float}}] in file order.
     """
-    data = Path(path_or_bytes).read_bytes() if isinstance(path_or_bytes, (str, Path)) else bytes(path_or_bytes)
-    if not data.strip():
-        raise DataError(f"{filename}：文件为空", f"{filename}: the file is empty")
-    rows = _read_rows(data, filename)
-    while rows and all(_cell_text(c) == "" for c in rows[-1]):
-        rows.pop()
-    if not rows or all(_cell_text(c) == "" for c in rows[0]):
-        raise DataError(f"{filename}：文件为空或第1行不是表头", f"{filename}: empty, or row 1 is not a header")
+    rows = table_rows(path_or_bytes, filename)
 
     errors: list[dict] = []
 
@@ -152,13 +85,13 @@ def parse_measurements(path_or_bytes, filename: str, sections: list[dict]) -> li
         errors.append({"row": row, "column": column, "problem": zh, "problem_en": en})
 
     # --- header ---------------------------------------------------------------------------
-    header = [_cell_text(c) for c in rows[0]]
+    header = [cell_text(c) for c in rows[0]]
     cols: dict[str, int] = {}
     param_cols: dict[str, int] = {}
     ignored: set[int] = set()
     col_names: dict[int, str] = {}
     for i, h in enumerate(header):
-        col_names[i] = h or f"第{_col_letter(i)}列"
+        col_names[i] = h or f"第{col_letter(i)}列"
         if not h:
             ignored.add(i)  # blank header: allowed only if the column is empty (checked per row)
             continue
@@ -167,7 +100,7 @@ def parse_measurements(path_or_bytes, filename: str, sections: list[dict]) -> li
                 else "adcode" if low in _ADCODE_HEADERS else "date" if low in _DATE_HEADERS else None)
         if role:
             if role in cols:
-                err(1, h, f"列重复（与第{_col_letter(cols[role])}列相同）", f"duplicate column (same as column {_col_letter(cols[role])})")
+                err(1, h, f"列重复（与第{col_letter(cols[role])}列相同）", f"duplicate column (same as column {col_letter(cols[role])})")
             cols[role] = i
             continue
         if low in _IGNORED_HEADERS:
@@ -187,8 +120,8 @@ def parse_measurements(path_or_bytes, filename: str, sections: list[dict]) -> li
             err(1, h, f"单位应为 {_expected_unit(key)}，不是 {unit}；请换算后再导入",
                 f"unit must be {_expected_unit(key, True)}, not {unit}; convert before importing")
         if key in param_cols:
-            err(1, h, f"参数 {key} 重复（与第{_col_letter(param_cols[key])}列相同）",
-                f"parameter {key} given twice (also column {_col_letter(param_cols[key])})")
+            err(1, h, f"参数 {key} 重复（与第{col_letter(param_cols[key])}列相同）",
+                f"parameter {key} given twice (also column {col_letter(param_cols[key])})")
             continue
         param_cols[key] = i
     missing_cols = [c for c in ("section", "date") if c not in cols]
@@ -197,14 +130,14 @@ def parse_measurements(path_or_bytes, filename: str, sections: list[dict]) -> li
             err(1, c, f"缺少必需列 {c}", f"required column {c} is missing")
         if not param_cols:
             err(1, "(参数)", f"没有任何参数列（{', '.join(PARAMETER_KEYS)}）", f"no parameter column ({', '.join(PARAMETER_KEYS)})")
-        _refuse(filename, errors)
+        refuse(filename, errors)
 
     # --- optional unit row (row 2) --------------------------------------------------------
     start = 1
     if len(rows) > 1:
         r2 = rows[1]
-        sec_text = _cell_text(_cell(r2, cols["section"])).lower()
-        p_texts = {k: _cell_text(_cell(r2, i)) for k, i in param_cols.items()}
+        sec_text = cell_text(cell(r2, cols["section"])).lower()
+        p_texts = {k: cell_text(cell(r2, i)) for k, i in param_cols.items()}
         if sec_text in ("", "单位", "unit", "units") and any(p_texts.values()) and \
                 all(t == "" or to_float(t) is None for t in p_texts.values()) and \
                 all(t == "" or re.search(r"/|无量纲|dimensionless", t, re.IGNORECASE) for t in p_texts.values()):
@@ -231,17 +164,17 @@ def parse_measurements(path_or_bytes, filename: str, sections: list[dict]) -> li
     for r_idx in range(start, len(rows)):
         rownum = r_idx + 1
         row = rows[r_idx]
-        if all(_cell_text(c) == "" for c in row):
+        if all(cell_text(c) == "" for c in row):
             continue
-        get = partial(_cell, row)
+        get = partial(cell, row)
         row_errs_before = len(errors)
         for i in ignored:
-            if not header[i] and _cell_text(get(i)) != "":
+            if not header[i] and cell_text(get(i)) != "":
                 err(rownum, col_names[i], "该列没有表头，却有数据", "this column has data but no header")
 
         # section
-        name = _cell_text(get(cols["section"]))
-        district_texts = [t for t in (_cell_text(get(cols.get("district"))), _cell_text(get(cols.get("adcode")))) if t]
+        name = cell_text(get(cols["section"]))
+        district_texts = [t for t in (cell_text(get(cols.get("district"))), cell_text(get(cols.get("adcode")))) if t]
         section = None
         if not name:
             err(rownum, col_names[cols["section"]], "断面名称为空", "section name is empty")
@@ -264,7 +197,7 @@ def parse_measurements(path_or_bytes, filename: str, sections: list[dict]) -> li
         raw_date = get(cols["date"])
         parsed = _parse_date(raw_date)
         if parsed is None:
-            shown = _cell_text(raw_date)
+            shown = cell_text(raw_date)
             err(rownum, col_names[cols["date"]],
                 f"日期无效：{shown!r}（应为 YYYY-MM 或 YYYY-MM-DD）" if shown else "日期为空（应为 YYYY-MM 或 YYYY-MM-DD）",
                 f"invalid date {shown!r} (expected YYYY-MM or YYYY-MM-DD)" if shown else "date is empty (expected YYYY-MM or YYYY-MM-DD)")
@@ -273,17 +206,17 @@ def parse_measurements(path_or_bytes, filename: str, sections: list[dict]) -> li
         values = {}
         for key, i in param_cols.items():
             raw = get(i)
-            if _cell_text(raw) == "":
+            if cell_text(raw) == "":
                 continue
             v = to_float(raw)
             if v is None:
                 err(rownum, col_names[i],
-                    f"不是数值：{_cell_text(raw)!r}（单位 {_expected_unit(key)}；低于检出限请按本单位约定填写数值）",
-                    f"not a number: {_cell_text(raw)!r} (unit {_expected_unit(key, True)}; for values below the detection limit enter a number)")
+                    f"不是数值：{cell_text(raw)!r}（单位 {_expected_unit(key)}；低于检出限请按本单位约定填写数值）",
+                    f"not a number: {cell_text(raw)!r} (unit {_expected_unit(key, True)}; for values below the detection limit enter a number)")
                 continue
             problem = value_problem(key, v)
             if problem:
-                err(rownum, col_names[i], f"{problem[0]}：{_cell_text(raw)}", f"{problem[1]}: {_cell_text(raw)}")
+                err(rownum, col_names[i], f"{problem[0]}：{cell_text(raw)}", f"{problem[1]}: {cell_text(raw)}")
                 continue
             values[key] = v
         if not values and len(errors) == row_errs_before:
@@ -300,20 +233,7 @@ def parse_measurements(path_or_bytes, filename: str, sections: list[dict]) -> li
                             "section": section["name"], "water_body": section.get("water_body"),
                             "date": parsed[0], "period": parsed[1], "values": values})
     if errors:
-        _refuse(filename, errors)
+        refuse(filename, errors)
     if not records:
         raise DataError(f"{filename}：没有数据行", f"{filename}: no data rows")
     return records
-
-
-def _refuse(filename: str, errors: list[dict]):
-    bad_rows = sorted({e["row"] for e in errors})
-    rows_txt = "、".join(str(r) for r in bad_rows[:20]) + ("…" if len(bad_rows) > 20 else "")
-    first = errors[0]
-    raise DataError(
-        f"{filename}：有 {len(errors)} 处错误（第 {rows_txt} 行），整个文件未导入，请改正后重新导入。"
-        f"首个错误：第{first['row']}行 {first['column']}：{first['problem']}",
-        f"{filename}: {len(errors)} problem(s) in row(s) {', '.join(map(str, bad_rows[:20]))}; nothing was imported, "
-        f"fix the file and import it again. First: row {first['row']} {first['column']}: {first['problem_en']}",
-        {"file": filename, "bad_rows": bad_rows, "errors": errors})
-

@@ -204,13 +204,19 @@ def _boundary_layer(m, vocab, adcode: str):
     RemoteGeoJson(vocab.kinds["district"].name_zh, cfg).add_to(m)
 
 
-def build_sections_map(adcode: str, rows: list[dict], bounds, class_legend: list[dict], vocab, static: str = "/static") -> folium.Map:
+def _monitoring_map(adcode: str, bounds, vocab, static: str, script: str) -> folium.Map:
+    """A station or section map: blank base (OSM optional), the district boundary, the page's marker script."""
     m = _base_map(bounds, static)
-    m.default_js = m.default_js + [("sections_map", f"{static}/js/sections_map.js")]
+    m.default_js = m.default_js + [(script, f"{static}/js/{script}.js")]
     m.default_css = m.default_css + [("sections_css", f"{static}/css/sections.css")]
     BlankBase().add_to(m)
     folium.TileLayer(OSM_URL, name="OpenStreetMap", attr="© OpenStreetMap 贡献者", max_zoom=19, show=False).add_to(m)
     _boundary_layer(m, vocab, adcode)
+    return m
+
+
+def build_sections_map(adcode: str, rows: list[dict], bounds, class_legend: list[dict], vocab, static: str = "/static") -> folium.Map:
+    m = _monitoring_map(adcode, bounds, vocab, static, "sections_map")
     legend = [{"title": "水质类别（GB 3838-2002）", "items": [{"label": c["label"], "color": c["color"], "fill": c["color"], "shape": "circle"}
                                                        for c in class_legend]},
               {"title": "断面级别", "items": [{"label": f"{lvl} {spec['symbol']}", "color": "#333", "fill": "#fff",
@@ -243,12 +249,7 @@ class AirStationsLayer(folium.MacroElement):
 def build_air_map(adcode: str, rows: list[dict], bounds, colour_legend: dict, vocab, options: dict, static: str = "/static") -> folium.Map:
     """Stations coloured by the day's AQI class or the year's status (colour_legend: {"title", "items"}), shaped
     by level (vocabulary air_station_levels), over the district boundary."""
-    m = _base_map(bounds, static)
-    m.default_js = m.default_js + [("air_map", f"{static}/js/air_map.js")]
-    m.default_css = m.default_css + [("sections_css", f"{static}/css/sections.css")]
-    BlankBase().add_to(m)
-    folium.TileLayer(OSM_URL, name="OpenStreetMap", attr="© OpenStreetMap 贡献者", max_zoom=19, show=False).add_to(m)
-    _boundary_layer(m, vocab, adcode)
+    m = _monitoring_map(adcode, bounds, vocab, static, "air_map")
     present = {r["level"] for r in rows}
     shape = {"circle": "circle", "square": "polygon", "triangle": "polygon", "diamond": "polygon"}
     legend = [colour_legend,

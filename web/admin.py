@@ -100,35 +100,34 @@ def rollback():
     return redirect(url_for("admin.dashboard"), code=303)
 
 
-@bp.post("/districts/<adcode>/sections/import")
-@login_required("admin")
-@rate_limited("import")
-def sections_import(adcode: str):
+def _monitoring_import(adcode: str, importer, page, done_message):
+    """A monitoring-data upload from a page form: all or nothing, the page again with the bad rows or what was stored."""
     ctx().live.get().districts.check(adcode)  # 404 before anything is stored
     f = request.files.get("file")
     try:
         if f is None or not f.filename:
             raise DataError("请选择要导入的 CSV 或 Excel 文件", "choose a file")
-        done = sections.import_measurements(ctx(), actor(), f.filename, f.read())
+        done = importer(ctx(), actor(), f.filename, f.read())
     except DataError as exc:
-        return sections_page(adcode, None, status_of(exc), message=exc.message_zh, error=True, bad_rows=exc.details.get("errors", []))
-    return sections_page(adcode, None, message=f"已导入 {done['n_records']} 条监测记录（{done['n_values']} 个数值），来源：{done['source_name']}")
+        return page(adcode, status_of(exc), message=exc.message_zh, error=True, bad_rows=exc.details.get("errors", []))
+    return page(adcode, message=done_message(done))
+
+
+@bp.post("/districts/<adcode>/sections/import")
+@login_required("admin")
+@rate_limited("import")
+def sections_import(adcode: str):
+    return _monitoring_import(adcode, sections.import_measurements, sections_page,
+                              lambda d: f"已导入 {d['n_records']} 条监测记录（{d['n_values']} 个数值），来源：{d['source_name']}")
 
 
 @bp.post("/districts/<adcode>/air/import")
 @login_required("admin")
 @rate_limited("import")
 def air_import(adcode: str):
-    ctx().live.get().districts.check(adcode)  # 404 before anything is stored
-    f = request.files.get("file")
-    try:
-        if f is None or not f.filename:
-            raise DataError("请选择要导入的 CSV 或 Excel 文件", "choose a file")
-        done = air.import_measurements(ctx(), actor(), f.filename, f.read())
-    except DataError as exc:
-        return air_page(adcode, status_of(exc), message=exc.message_zh, error=True, bad_rows=exc.details.get("errors", []))
-    return air_page(adcode, message=f"已导入{done['resolution_zh']} {done['n_records']} 条记录（{done['n_values']} 个数值，"
-                                    f"替换原有数值 {done['n_replaced']} 个），{done['start']} 至 {done['end']}，来源：{done['source_name']}")
+    return _monitoring_import(adcode, air.import_measurements, air_page,
+                              lambda d: f"已导入{d['resolution_zh']} {d['n_records']} 条记录（{d['n_values']} 个数值，替换原有数值 "
+                                        f"{d['n_replaced']} 个），{d['start']} 至 {d['end']}，来源：{d['source_name']}")
 
 
 @bp.get("/admin/audit")

@@ -55,7 +55,7 @@ def district_shares_page(adcode: str):
                            tolerance_pp=ctx().config["SHARE_TOLERANCE_PP"], area_tolerance_pct=ctx().config["AREA_TOLERANCE_PCT"])
 
 
-def sections_page(adcode: str, period: str | None, status: int = 200, **extra):
+def sections_page(adcode: str, status: int = 200, period: str | None = None, **extra):
     snap = ctx().live.get()
     summary = snap.districts.district_summary(adcode)
     result = sections.sections_report(ctx(), actor(), adcode, period, title="断面水质页面")
@@ -67,7 +67,7 @@ def sections_page(adcode: str, period: str | None, status: int = 200, **extra):
 
 @bp.get("/districts/<adcode>/sections")
 def district_sections(adcode: str):
-    return sections_page(adcode, request.args.get("period") or None)
+    return sections_page(adcode, period=request.args.get("period") or None)
 
 
 def air_page(adcode: str, status: int = 200, **extra):

@@ -9,6 +9,31 @@ from pathlib import Path
 
 from geo.errors import DataError, UnavailableError
 
+# A monitoring table is a few dozen columns and at most a few hundred thousand rows (25 stations × a year of hours
+# is 219,000); past these a file is refused before it is held in memory, whatever its declared dimension says.
+MAX_TABLE_ROWS = 500_000
+MAX_TABLE_COLUMNS = 200
+
+
+def _too_large(filename: str, what_zh: str, what_en: str, limit: int):
+    raise DataError(f"{filename}：{what_zh}超过 {limit:,} ，不像是监测数据表；请拆分文件或删去无关的行列后重新导入",
+                    f"{filename}: more than {limit:,} {what_en}; split the file or remove unrelated rows and columns")
+
+
+def _bounded(rows, filename: str) -> list[list]:
+    """Rows as lists without trailing empty cells, refused past MAX_TABLE_ROWS rows or MAX_TABLE_COLUMNS columns."""
+    out = []
+    for i, r in enumerate(rows):
+        if i >= MAX_TABLE_ROWS + 1:  # the header and MAX_TABLE_ROWS data rows
+            _too_large(filename, "行数", "rows", MAX_TABLE_ROWS)
+        row = list(r)
+        while row and (row[-1] is None or row[-1] == ""):
+            row.pop()
+        if len(row) > MAX_TABLE_COLUMNS:
+            _too_large(filename, "列数", "columns", MAX_TABLE_COLUMNS)
+        out.append(row)
+    return out
+
 
 def col_letter(idx: int) -> str:
     """Spreadsheet column letter of a 0-based index: 0 → A, 26 → AA."""
@@ -33,7 +58,8 @@ def cell_text(v) -> str:
 
 
 def read_rows(data: bytes, filename: str) -> list[list]:
-    """The first sheet of an .xlsx, or a CSV decoded as UTF-8 (with or without BOM) or GB18030, as lists of cells."""
+    """The first sheet of an .xlsx, or a CSV decoded as UTF-8 (with or without BOM) or GB18030, as lists of cells
+    (trailing empty cells dropped); bounded by MAX_TABLE_ROWS and MAX_TABLE_COLUMNS."""
     ext = Path(filename).suffix.lower()
     if ext == ".csv":
         text = None
@@ -46,7 +72,7 @@ def read_rows(data: bytes, filename: str) -> list[list]:
         if text is None:
             raise DataError(f"{filename}：无法按 UTF-8 或 GBK 解码", f"{filename}: not decodable as UTF-8 or GBK")
         try:
-            return [row for row in csv.reader(io.StringIO(text, newline=""))]
+            return _bounded(csv.reader(io.StringIO(text, newline="")), filename)
         except csv.Error as exc:
             raise DataError(f"{filename}：CSV 格式错误：{exc}", f"{filename}: malformed CSV: {exc}") from exc
     if ext in (".xlsx", ".xlsm"):
@@ -61,7 +87,8 @@ def read_rows(data: bytes, filename: str) -> list[list]:
             raise DataError(f"{filename}：不是有效的 .xlsx 文件（{exc}）", f"{filename}: not a valid .xlsx file ({exc})") from exc
         try:
             ws = wb.worksheets[0]
-            return [list(r) for r in ws.iter_rows(values_only=True)]
+            ws.reset_dimensions()  # the sheet's declared size (A1:XFD1048576 in a 2 KB bomb) is not believed: rows as stored
+            return _bounded(ws.iter_rows(values_only=True, max_col=MAX_TABLE_COLUMNS + 1), filename)
         finally:
             wb.close()
     if ext == ".xls":

@@ -57,3 +57,60 @@ def test_collections_inside_collections_are_opened_to_their_parts(make_app):
         body = nested.get_json()
         assert body["site"]["site_type"] == "point"
         assert [(layer["kind"], layer["status"]) for layer in body["layers"]] == [(layer["kind"], layer["status"]) for layer in plain["layers"]]
+
+
+def _xlsx_declaring(dimension: str, rows: list[list]) -> bytes:
+    """An .xlsx whose sheet claims `dimension` (e.g. the whole grid A1:XFD1048576) whatever it holds."""
+    import re
+    import zipfile
+
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    for r in rows:
+        wb.active.append(r)
+    raw = io.BytesIO()
+    wb.save(raw)
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(raw.getvalue())) as zin, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zout:
+        for item in zin.infolist():
+            data = zin.read(item.filename)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                data = re.sub(rb'<dimension ref="[^"]*"/>', f'<dimension ref="{dimension}"/>'.encode(), data)
+            zout.writestr(item, data)
+    return out.getvalue()
+
+
+MONITORING_IMPORTS = {"/api/sections/measurements": ["adcode", "section", "date", "NH3-N"],
+                      "/api/air/measurements": ["站点", "日期", "PM2.5"]}
+
+
+@pytest.mark.parametrize("path", MONITORING_IMPORTS)
+def test_spreadsheet_bombs_are_refused_without_reading_them_whole(make_app, path, monkeypatch):
+    """A 5 KB .xlsx declaring the whole grid is read as the one row it stores; more rows or columns than a
+    monitoring table has are refused with the limit named, for CSV and Excel, by both imports."""
+    from conftest import admin_client, csrf_token
+
+    import geo.spreadsheet as sheet
+
+    app = make_app(RATE_LIMIT_PER_MINUTE=100_000)
+    client = admin_client(app)
+    token = csrf_token(client, "/screen")
+
+    def post(name, data):
+        return client.post(path, data={"file": (io.BytesIO(data), name)}, headers={"X-CSRFToken": token})
+
+    header = MONITORING_IMPORTS[path]
+    bomb = _xlsx_declaring("A1:XFD1048576", [header])
+    assert len(bomb) < 10_000
+    resp = post("bomb.xlsx", bomb)
+    assert resp.status_code == 400 and "没有数据行" in resp.get_json()["error"]
+    monkeypatch.setattr(sheet, "MAX_TABLE_ROWS", 50)
+    many = "\n".join([",".join(header)] + [",".join(["x"] * len(header))] * 51) + "\n"
+    for name, data in (("rows.csv", many.encode()), ("rows.xlsx", _xlsx_declaring("A1:D52", [header] + [["x"] * len(header)] * 51))):
+        resp = post(name, data)
+        assert resp.status_code == 400 and "行数超过 50" in resp.get_json()["error"] and "rows" in resp.get_json()["error_en"], name
+    wide = ",".join(header + [f"c{i}" for i in range(sheet.MAX_TABLE_COLUMNS)]) + "\n"
+    resp = post("wide.csv", wide.encode())
+    assert resp.status_code == 400 and f"列数超过 {sheet.MAX_TABLE_COLUMNS}" in resp.get_json()["error"]
+    assert client.get("/healthz").status_code == 200

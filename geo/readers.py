@@ -388,6 +388,7 @@ def read_gpkg(data: bytes, tmp: Path, limits: Limits, name: str) -> Layer:
     uploads.check_magic(".gpkg", data, name)
     path = tmp / "upload.gpkg"
     path.write_bytes(data)
+    uploads.check_gpkg(path, name)
     return _read_ogr_path(path, limits)
 
 

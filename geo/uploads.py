@@ -10,7 +10,9 @@ from __future__ import annotations
 import io
 import os
 import re
+import sqlite3
 import tempfile
+import time
 import zipfile
 import zlib
 from collections.abc import Iterator
@@ -134,6 +136,45 @@ def check_magic(suffix: str, head: bytes, name: str) -> None:
         return
     if suffix in MAGIC and not head.startswith(MAGIC[suffix]):
         raise DataError(f"{name} 的内容与扩展名不符（不是有效的 {suffix} 文件）", f"{name}: content does not match {suffix}")
+
+
+GPKG_INSPECT_SECONDS = 2.0  # reading a GeoPackage's own catalogue; a real one answers in milliseconds
+GPKG_LAYER_TYPES = ("features", "attributes")
+
+
+def check_gpkg(path: Path, name: str) -> None:
+    """A GeoPackage's layers must be real tables before GDAL opens it. A layer that is a view runs its query on
+    every read, and a view can be an endless recursive query in a file of a few KB that would hold a server
+    thread for ever; the catalogue itself is read read-only and under a time limit."""
+    deadline = time.monotonic() + GPKG_INSPECT_SECONDS
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True)
+    except sqlite3.Error:
+        raise DataError(f"{name} 不是有效的 GeoPackage 文件", f"{name} is not a valid GeoPackage") from None
+    conn.set_progress_handler(lambda: time.monotonic() > deadline, 1000)
+    try:
+        objects = dict(conn.execute("SELECT name, type FROM sqlite_master WHERE type IN ('table', 'view')"))
+        if "gpkg_contents" not in objects:
+            raise DataError(f"{name} 不是 GeoPackage（缺少 gpkg_contents 表），请用 GIS 软件另存为 GeoPackage",
+                            f"{name} is not a GeoPackage (no gpkg_contents table)")
+        layers = [str(r[0]) for r in conn.execute("SELECT table_name FROM gpkg_contents WHERE data_type IN (?, ?)", GPKG_LAYER_TYPES)]
+    except sqlite3.OperationalError as exc:
+        interrupted = "interrupt" in str(exc).lower()
+        raise DataError(f"{name}：读取 GeoPackage 目录{'超时' if interrupted else '失败'}，文件可能已损坏或被构造",
+                        f"{name}: reading the GeoPackage catalogue {'timed out' if interrupted else 'failed'}") from None
+    except sqlite3.DatabaseError:
+        raise DataError(f"{name} 不是有效的 GeoPackage 文件（数据库损坏）", f"{name} is not a valid GeoPackage (corrupt database)") from None
+    finally:
+        conn.close()
+    # with no layer registered GDAL lists every table and view of the file: then no view may be there at all
+    views = [t for t in (layers or objects) if objects.get(t) == "view"]
+    missing = [t for t in layers if t not in objects]
+    if views:
+        raise DataError(f"{name}：图层 {'、'.join(v[:40] for v in views[:5])} 是视图（查询）而不是数据表，不予读取；请在 GIS 软件中导出为普通图层",
+                        f"{name}: layer(s) {', '.join(v[:40] for v in views[:5])} are views (queries), not tables; export them as plain layers")
+    if missing:
+        raise DataError(f"{name}：GeoPackage 目录列出的图层 {'、'.join(m[:40] for m in missing[:5])} 不存在，文件不完整",
+                        f"{name}: layer(s) listed in gpkg_contents do not exist: {', '.join(m[:40] for m in missing[:5])}")
 
 
 def open_zip(data: bytes) -> zipfile.ZipFile:

@@ -35,6 +35,7 @@ from geo import sites as site_input
 from geo.crs import parse_crs, to_lonlat
 from geo.errors import DataError, TooLargeError, UnsupportedFormatError
 from geo.screening import DEFAULT_SLIVER_M2, INSIDE, LocalFrame, screen_points, verdict
+from geo.uploads import check_gpkg
 
 INPUT_SUFFIXES = (".parquet", ".geoparquet", ".fgb", ".gpkg", ".csv", ".geojson", ".json", ".shp", ".zip")
 UPLOAD_SUFFIXES = (".kml", ".kmz", ".txt")  # read as the screening form reads them (KML placemarks, 界址点 TXT parcels)
@@ -66,6 +67,8 @@ def read_sites(path: Path, crs=None) -> tuple[gpd.GeoDataFrame, int | None]:
         elif suffix == ".csv":
             frame = _csv_sites(path)
         else:
+            if suffix == ".gpkg":
+                check_gpkg(path, path.name)  # a layer that is a view may be a query that never ends
             frame = pyogrio.read_dataframe(f"/vsizip/{path}" if suffix == ".zip" else path, on_invalid="ignore")
     except DataError:
         raise

@@ -114,3 +114,13 @@ def test_spreadsheet_bombs_are_refused_without_reading_them_whole(make_app, path
     resp = post("wide.csv", wide.encode())
     assert resp.status_code == 400 and f"列数超过 {sheet.MAX_TABLE_COLUMNS}" in resp.get_json()["error"]
     assert client.get("/healthz").status_code == 200
+
+
+def test_a_view_layer_is_refused_by_the_batch_reader_too():
+    """The screen-batch input reader opens GeoPackages through the same check (the view would never finish)."""
+    from geo.errors import DataError
+    from services.batch import read_sites
+
+    with pytest.raises(DataError) as info:
+        read_sites(BAD / "recursive_view.gpkg")
+    assert "视图" in info.value.message_zh and "view" in info.value.message_en

@@ -390,6 +390,25 @@ def write_real_files():
            '<GeometryType>wkbNone</GeometryType></OGRVRTLayer></OGRVRTDataSource>').encode()
     (HERE / "bad" / "vrt_as_shp_xml.zip").write_bytes(arcgis_zip({"site.shp.xml": vrt}))
     (HERE / "bad" / "vsi_path_in_cpg.zip").write_bytes(arcgis_zip({"site.cpg": b"/vsicurl/http://169.254.169.254/latest/"}))
+    recursive_view_gpkg(HERE / "bad" / "recursive_view.gpkg")
+
+
+def recursive_view_gpkg(path: Path):
+    """A GeoPackage whose only layer is a view over an endless recursive query: reading it never finishes."""
+    import sqlite3
+
+    import geopandas as gpd
+
+    path.unlink(missing_ok=True)
+    gpd.GeoDataFrame({"name": ["a"]}, geometry=[site_lonlat().centroid], crs=4490).to_file(path, layer="site", driver="GPKG")
+    with sqlite3.connect(path) as c:
+        c.execute("CREATE VIEW endless AS WITH RECURSIVE r(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM r) "
+                  "SELECT x AS fid, (SELECT geom FROM site LIMIT 1) AS geom, 'x' AS name FROM r")
+        c.execute("INSERT INTO gpkg_contents (table_name, data_type, identifier, srs_id) VALUES ('endless', 'features', 'endless', 4490)")
+        c.execute("INSERT INTO gpkg_geometry_columns VALUES ('endless', 'geom', 'POINT', 4490, 0, 0)")
+        c.execute("DELETE FROM gpkg_geometry_columns WHERE table_name = 'site'")
+        c.execute("DELETE FROM gpkg_contents WHERE table_name = 'site'")
+    c.close()
 
 
 if __name__ == "__main__":

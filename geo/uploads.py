@@ -150,7 +150,7 @@ def check_gpkg(path: Path, name: str) -> None:
     try:
         conn = sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True)
     except sqlite3.Error:
-        raise DataError(f"{name} 不是有效的 GeoPackage 文件", f"{name} is not a valid GeoPackage") from None
+        raise DataError(f"{name} 无法读取：不是有效的 GeoPackage 文件", f"{name} is not a valid GeoPackage") from None
     conn.set_progress_handler(lambda: time.monotonic() > deadline, 1000)
     try:
         objects = dict(conn.execute("SELECT name, type FROM sqlite_master WHERE type IN ('table', 'view')"))
@@ -163,7 +163,7 @@ def check_gpkg(path: Path, name: str) -> None:
         raise DataError(f"{name}：读取 GeoPackage 目录{'超时' if interrupted else '失败'}，文件可能已损坏或被构造",
                         f"{name}: reading the GeoPackage catalogue {'timed out' if interrupted else 'failed'}") from None
     except sqlite3.DatabaseError:
-        raise DataError(f"{name} 不是有效的 GeoPackage 文件（数据库损坏）", f"{name} is not a valid GeoPackage (corrupt database)") from None
+        raise DataError(f"{name} 无法读取：不是有效的 GeoPackage 文件（数据库损坏）", f"{name} is not a valid GeoPackage (corrupt database)") from None
     finally:
         conn.close()
     # with no layer registered GDAL lists every table and view of the file: then no view may be there at all

@@ -14,4 +14,8 @@ if __name__ == "__main__":
     application = create_app()
     host, port = application.config["HOST"], application.config["PORT"]
     print(f"生态红线一张图：http://{host}:{port}/  (Ctrl+C 停止)")
-    serve(application, host=host, port=port, threads=8)
+    cfg = application.config
+    # deliberate limits: half-sent requests from a few clients must not use up every connection (waitress' default is
+    # 100) nor stay open for minutes; a reverse proxy in front bounds them per client (README, 生产部署)
+    serve(application, host=host, port=port, threads=cfg["SERVER_THREADS"], connection_limit=cfg["SERVER_CONNECTION_LIMIT"],
+          channel_timeout=cfg["SERVER_CHANNEL_TIMEOUT"], cleanup_interval=min(30, cfg["SERVER_CHANNEL_TIMEOUT"]))

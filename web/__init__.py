@@ -19,6 +19,10 @@ def create_app(config: dict | None = None) -> Flask:
     app = Flask("zoning", static_folder=str(ROOT / "static"), template_folder=str(ROOT / "templates"))
     app.config.update(cfg)
     app.config["MAX_CONTENT_LENGTH"] = (cfg["MAX_UPLOAD_MB"] + 1) * 1024 * 1024
+    if cfg["TRUSTED_PROXIES"]:  # behind a reverse proxy: rate limits and audit per client, not per proxy
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=cfg["TRUSTED_PROXIES"])
     app.json.ensure_ascii = False
     app.json.sort_keys = False  # fields in the order the service builds them (the API description reads top-down)
     app.extensions["services"] = services

@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import json
+import math
 
+from geo.errors import RateLimitedError
 from render.tables import rows_to_csv
 from services.context import Actor
 
@@ -28,9 +30,28 @@ def enable_user(ctx, actor: Actor, username: str) -> None:
     ctx.record(actor, "enable-user", f"启用账号 {username}", {})
 
 
-def login(ctx, username: str, password: str) -> dict | None:
-    """The account if the password is right (audited), else None — the same work either way."""
+def check_password(ctx, username: str, password: str) -> dict | None:
+    """The account if the password is right, else None — the same work either way. A name with LOGIN_FREE_FAILURES
+    failures in a row is locked for a doubling time whoever asks and from wherever (RateLimitedError, even with the
+    right password, so guessing stops paying); the lock is audited. The per-client budget stays the rate limiter's."""
+    wait = ctx.accounts.locked_for(username)
+    if wait:
+        raise RateLimitedError(f"该账号连续登录失败次数过多，已暂停登录，请 {math.ceil(wait)} 秒后再试",
+                               f"too many failed logins for this account: try again in {math.ceil(wait)} s")
     user = ctx.accounts.verify(username, password)
+    if user:
+        ctx.accounts.clear_failures(username)
+        return user
+    failed = ctx.accounts.record_failure(username)
+    if failed["locked_for_s"]:
+        ctx.record(Actor.anonymous(), "login_locked",
+                   f"账号 {str(username)[:40]} 连续 {failed['failures']} 次登录失败，暂停登录 {failed['locked_for_s']:g} 秒", {})
+    return None
+
+
+def login(ctx, username: str, password: str) -> dict | None:
+    """check_password, and the login audited."""
+    user = check_password(ctx, username, password)
     if user:
         ctx.record(Actor(user["username"], user["role"]), "login", "登录", {})
     return user

@@ -4,6 +4,7 @@ password reset or a disable raises session_version, which ends the sessions sign
 from __future__ import annotations
 
 import re
+import time
 
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -16,9 +17,41 @@ MIN_PASSWORD = 10
 _DUMMY_HASH = generate_password_hash("timing-equaliser")
 
 
+LOGIN_FREE_FAILURES = 5  # failures in a row before an account name is locked
+LOGIN_LOCK_SECONDS = 30  # the first lock; each further failure doubles it
+LOGIN_LOCK_MAX_SECONDS = 15 * 60
+LOGIN_FAILURES_FORGOTTEN_S = 24 * 3600  # a name that has not failed for a day starts again
+
+
 class Accounts:
     def __init__(self, db):
         self.db = db
+
+    # --- failed logins, per account name (the per-client budget is the rate limiter's) -----------------------------
+
+    def locked_for(self, username: str) -> float:
+        """Seconds the name is still locked for after failed logins (0 when it is not)."""
+        rows = self.db.execute("SELECT locked_until FROM login_failures WHERE username = ?", (username or "",))
+        return max(0.0, rows[0][0] - time.time()) if rows and rows[0][0] else 0.0
+
+    def record_failure(self, username: str) -> dict:
+        """One more failed login for the name: {"failures", "locked_for_s"} (0 until LOGIN_FREE_FAILURES in a row; then
+        LOGIN_LOCK_SECONDS, doubling with each further failure, at most LOGIN_LOCK_MAX_SECONDS)."""
+        now = time.time()
+        with self.db.transaction() as tx:
+            tx.execute("DELETE FROM login_failures WHERE last_failure_at < ?", (now - LOGIN_FAILURES_FORGOTTEN_S,))
+            tx.execute("INSERT INTO login_failures (username, failures, last_failure_at) VALUES (?, 1, ?) "
+                       "ON CONFLICT (username) DO UPDATE SET failures = login_failures.failures + 1, last_failure_at = excluded.last_failure_at",
+                       (username or "", now))
+            failures = tx.execute("SELECT failures FROM login_failures WHERE username = ?", (username or "",))[0][0]
+            lock = 0.0
+            if failures >= LOGIN_FREE_FAILURES:
+                lock = float(min(LOGIN_LOCK_SECONDS * 2 ** (failures - LOGIN_FREE_FAILURES), LOGIN_LOCK_MAX_SECONDS))
+                tx.execute("UPDATE login_failures SET locked_until = ? WHERE username = ?", (now + lock, username or ""))
+        return {"failures": failures, "locked_for_s": lock}
+
+    def clear_failures(self, username: str) -> None:
+        self.db.execute("DELETE FROM login_failures WHERE username = ?", (username,))
 
     def create(self, username: str, password: str, role: str) -> None:
         if not USERNAME_RE.match(username or ""):

@@ -18,6 +18,7 @@ from flask_wtf.csrf import CSRFProtect
 from markupsafe import Markup
 
 from geo.errors import AuthRequiredError, DatabaseUnavailableError, ForbiddenError, RateLimitedError
+from services import users
 from services.context import Actor
 
 csrf = CSRFProtect()
@@ -109,7 +110,7 @@ def api_actor() -> Actor:
     form cannot send JSON without a CORS preflight, which this service never grants. Else nobody."""
     auth = request.authorization
     if auth is not None and auth.type == "basic":
-        user = current_app.extensions["services"].accounts.verify(auth.username or "", auth.password or "")
+        user = users.check_password(current_app.extensions["services"], auth.username or "", auth.password or "")
         if user is None:
             current_app.extensions["rate_limit"].hit(request.remote_addr or "?", "login")
             raise AuthRequiredError("HTTP Basic 认证失败：用户名或密码错误", "HTTP Basic authentication failed: wrong username or password")

@@ -21,6 +21,8 @@ import shapely
 from geo import readers
 from geo.crs import to_lonlat
 from geo.errors import DataError
+from geo.repair import METHOD_ZH as REPAIR_METHOD_ZH
+from geo.repair import repair_within
 from geo.uploads import DEFAULT_LIMITS, Limits, check_size, temp_dir
 
 __all__ = ["Limits", "Site", "SiteList", "clean_geometry", "sites_from_geojson", "sites_from_text", "sites_from_upload"]
@@ -73,10 +75,10 @@ def clean_geometry(geom, limits: Limits, what: str) -> tuple[object, list[str]]:
         return (parts[0] if len(parts) == 1 and kind == "LineString" else shapely.MultiLineString(parts)), notes
     if not geom.is_valid:
         reason = shapely.is_valid_reason(geom)
-        geom = shapely.make_valid(geom)
+        geom = repair_within(geom, limits.repair_budget_s, what, limits.prefix.replace("MAX_", "") + "REPAIR_BUDGET_SECONDS")
         if geom.geom_type == "GeometryCollection":
             geom = shapely.union_all([g for g in geom.geoms if g.geom_type in ("Polygon", "MultiPolygon")])
-        notes.append(f"几何无效（{reason}），已用 make_valid 修复 / invalid geometry repaired with make_valid")
+        notes.append(f"几何无效（{reason}），已用 {REPAIR_METHOD_ZH} 修复 / invalid geometry repaired with make_valid (structure method)")
     if geom.is_empty:
         raise DataError(f"{what}：几何修复后为空", f"{what}: nothing left after repair")
     return geom, notes

@@ -63,6 +63,7 @@ class Limits:
     max_archive_members: int = 50
     max_features: int = 2000
     max_vertices: int = 200_000
+    repair_budget_s: float = 5.0  # seconds an invalid polygon's repair may take (geo.repair)
     prefix: str = "MAX_"
 
     def raised_by(self, what: str) -> str:

@@ -55,11 +55,13 @@ class Services:
         if not self.instance.exists():
             self.instance.mkdir(mode=0o700, parents=True)  # accounts, audit and the session key live here
         self.limits = Limits(max_upload_bytes=cfg["MAX_UPLOAD_MB"] * 1024 * 1024, max_unpacked_bytes=cfg["MAX_UNPACKED_MB"] * 1024 * 1024,
-                             max_features=cfg["MAX_FEATURES"], max_vertices=cfg["MAX_VERTICES"])
+                             max_features=cfg["MAX_FEATURES"], max_vertices=cfg["MAX_VERTICES"],
+                             repair_budget_s=cfg["REPAIR_BUDGET_SECONDS"])
         # an administrator's layer import: official layers are far larger than any site a reviewer uploads
         self.publish_limits = Limits(max_upload_bytes=cfg["PUBLISH_MAX_UPLOAD_MB"] * 1024 * 1024,
                                      max_unpacked_bytes=cfg["PUBLISH_MAX_UNPACKED_MB"] * 1024 * 1024,
-                                     max_features=cfg["PUBLISH_MAX_FEATURES"], max_vertices=cfg["PUBLISH_MAX_VERTICES"], prefix="PUBLISH_MAX_")
+                                     max_features=cfg["PUBLISH_MAX_FEATURES"], max_vertices=cfg["PUBLISH_MAX_VERTICES"],
+                                     repair_budget_s=cfg["PUBLISH_REPAIR_BUDGET_SECONDS"], prefix="PUBLISH_MAX_")
         self.db = db = state_db.connect(cfg, self.instance)
         self.shared = db.dialect == "postgres"  # state every worker process sees alike
         self.accounts = Accounts(db)

@@ -15,12 +15,6 @@ from services.context import Actor
 air_cli = AppGroup("air", help="环境空气质量：导入监测数据（日数据或小时数据），站点 AQI、年度评价与规划指标")
 
 
-def air_store(services):
-    """The air-quality store of the running services (the demo series loaded when it was empty)."""
-    services.live.get()
-    return services.air
-
-
 @air_cli.command("import")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
 @user_errors

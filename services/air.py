@@ -30,9 +30,11 @@ TREND_DAYS = 30  # the popup's trend: the days up to the chosen one
 ANNUAL_CACHE = 64  # district-years kept computed
 
 
+_STATUS_COLORS = {s["label"]: s.get("color", NO_DATA_COLOR) for s in vocabulary.default().statuses["target"].values()}
+
+
 def _status_color(status: str) -> str:
-    by_label = {s["label"]: s.get("color", NO_DATA_COLOR) for s in vocabulary.default().statuses["target"].values()}
-    return by_label.get(status, NO_DATA_COLOR)
+    return _STATUS_COLORS.get(status, NO_DATA_COLOR)
 
 
 def _engine_values(values: dict) -> dict:
@@ -46,7 +48,6 @@ class AirService:
         self.measurements = measurements
         self.stations = stations_from_features(store.read_all("air_station"))
         self.by_id = {s["id"]: s for s in self.stations}
-        self.demo_stations = {s["id"] for s in self.stations if store.is_demo(s["adcode"], "air_station")}
         import_demo_if_empty(measurements, self.stations)
         self._annual: dict[tuple, dict] = {}
         self._lock = threading.Lock()

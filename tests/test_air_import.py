@@ -3,13 +3,10 @@ hourly files (GBK, Excel, Chinese headers; all or nothing with every bad row lis
 replaces, both backends) and the demo series loaded at start.
 
 The sample files are in tests/data/air/ (see its README.md; tests/data/air/build.py writes them)."""
-import io
 import math
 from collections import Counter, defaultdict
-from pathlib import Path
 
 import geopandas as gpd
-import openpyxl
 import pytest
 import yaml
 
@@ -161,7 +158,7 @@ def test_unknown_station_lists_the_known_ones_once_per_name(stations):
     (f"站点,日期,PM2.5,O3\n{DAZU},2025-01-01,30,80\n", "O3", "O3_8h"),                  # which ozone, in a daily file
     (f"站点,日期,PM2.5,PM2.5\n{DAZU},2025-01-01,30,31\n", "PM2.5", "重复"),
     (f"站点,日期,PM2.5,风速\n{DAZU},2025-01-01,30,2\n", "风速", "未知列"),
-    (f"日期,PM2.5\n2025-01-01,30\n", "站点", "缺少必需列"),
+    ("日期,PM2.5\n2025-01-01,30\n", "站点", "缺少必需列"),
     (f"站点,PM2.5\n{DAZU},30\n", "日期", "缺少必需列"),
 ])
 def test_header_problems(stations, text, column, words):
@@ -329,10 +326,8 @@ def test_demo_data_loaded_at_start(make_app):
 
 def test_store_on_the_application_database(make_app, stations, ids):
     """The same store over the app's measurements database: the SQLite file, or PostgreSQL when configured."""
-    from cli.air import air_store
-
     services = make_app().extensions["services"]
-    store = air_store(services)
+    store = services.air
     assert store.data_status()["is_demo"]
     before = len(store.daily())
     days = {(ids[n], f"2025-01-0{d}") for n in (DAZU, SHUANGQIAO) for d in (6, 7, 8)}

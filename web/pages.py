@@ -76,7 +76,8 @@ def air_page(adcode: str, status: int = 200, **extra):
     page = air.air_page(ctx(), actor(), adcode, request.args.get("date"), request.args.get("year"), request.args.get("mode"),
                         request.args.get("station"))
     m = maps.build_air_map(adcode, page["map_rows"], snap.districts.bounds(adcode), page["colour_legend"], ctx().vocab,
-                           {"mode": page["mode"], "year": page["year"], "page_url": url_for("pages.district_air", adcode=adcode)})
+                           {"mode": page["mode"], "year": page["year"], "trend_days": air.TREND_DAYS,
+                            "page_url": url_for("pages.district_air", adcode=adcode)})
     chart = page["station_year"]
     charts = {"trend": air_charts.trend_svg(chart), "calendar": air_charts.calendar_svg(chart, page["year"])} if chart else None
     return render_template("air.html", plan=summary["plan"], page=page, map=maps.render_parts(m), charts=charts, **extra), status

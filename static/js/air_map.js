@@ -1,6 +1,6 @@
 /* Air-quality station map: markers coloured by the day's AQI class (HJ 633) or by the year's assessment
  * status (HJ 663), shaped by level (vocabulary air_station_levels), with a popup holding the day's IAQIs
- * and a small chart of the last 30 days' AQI (bars in class colours) and PM2.5 against its 24-h limit.
+ * and a small chart of the last days' AQI (services/air.TREND_DAYS) (bars in class colours) and PM2.5 against its 24-h limit.
  * Every text goes in as text, never as HTML: station names come from uploaded layers. */
 (function () {
   "use strict";
@@ -102,10 +102,10 @@
       "&mode=" + encodeURIComponent(options.mode) + "&station=" + encodeURIComponent(row.id) + "#station";
     box.appendChild(link);
     if (row.date) {
-      fetch("/api/air/stations/" + encodeURIComponent(row.id) + "/series?end=" + encodeURIComponent(row.date) + "&days=30")
+      fetch("/api/air/stations/" + encodeURIComponent(row.id) + "/series?end=" + encodeURIComponent(row.date) + "&days=" + options.trend_days)
         .then(function (r) { return r.json(); }).then(function (s) {
           holder.textContent = "";
-          holder.appendChild(el("div", "近 30 日 AQI 与 PM2.5（框为所选日）", "sm-chart-title"));
+          holder.appendChild(el("div", "近 " + options.trend_days + " 日 AQI 与 PM2.5（框为所选日）", "sm-chart-title"));
           holder.appendChild(chart(s, row.date));
           holder.dataset.points = String(s.days.length);
           if (marker && marker.isPopupOpen()) marker.getPopup().update();

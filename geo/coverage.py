@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import shapely
 
+from geo import deadline, geos_work
 from geo.area import M2_PER_KM2, area_m2
 from geo.screening import built_tree
 
@@ -26,6 +27,17 @@ TOLERANCE_PCT = 1.0  # of the search area
 TOLERANCE_M2 = 10_000.0  # 1 ha
 CHUNK_VERTICES = 16
 BUFFER_QUAD_SEGS = 16  # 64 vertices a circle: within 0.05 % of a true disc's area
+
+
+def search_area_m(site_m, radius_m: float):
+    """The site and everything within radius_m of it (plane metres), within the screening's time budget."""
+    if radius_m <= 0:
+        return site_m
+    deadline.check()
+    try:
+        return geos_work.run_bounded("buffer", site_m, deadline.remaining(), distance_m=float(radius_m), quad_segs=BUFFER_QUAD_SEGS)
+    except geos_work.OverBudget:
+        raise deadline.spent() from None
 
 
 def tolerance_m2(search_area_m2: float) -> float:
@@ -93,19 +105,21 @@ class CoverageIndex:
         return self._check(self.kind_group[kind], site, site_m, frame, radius_m)
 
     def check_all(self, kinds, site, site_m, frame, radius_m: float) -> dict[str, dict]:
-        """check() for several kinds, computing each distinct coverage once."""
+        """check() for several kinds, computing the search area once and each distinct coverage once."""
         done: dict[int, dict] = {}
         out = {}
+        search_m = None
         for kind in kinds:
             g = self.kind_group[kind]
             if id(g) not in done:
-                done[id(g)] = self._check(g, site, site_m, frame, radius_m)
+                search_m = search_m if search_m is not None else search_area_m(site_m, radius_m)
+                done[id(g)] = self._check(g, site, site_m, frame, radius_m, search_m)
             out[kind] = dict(done[id(g)])
         return out
 
-    def _check(self, g: _Group, site, site_m, frame, radius_m: float) -> dict:
+    def _check(self, g: _Group, site, site_m, frame, radius_m: float, search_m=None) -> dict:
         radius_m = float(radius_m)
-        search_m = shapely.buffer(site_m, radius_m, quad_segs=BUFFER_QUAD_SEGS) if radius_m > 0 else site_m
+        search_m = search_m if search_m is not None else search_area_m(site_m, radius_m)
         search_ll = frame.to_lonlat(search_m)
         search_area = area_m2(search_ll)
         tol = tolerance_m2(search_area)

@@ -24,6 +24,7 @@ import numpy as np
 import shapely
 from shapely.ops import nearest_points
 
+from geo import deadline, geos_work
 from geo.area import M2_PER_HA, METHOD_AREA, METHOD_LENGTH, METHOD_PLANE_AREA, area_m2, area_summary, length_m, plane_area_m2
 from geo.crs import GEO_EPSG, GEOD, gk3_epsg, gk3_zone, lonlat_to_gk3, transformer
 from geo.errors import ConfigError, DataError
@@ -189,7 +190,11 @@ def parse_corridor_width(value) -> float | None:
 def corridor_of(site, frame: LocalFrame, width_m: float) -> dict:
     """The corridor of a linear site: buffered half the width each side (flat ends, round joins) in
     the site's Gauss-Krüger zone, then back to lon/lat. Screened as a polygon beside the line."""
-    poly_m = shapely.buffer(frame.to_m(site), width_m / 2, quad_segs=16, cap_style="flat", join_style="round")
+    try:
+        poly_m = geos_work.run_bounded("buffer", frame.to_m(site), deadline.remaining(), distance_m=width_m / 2, quad_segs=16,
+                                       cap_style="flat", join_style="round")
+    except geos_work.OverBudget:
+        raise deadline.spent() from None
     poly = frame.to_lonlat(poly_m)
     if not poly.is_valid:
         poly = shapely.make_valid(poly)
@@ -353,6 +358,7 @@ def screen_kind(kind: IndexedKind, site, site_area_m2: float | None, frame: Loca
     projected = kind.in_frame(frame) if candidates else None
     hits, hit_idx, touching = [], [], []
     for i in candidates:
+        deadline.check()
         feat = kind.geoms[i]
         if shapely.intersects(site, feat):
             overlap, distance_m = shapely.intersection(feat, site), 0.0

@@ -84,6 +84,17 @@ def clean_geometry(geom, limits: Limits, what: str) -> tuple[object, list[str]]:
     return geom, notes
 
 
+def valid_after_transform(geom, limits: Limits, what: str) -> tuple[object, list[str]]:
+    """A polygon valid in its own CRS can cross itself after conversion (parts or rings a few centimetres apart move
+    by different amounts): repaired again, and said, before GEOS meets it in an overlay."""
+    if shapely.get_dimensions(geom) < 2 or geom.is_valid:
+        return geom, []
+    repaired = repair_within(geom, limits.repair_budget_s, what, limits.prefix.replace("MAX_", "") + "REPAIR_BUDGET_SECONDS")
+    if repaired.geom_type == "GeometryCollection":
+        repaired = shapely.union_all([g for g in repaired.geoms if g.geom_type in ("Polygon", "MultiPolygon")])
+    return repaired, ["坐标转换后几何自相交，已再次修复 / the geometry crossed itself after the coordinate conversion; repaired again"]
+
+
 def split_collection(geom, what: str) -> list[tuple[object, str, list[str]]]:
     """A GeometryCollection (KML MultiGeometry, GeoJSON, GeoPackage) as one part per dimension:
     its polygons, its lines, its points, each (geometry, what, notes); anything else as is."""
@@ -150,10 +161,12 @@ def _sites(layer: readers.Layer, crs, limits: Limits, district_lon: float | None
         for geom, what, split_notes in split_collection(f.geometry, f.what):
             try:
                 geom, repair_notes = clean_geometry(geom, limits, what)
+                lonlat, info = to_lonlat(geom, crs, district_lon)
+                lonlat, moved_notes = valid_after_transform(lonlat, limits, what)
             except DataError as exc:
                 problems.append(exc)
                 continue
-            lonlat, info = to_lonlat(geom, crs, district_lon)
+            repair_notes += moved_notes
             sites.append(Site(lonlat, info, name=name, stated_area_ha=f.stated_area_ha,
                               notes=f.notes + split_notes + crs_notes + repair_notes, properties=dict(f.properties),
                               stated_area_check=f.stated_area_check))

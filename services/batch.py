@@ -33,6 +33,7 @@ import shapely
 from geo import readers
 from geo import sites as site_input
 from geo.crs import parse_crs, to_lonlat
+from geo import deadline
 from geo.errors import DataError, TooLargeError, UnsupportedFormatError
 from geo.screening import DEFAULT_SLIVER_M2, INSIDE, LocalFrame, screen_points, verdict
 from geo.uploads import check_gpkg
@@ -154,8 +155,9 @@ def partition_rows(services, part: pd.DataFrame, options: dict) -> pd.DataFrame:
             if site.geom_type == "Point":
                 points.append((len(rows), site, crs_info))
             else:
-                out.update(_row(service.screen(site, crs_info, options["bands_m"], None, name, None, sliver_m2=options["sliver_m2"]),
-                                services.vocab))
+                with deadline.within(options["budget_s"]):
+                    out.update(_row(service.screen(site, crs_info, options["bands_m"], None, name, None, sliver_m2=options["sliver_m2"]),
+                                    services.vocab))
         except DataError as exc:
             out["error"] = f"{exc.message_zh} / {exc.message_en}"
         except Exception as exc:  # noqa: BLE001 — one site's failure is that row's answer, the batch goes on
@@ -371,6 +373,7 @@ def prepare(ctx, path, *, crs=None, bands=None, per_partition: int = SITES_PER_P
     converted = Path(path).suffix.lower() in UPLOAD_SUFFIXES  # read in CGCS2000 lon/lat already
     source_crs = parse_crs(crs) if crs and not converted else file_epsg
     options = {"crs": source_crs, "bands_m": parse_bands(bands), "sliver_m2": ctx.config.get("SLIVER_M2", DEFAULT_SLIVER_M2),
+               "budget_s": ctx.config["SCREEN_BUDGET_SECONDS"],
                "max_vertices": ctx.config["MAX_VERTICES"]}
     return Batch(Path(path), frame, _partitions(frame, per_partition), options, ctx.live.refresh(), source_crs)
 

@@ -113,9 +113,11 @@ def response_body(results: list[dict], rid: str, links: dict) -> dict:
     return body
 
 
-def screening_export(ctx, rid: str, fmt: str, links: dict, encoding: str | None = None) -> tuple[bytes | str, str, str]:
-    """(content, media type, file name) of a stored result in one export format. encoding (Shapefile): gbk (default) or utf-8."""
-    results = stored_results(ctx, rid)
+def screening_export(ctx, rid: str, fmt: str, links: dict, encoding: str | None = None,
+                     viewer=None) -> tuple[bytes | str, str, str]:
+    """(content, media type, file name) of a stored result in one export format, as viewer may read it (RESULTS_PRIVATE).
+    encoding (Shapefile): gbk (default) or utf-8."""
+    results = stored_results(ctx, rid, viewer)
     if fmt not in EXPORT_FORMATS:
         raise NotFoundError(f"不支持的导出格式：{fmt[:20]}", f"unknown export format {fmt[:20]}")
     if encoding not in (None, "", *gis_exports.SHAPE_ENCODINGS):

@@ -34,58 +34,96 @@ def _decode(obj: dict):
     return shapely.from_wkb(obj[_GEOMETRY]) if len(obj) == 1 and _GEOMETRY in obj else obj
 
 
+def _dumps_sized(results: list[dict]) -> tuple[bytes, int]:
+    raw = json.dumps(results, default=_encode, ensure_ascii=False, allow_nan=True).encode()
+    return zlib.compress(raw, 6), len(raw)
+
+
+def _loads_sized(body: bytes) -> tuple[list[dict], int]:
+    raw = zlib.decompress(bytes(body))
+    return json.loads(raw.decode(), object_hook=_decode), len(raw)
+
+
 def dumps(results: list[dict]) -> bytes:
-    return zlib.compress(json.dumps(results, default=_encode, ensure_ascii=False, allow_nan=True).encode(), 6)
+    return _dumps_sized(results)[0]
 
 
 def loads(body: bytes) -> list[dict]:
-    return json.loads(zlib.decompress(bytes(body)).decode(), object_hook=_decode)
+    return _loads_sized(body)[0]
+
+
+MEMORY_BYTES = 64 * 1024 * 1024  # the decoded results one process keeps, as their uncompressed JSON length
+LARGEST_KEPT_FRACTION = 0.25  # a result above this share of the budget is never kept: it is decoded anew per read
 
 
 class ResultStore:
-    """Screening results in the state database, with the most recent ones decoded in memory."""
+    """Screening results in the state database (with their owner: the signed-in user who made them, or None), the
+    most recent ones decoded in memory. The memory is bounded by size, not count: a 2,000-site result decodes to
+    hundreds of MB, so each is accounted at its uncompressed JSON length (decoded, its Python objects and geometries
+    take about two thirds of that), the total stays within memory_bytes, and one larger than LARGEST_KEPT_FRACTION of
+    it is not kept at all (a later reader decodes the stored row again)."""
 
-    def __init__(self, db, retention_days: float, memory_items: int = 64):
+    def __init__(self, db, retention_days: float, memory_items: int = 64, memory_bytes: int = MEMORY_BYTES):
         self.db = db
         self.retention_s = retention_days * 86400
-        self._recent: OrderedDict[str, list[dict]] = OrderedDict()
+        self._recent: OrderedDict[str, tuple[str | None, list[dict], int]] = OrderedDict()  # id → (owner, results, size)
         self._lock = threading.Lock()
         self.memory_items = memory_items
+        self.memory_bytes = memory_bytes
+        self.memory_used = 0  # the accounted size of what _recent holds
 
-    def put(self, results: list[dict]) -> str:
+    def put(self, results: list[dict], owner: str | None = None) -> str:
         rid = secrets.token_urlsafe(16)
-        body = dumps(results)
+        body, size = _dumps_sized(results)
         versions = {k: v for r in results for k, v in r.get("method", {}).get("data", {}).get("layer_versions", {}).items()}
         now = time.time()
         with self.db.transaction() as tx:
             tx.execute("DELETE FROM results WHERE created_at < ?", (now - self.retention_s,))
-            tx.execute("INSERT INTO results (id, created_at, layer_versions, body) VALUES (?, ?, ?, ?)",
-                       (rid, now, json.dumps(versions, ensure_ascii=False), body))
-        self._remember(rid, loads(body))  # what a later reader gets, byte for byte: the stored form
+            tx.execute("INSERT INTO results (id, created_at, layer_versions, body, owner) VALUES (?, ?, ?, ?, ?)",
+                       (rid, now, json.dumps(versions, ensure_ascii=False), body, owner))
+        if self._keeps(size):
+            self._remember(rid, owner, loads(body), size)  # what a later reader gets, byte for byte: the stored form
         return rid
 
-    def get(self, rid: str) -> list[dict] | None:
+    def entry(self, rid: str) -> tuple[list[dict], str | None] | None:
+        """(results, owner) of a stored result, or None if there is none (unknown or past RESULT_RETENTION_DAYS)."""
         with self._lock:
             if rid in self._recent:
                 self._recent.move_to_end(rid)
-                return self._recent[rid]
-        rows = self.db.execute("SELECT body FROM results WHERE id = ? AND created_at >= ?", (str(rid)[:64], time.time() - self.retention_s))
+                owner, results, _ = self._recent[rid]
+                return results, owner
+        rows = self.db.execute("SELECT body, owner FROM results WHERE id = ? AND created_at >= ?",
+                               (str(rid)[:64], time.time() - self.retention_s))
         if not rows:
             return None
-        results = loads(rows[0][0])
-        self._remember(rid, results)
-        return results
+        results, size = _loads_sized(rows[0][0])
+        if self._keeps(size):
+            self._remember(rid, rows[0][1], results, size)
+        return results, rows[0][1]
+
+    def get(self, rid: str) -> list[dict] | None:
+        found = self.entry(rid)
+        return found[0] if found else None
 
     def forget(self, rid: str) -> None:
         """Out of this process's memory (the caller deletes the stored row): a dismissed job's result."""
         with self._lock:
-            self._recent.pop(rid, None)
+            dropped = self._recent.pop(rid, None)
+            if dropped:
+                self.memory_used -= dropped[2]
 
-    def _remember(self, rid: str, results: list[dict]) -> None:
+    def _keeps(self, size: int) -> bool:
+        return size <= self.memory_bytes * LARGEST_KEPT_FRACTION
+
+    def _remember(self, rid: str, owner: str | None, results: list[dict], size: int) -> None:
         with self._lock:
-            self._recent[rid] = results
-            while len(self._recent) > self.memory_items:
-                self._recent.popitem(last=False)
+            old = self._recent.pop(rid, None)
+            if old:
+                self.memory_used -= old[2]
+            self._recent[rid] = (owner, results, size)
+            self.memory_used += size
+            while len(self._recent) > self.memory_items or self.memory_used > self.memory_bytes:
+                self.memory_used -= self._recent.popitem(last=False)[1][2]
 
 
 class Staging:

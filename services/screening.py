@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import shapely.geometry
 
+from geo import deadline
 from geo import sites as site_input
 from geo import vocabulary
 from geo.control_units import admission_list
@@ -75,6 +76,7 @@ class ScreeningService:
             raise DataError(f"项目位置不在所选区县（{self.plans[district]['name']}）内", "the site does not lie in the selected district")
         layers = []
         for key, k in self.kinds.items():
+            deadline.check()
             group_by, labels = group_labels(self.vocab.kinds[key])  # the verdict's grouping, from the vocabulary
             layers.append(screen_kind(k, site, site_area, frame, site_m, bands_m, group_by, labels=labels, sliver_m2=sliver_m2,
                                       corridor=corridor, zoning=self.vocab.kinds[key].zoning))
@@ -301,7 +303,8 @@ def coordinate_check(service: ScreeningService, site, result: dict, bands_m, **o
         if undo is None:
             r, shift = result, 0.0
         else:
-            geom = undo(base)
+            geom, _ = site_input.valid_after_transform(undo(base), site_input.Limits(repair_budget_s=deadline.remaining()),
+                                                       "坐标系比较")
             info = {"as_read": "未提供", "assumed": WEB_SYSTEMS[key],
                     "conversions": [f"比较：按 {WEB_SYSTEMS[key]} 解读 → WGS84/CGCS2000（prcoords 精确反算）"]}
             r = service.screen(geom, info, bands_m, site.stated_area_ha, site.name, **options)
@@ -394,22 +397,29 @@ def screen(ctx, actor, *, upload: tuple[str, bytes] | None = None, text: str | N
         return ScreeningRun(rows=rows, skipped=skipped, warnings=warnings)
     results = []
     for site in sites:
-        results.extend(screen_sites(snap.screening, [site], bands_m, district, **options))
-        results[-1]["input_skipped"] = skipped
-        results[-1]["_request"] = {"district": district, "corridor_width_m": options["corridor_width_m"]}
-        if is_ambiguous(site, crs_value):
-            results[-1]["coordinate_check"] = coordinate_check(snap.screening, site, results[-1], bands_m, **options)
+        with deadline.within(ctx.config["SCREEN_BUDGET_SECONDS"]):  # each site, its coordinate check included
+            results.extend(screen_sites(snap.screening, [site], bands_m, district, **options))
+            results[-1]["input_skipped"] = skipped
+            results[-1]["_request"] = {"district": district, "corridor_width_m": options["corridor_width_m"]}
+            if is_ambiguous(site, crs_value):
+                results[-1]["coordinate_check"] = coordinate_check(snap.screening, site, results[-1], bands_m, **options)
         if getattr(site, "stated_area_check", None):
             results[-1]["site"]["stated_area_check"] = site.stated_area_check
         if progress:
             progress(1)
     versions = {k: v for r in results for k, v in r["method"]["data"]["layer_versions"].items()}
     ctx.record(actor, "screen", _summary(results) + (f"；{len(skipped)} 个部分未参与初筛" if skipped else ""), versions, raw)
-    return ScreeningRun(results=results, result_id=ctx.results.put(results), skipped=skipped)
+    return ScreeningRun(results=results, result_id=ctx.results.put(results, owner=actor.username), skipped=skipped)
 
 
-def stored_results(ctx, rid: str) -> list[dict]:
-    results = ctx.results.get(rid)
-    if results is None:
+def stored_results(ctx, rid: str, viewer=None) -> list[dict]:
+    """A stored result for viewer (an Actor). With RESULTS_PRIVATE a signed-in user's result is theirs and the
+    administrators'; anyone else gets the same 404 as for an unknown id, so the link's existence is not revealed.
+    An anonymous user's result stays readable by whoever has the link."""
+    found = ctx.results.entry(rid)
+    if found is not None and ctx.config["RESULTS_PRIVATE"] and found[1] is not None:
+        if viewer is None or not (viewer.is_admin or viewer.username == found[1]):
+            found = None
+    if found is None:
         raise NotFoundError("初筛结果不存在或已过期，请重新初筛", f"screening result {rid[:40]} not found or expired")
-    return results
+    return found[0]

@@ -1,6 +1,6 @@
 """Accounts: werkzeug scrypt password hashes; roles reviewer (审查员: view and screen) and
 admin (管理员: also import, publish and roll back layers). A disabled account cannot sign in, and a
-password reset or a disable raises session_version, which ends the sessions signed before it."""
+password reset or a disable raises session_version and deletes the account's session rows, which ends its sessions."""
 from __future__ import annotations
 
 import re
@@ -10,6 +10,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from geo.errors import ConflictError, DataError, NotFoundError
 from state.db import now
+from state.sessions import end_user_sessions
 
 ROLES = {"reviewer": "审查员", "admin": "管理员"}
 USERNAME_RE = re.compile(r"^[\w.\-]{3,32}$")
@@ -94,14 +95,18 @@ class Accounts:
         self._existing(username)
         if len(password or "") < MIN_PASSWORD:
             raise DataError(f"密码至少 {MIN_PASSWORD} 位", f"password needs at least {MIN_PASSWORD} characters")
-        self.db.execute("UPDATE users SET password_hash = ?, session_version = session_version + 1 WHERE username = ?",
-                        (generate_password_hash(password), username))
+        with self.db.transaction() as tx:
+            tx.execute("UPDATE users SET password_hash = ?, session_version = session_version + 1 WHERE username = ?",
+                       (generate_password_hash(password), username))
+            end_user_sessions(tx, username)
 
     def disable(self, username: str) -> None:
         """No more sign-ins, and the account's open sessions end (its history and audit rows stay)."""
         self._existing(username)
-        self.db.execute("UPDATE users SET disabled_at = COALESCE(disabled_at, ?), session_version = session_version + 1 WHERE username = ?",
-                        (now(), username))
+        with self.db.transaction() as tx:
+            tx.execute("UPDATE users SET disabled_at = COALESCE(disabled_at, ?), session_version = session_version + 1 WHERE username = ?",
+                       (now(), username))
+            end_user_sessions(tx, username)
 
     def enable(self, username: str) -> None:
         self._existing(username)

@@ -1,6 +1,5 @@
 """GIS and CAD exports of a screening: read back with pyogrio (GDAL) and checked against the input file's own
 coordinates and against pyproj, the encodings and the escaping of untrusted names."""
-import io
 import zipfile
 from xml.etree import ElementTree as ET
 

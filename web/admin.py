@@ -2,14 +2,14 @@
 rollback, measurement import, audit log. The work is done in services.layer_admin and friends."""
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
 
 from geo.errors import DataError
 from render import maps
 from services import air, layer_admin, sections, users
 from web.errors import status_of
 from web.pages import air_page, sections_page
-from web.security import actor, current_user, login_required, rate_limited, safe_next
+from web.security import actor, current_user, end_session, login_required, rate_limited, safe_next, start_session
 
 bp = Blueprint("admin", __name__)
 MB = 1024 * 1024
@@ -36,9 +36,7 @@ def login():
         current_app.extensions["rate_limit"].hit(request.remote_addr or "?", "login")
         user = users.login(ctx(), request.form.get("username", ""), request.form.get("password", ""))
         if user:
-            session.clear()
-            session["user"] = user["username"]
-            session["session_version"] = user["session_version"]
+            start_session(user)
             return redirect(safe_next(request.args.get("next", "")) or url_for("admin.dashboard"))
         error = "用户名或密码错误"
     return render_template("login.html", error=error), (401 if error else 200)
@@ -46,7 +44,7 @@ def login():
 
 @bp.post("/logout")
 def logout():
-    session.clear()
+    end_session()
     return redirect(url_for("pages.index"))
 
 

@@ -10,7 +10,7 @@ from render import maps
 from render import air_charts
 from services import air, exports, screening, sections, shares
 from web.errors import status_of
-from web.security import actor, rate_limited
+from web.security import actor, api_actor, rate_limited
 
 bp = Blueprint("pages", __name__)
 
@@ -111,7 +111,7 @@ def screen_submit():
 
 @bp.get("/screen/results/<rid>")
 def screen_result(rid: str):
-    results = screening.stored_results(ctx(), rid)
+    results = screening.stored_results(ctx(), rid, api_actor())  # HTTP Basic too: a script's job links to these
     store = ctx().live.get().store
     demo_layers = frozenset(f"{d['adcode']}/{k}" for r in results for d in r["site"]["districts"] for k in ctx().vocab.kinds
                             if store.is_demo(d["adcode"], k))
@@ -122,5 +122,5 @@ def screen_result(rid: str):
 
 @bp.get("/screen/results/<rid>.<fmt>")
 def screen_export(rid: str, fmt: str):
-    content, mimetype, filename = exports.screening_export(ctx(), rid, fmt, _links(rid), request.args.get("encoding"))
+    content, mimetype, filename = exports.screening_export(ctx(), rid, fmt, _links(rid), request.args.get("encoding"), api_actor())
     return Response(content, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{filename}"'})

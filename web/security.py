@@ -20,6 +20,7 @@ from markupsafe import Markup
 from geo.errors import AuthRequiredError, DatabaseUnavailableError, ForbiddenError, RateLimitedError
 from services import users
 from services.context import Actor
+from state.sessions import SessionStore
 
 csrf = CSRFProtect()
 TILE_HOSTS = "https://tile.openstreetmap.org"
@@ -78,12 +79,32 @@ def rate_limited(bucket: str):
 
 
 def current_user() -> dict | None:
+    """The signed-in user: a cookie counts only while its session row lives (not logged out, idle or too old) and
+    no password reset or disable came after it (session_version)."""
     if "user" not in g:
         name = session.get("user")
         user = current_app.extensions["services"].accounts.get(name) if name else None
-        # a password reset or a disable since this session was signed ends it
-        g.user = user if user is not None and session.get("session_version", 0) == user["session_version"] else None
+        live = user is not None and current_app.extensions["sessions"].check(session.get("sid"), name)
+        g.user = user if live and session.get("session_version", 0) == user["session_version"] else None
     return g.user
+
+
+def start_session(user: dict) -> None:
+    """A fresh cookie and session row for a user who just proved the password (nothing of the old cookie is kept,
+    and the session it named ends)."""
+    current_app.extensions["sessions"].end(session.get("sid"))
+    session.clear()
+    session["user"] = user["username"]
+    session["session_version"] = user["session_version"]
+    session["sid"] = current_app.extensions["sessions"].create(user["username"])
+    g.pop("user", None)
+
+
+def end_session() -> None:
+    """Logged out: the session row goes, so a copy of the cookie signs nobody in any more."""
+    current_app.extensions["sessions"].end(session.get("sid"))
+    session.clear()
+    g.pop("user", None)
 
 
 def shown_user() -> dict | None:
@@ -167,6 +188,7 @@ def init_app(app, cfg: dict, services) -> None:
     app.config.update(SECRET_KEY=secret, SESSION_COOKIE_HTTPONLY=True,
                       SESSION_COOKIE_SAMESITE="Lax", SESSION_COOKIE_SECURE=cfg["SESSION_COOKIE_SECURE"], WTF_CSRF_TIME_LIMIT=None)
     csrf.init_app(app)
+    app.extensions["sessions"] = SessionStore(services.db, cfg["SESSION_IDLE_MINUTES"] * 60, cfg["SESSION_MAX_HOURS"] * 3600)
     app.extensions["rate_limit"] = (SharedRateLimiter(cfg["RATE_LIMIT_PER_MINUTE"], services.db) if services.shared
                                     else RateLimiter(cfg["RATE_LIMIT_PER_MINUTE"]))
     tile_hosts = TILE_HOSTS + (" https://*.tianditu.gov.cn" if cfg.get("TIANDITU_TK") else "")

@@ -682,7 +682,7 @@ def read_csv(data: bytes, tmp: Path, limits: Limits, name: str, csv_mode: str | 
                     ring = int(ring_text)
                 rings.setdefault(ring, []).append(pts[n])
             parcel = jzd_txt.Parcel(name=label or "CSV 地块", number=key, stated_area_ha=None, rings=rings)
-            geom = jzd_txt.parcel_geometry(parcel)
+            geom = jzd_txt.parcel_geometry(parcel, limits.repair_budget_s)
         except DataError as exc:
             layer.skipped.append(Skipped(DataError(f"{what}：{exc.message_zh}", exc.message_en)))
             continue
@@ -712,7 +712,7 @@ def read_txt(data: bytes, tmp: Path, limits: Limits, name: str) -> Layer:
                                     f"the TXT declares {coord_sys[:40]}; give its EPSG code as crs")
     basis = "高斯-克吕格平面面积，按文件坐标" + (f"，{crs_label(layer.crs)}" if isinstance(layer.crs, int) else "")
     for parcel in parsed.parcels:
-        geom = jzd_txt.parcel_geometry(parcel)  # adds the parcel's repair notes
+        geom = jzd_txt.parcel_geometry(parcel, limits.repair_budget_s)  # adds the parcel's repair notes
         planar = geom is not None and max(abs(v) for v in geom.bounds) > 1000  # plane metres, not degrees
         check = jzd_txt.stated_area_check(parcel.stated_area_ha, geom.area, parcel.stated_area_text, basis) if planar else None
         props = {"name": parcel.name, **({"number": parcel.number} if parcel.number else {})}

@@ -94,11 +94,45 @@ def check_size(data: bytes, limits: Limits) -> None:
                             f"file larger than {limits.max_upload_bytes // 1024 // 1024} MB{limits.raised_by_en('UPLOAD_MB')}")
 
 
+TEMP_PREFIX = "zoning-tmp-"  # + the pid of the process that made it, so start-up can tell whose it was
+
+
 @contextmanager
-def temp_dir() -> Iterator[Path]:
-    """A private directory for one upload's files, removed however the block is left."""
-    with tempfile.TemporaryDirectory(prefix="site-") as tmp:
+def temp_dir(purpose: str = "upload") -> Iterator[Path]:
+    """A private (0700) directory for one upload's files, removed however the block is left; one left behind by a
+    killed worker is removed at the next start-up (remove_orphan_temp_dirs)."""
+    with tempfile.TemporaryDirectory(prefix=f"{TEMP_PREFIX}{os.getpid()}-{purpose}-") as tmp:
         yield Path(tmp)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
+
+
+def remove_orphan_temp_dirs(root: str | None = None) -> list[str]:
+    """Remove this user's temporary upload folders whose process is gone (a worker killed mid-upload leaves its
+    folder: TemporaryDirectory's clean-up never ran). Returns the names removed."""
+    import shutil
+
+    removed = []
+    base = Path(root or tempfile.gettempdir())
+    for entry in base.glob(TEMP_PREFIX + "*"):
+        pid_text = entry.name[len(TEMP_PREFIX):].split("-", 1)[0]
+        try:
+            if not entry.is_dir() or entry.is_symlink() or entry.stat().st_uid != os.getuid() or not pid_text.isdigit():
+                continue
+        except OSError:
+            continue
+        if int(pid_text) != os.getpid() and not _alive(int(pid_text)):
+            shutil.rmtree(entry, ignore_errors=True)
+            removed.append(entry.name)
+    return removed
 
 
 def refuse_xml_entities(data: bytes) -> None:

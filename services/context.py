@@ -9,6 +9,7 @@ INSTANCE_DIR (one process).
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +17,7 @@ from pathlib import Path
 from geo import vocabulary
 from geo.plans import load_plans_and_evidence
 from geo.sites import Limits
+from geo.uploads import remove_orphan_temp_dirs
 from layers import layer_import
 from layers.versions import LayerRepository
 from services.config import load_config
@@ -62,6 +64,9 @@ class Services:
                                      max_unpacked_bytes=cfg["PUBLISH_MAX_UNPACKED_MB"] * 1024 * 1024,
                                      max_features=cfg["PUBLISH_MAX_FEATURES"], max_vertices=cfg["PUBLISH_MAX_VERTICES"],
                                      repair_budget_s=cfg["PUBLISH_REPAIR_BUDGET_SECONDS"], prefix="PUBLISH_MAX_")
+        orphans = remove_orphan_temp_dirs()  # left by a worker killed mid-upload
+        if orphans:
+            logging.getLogger(__name__).warning("removed %d temporary upload folder(s) of stopped processes", len(orphans))
         self.db = db = state_db.connect(cfg, self.instance)
         self.shared = db.dialect == "postgres"  # state every worker process sees alike
         self.accounts = Accounts(db)

@@ -16,16 +16,16 @@ import os
 import re
 import secrets
 import socket
-import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from pathlib import Path, PurePosixPath
+from pathlib import PurePosixPath
 from typing import Callable
 
 from geo import errors as geo_errors
 from geo.errors import DataError, NotFoundError, TooLargeError, UnsupportedFormatError
+from geo.uploads import temp_dir
 from render.tables import rows_to_csv
 from services import batch, exports, screening, shares
 from services.context import Actor
@@ -189,8 +189,8 @@ def _batch_screening(ex: Execution, inputs: dict) -> tuple[dict, str | None]:
     """The rows `flask screen-batch` writes, computed in this process (services.batch, the same engine), one per site."""
     filename, data = decode_file(inputs["file"], ex.ctx.limits)
     suffix = PurePosixPath(filename).suffix.lower()
-    with tempfile.TemporaryDirectory(prefix="zoning-batch-") as tmp:
-        path = Path(tmp) / f"sites{suffix}"
+    with temp_dir("batch") as tmp:
+        path = tmp / f"sites{suffix}"
         path.write_bytes(data)
 
         def progress(done: int, total: int) -> None:

@@ -51,6 +51,22 @@ class UnavailableError(DataError):
     """A component the answer needs is not installed on this server (fonts, PDF renderer)."""
 
 
+class StorageFullError(UnavailableError):
+    """The disk (or the database's space) is full: nothing was saved; reads go on."""
+
+    def __init__(self, message_zh: str = "服务器存储空间已满，本次操作未保存（已有数据未受影响）；请联系管理员清理磁盘后重试",
+                 message_en: str = "the server's storage is full: nothing was saved (existing data are unaffected); "
+                                   "free disk space and retry", **kw):
+        super().__init__(message_zh, message_en, **kw)
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    """An OS or GDAL write error that means the disk is full (ENOSPC, EDQUOT, GDAL's 'No space left on device')."""
+    import errno
+
+    return (isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT)) or "No space left on device" in str(exc)
+
+
 class DatabaseUnavailableError(UnavailableError):
     """The state database cannot be reached just now (the answer comes back once it can)."""
 

@@ -26,13 +26,28 @@ import pyogrio
 
 from geo.area import area_m2
 from geo.crs import GEO_EPSG
-from geo.errors import ConflictError, NotFoundError
+from geo.errors import ConflictError, NotFoundError, StorageFullError, is_disk_full
 from geo import vocabulary
 from geo.vocabulary import Vocabulary
 from layers.store import FrameStore, GeoPackageStore, promoted_to_multi
 
 CHINA_TZ = timezone(timedelta(hours=8))
 DEMO = "demo"
+
+
+@contextmanager
+def _removed_if_failed(path: Path):
+    """path removed if the block fails (nothing half-written survives); a full disk said as StorageFullError."""
+    try:
+        yield
+    except BaseException as exc:
+        try:
+            path.unlink(missing_ok=True)
+        except OSError:
+            pass
+        if is_disk_full(exc):
+            raise StorageFullError() from None
+        raise
 
 
 def _crash_hook(point: str):
@@ -102,10 +117,11 @@ class LayerRepository(VersionHistory):
 
     def _write_manifest(self, manifest: dict):
         tmp = self.manifest_path.with_suffix(".json.tmp")
-        with open(tmp, "w", encoding="utf-8") as fh:
-            json.dump(manifest, fh, ensure_ascii=False, indent=1)
-            fh.flush()
-            os.fsync(fh.fileno())
+        with _removed_if_failed(tmp):
+            with open(tmp, "w", encoding="utf-8") as fh:
+                json.dump(manifest, fh, ensure_ascii=False, indent=1)
+                fh.flush()
+                os.fsync(fh.fileno())
         _crash_hook("before-manifest-swap")
         os.replace(tmp, self.manifest_path)
         _fsync_dir(self.root)
@@ -146,26 +162,41 @@ class LayerRepository(VersionHistory):
             out["is_demo"] = 0
             out = out.set_crs(GEO_EPSG, allow_override=True)
             out = out.set_geometry(gpd.GeoSeries(promoted_to_multi(out.geometry.values), index=out.index, crs=GEO_EPSG))
-            pyogrio.write_dataframe(out, tmp, layer=kind, driver="GPKG")
-            with open(tmp, "rb+") as fh:
-                os.fsync(fh.fileno())
+            with _removed_if_failed(tmp):
+                pyogrio.write_dataframe(out, tmp, layer=kind, driver="GPKG")
+                with open(tmp, "rb+") as fh:
+                    os.fsync(fh.fileno())
             _crash_hook("after-version-file")
             os.replace(tmp, path)
             _fsync_dir(path.parent)
-            entry = {
-                "id": vid, "adcode": adcode, "kind": kind, "file": path.name,
-                "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
-                "created_at": datetime.now(CHINA_TZ).isoformat(timespec="seconds"),
-                "feature_count": int(len(out)), "dissolved_m2": round(area_m2(out.geometry.union_all()), 2), **meta,
-            }
-            manifest["versions"].append(entry)
-            manifest["current"][f"{adcode}/{kind}"] = vid
-            row = self.audit.record(**audit(entry), pending=True) if audit else None  # completed once the manifest is in
-            self._write_manifest(manifest)
+            row = None
+            with _removed_if_failed(path):  # no manifest (or no audit row) written: the version file goes too
+                entry = {
+                    "id": vid, "adcode": adcode, "kind": kind, "file": path.name,
+                    "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+                    "created_at": datetime.now(CHINA_TZ).isoformat(timespec="seconds"),
+                    "feature_count": int(len(out)), "dissolved_m2": round(area_m2(out.geometry.union_all()), 2), **meta,
+                }
+                manifest["versions"].append(entry)
+                manifest["current"][f"{adcode}/{kind}"] = vid
+                row = self.audit.record(**audit(entry), pending=True) if audit else None  # completed once the manifest is in
+                try:
+                    self._write_manifest(manifest)
+                except BaseException:
+                    self._drop_pending(row)
+                    raise
             _crash_hook("after-manifest-swap")
             if row is not None:
                 self.audit.complete(row)
             return entry
+
+    def _drop_pending(self, row: int | None) -> None:
+        """The pending audit row of a change that failed (a full disk may refuse this too: settle() removes it later)."""
+        if row is not None:
+            try:
+                self.audit.discard(row)
+            except Exception:  # noqa: BLE001 — best effort; start-up settles what is left
+                pass
 
     def rollback(self, adcode: str, kind: str, version_id: str, audit: dict | None = None) -> None:
         """Point (adcode, kind) at any kept version of it — earlier or later than the current one — or at the
@@ -182,7 +213,11 @@ class LayerRepository(VersionHistory):
             else:
                 manifest["current"][key] = version_id
             row = self.audit.record(**audit, pending=True) if audit else None
-            self._write_manifest(manifest)
+            try:
+                self._write_manifest(manifest)
+            except BaseException:
+                self._drop_pending(row)
+                raise
             if row is not None:
                 self.audit.complete(row)
 

@@ -304,7 +304,8 @@ def air_report(ctx, actor, adcode: str, day: str | None = None, year=None, title
     result["data"] = result["annual"].pop("data")
     imports = result["data"]["imports"]
     ctx.record(actor, "air", f"{title} {adcode} {result['day']['date']} {result['annual']['year']}：" + "；".join(
-        f"{c['name']} {c['status']}" for c in result["annual"]["plan_indicators"]), {"air_import": imports[-1]["import_id"] if imports else None})
+        f"{c['name']} {c['status']}" for c in result["annual"]["plan_indicators"]), {"air_import": imports[-1]["import_id"] if imports else None},
+               read=True)
     return result
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from geo import vocabulary
 from geo.plans import load_plans_and_evidence
+from geo.errors import StorageFullError
 from geo.sites import Limits
 from geo.uploads import remove_orphan_temp_dirs
 from layers import layer_import
@@ -102,10 +103,17 @@ class Services:
         return {"username": actor.username, "action": action, "summary": summary, "versions": versions, "input_sha256": input_sha256}
 
     def record(self, actor: Actor, action: str, summary: str, versions: dict, data: bytes | None = None,
-               input_sha256: str | None = None) -> None:
-        """The one way an action reaches the audit trail (data: the input, stored as its SHA-256)."""
+               input_sha256: str | None = None, read: bool = False, tx=None) -> None:
+        """The one way an action reaches the audit trail (data: the input, stored as its SHA-256). read: the action
+        only shows data (a shares or sections page), so a full disk does not stop it: the row is logged instead.
+        tx: written in that open transaction (with what the action stores)."""
         digest = hashlib.sha256(data).hexdigest() if data else input_sha256
-        self.audit.record(actor.username, action, summary, versions, digest)
+        try:
+            self.audit.record(actor.username, action, summary, versions, digest, tx=tx)
+        except StorageFullError:
+            if not read:
+                raise
+            logging.getLogger(__name__).error("storage full: audit row not written: %s %s %s", actor.username, action, summary[:200])
 
     def layer_versions(self, snap, adcode: str) -> dict:
         return {f"{adcode}/{k}": snap.store.layer_version(adcode, k) for k in self.vocab.kinds}

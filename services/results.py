@@ -72,7 +72,8 @@ class ResultStore:
         self.memory_bytes = memory_bytes
         self.memory_used = 0  # the accounted size of what _recent holds
 
-    def put(self, results: list[dict], owner: str | None = None) -> str:
+    def put(self, results: list[dict], owner: str | None = None, with_tx=None) -> str:
+        """Store results; with_tx(tx) writes in the same transaction (the audit row: both or neither)."""
         rid = secrets.token_urlsafe(16)
         body, size = _dumps_sized(results)
         versions = {k: v for r in results for k, v in r.get("method", {}).get("data", {}).get("layer_versions", {}).items()}
@@ -81,6 +82,8 @@ class ResultStore:
             tx.execute("DELETE FROM results WHERE created_at < ?", (now - self.retention_s,))
             tx.execute("INSERT INTO results (id, created_at, layer_versions, body, owner) VALUES (?, ?, ?, ?, ?)",
                        (rid, now, json.dumps(versions, ensure_ascii=False), body, owner))
+            if with_tx is not None:
+                with_tx(tx)
         if self._keeps(size):
             self._remember(rid, owner, loads(body), size)  # what a later reader gets, byte for byte: the stored form
         return rid

@@ -408,8 +408,10 @@ def screen(ctx, actor, *, upload: tuple[str, bytes] | None = None, text: str | N
         if progress:
             progress(1)
     versions = {k: v for r in results for k, v in r["method"]["data"]["layer_versions"].items()}
-    ctx.record(actor, "screen", _summary(results) + (f"；{len(skipped)} 个部分未参与初筛" if skipped else ""), versions, raw)
-    return ScreeningRun(results=results, result_id=ctx.results.put(results, owner=actor.username), skipped=skipped)
+    summary = _summary(results) + (f"；{len(skipped)} 个部分未参与初筛" if skipped else "")
+    rid = ctx.results.put(results, owner=actor.username,  # the result and its audit row: both or neither
+                          with_tx=lambda tx: ctx.record(actor, "screen", summary, versions, raw, tx=tx))
+    return ScreeningRun(results=results, result_id=rid, skipped=skipped)
 
 
 def stored_results(ctx, rid: str, viewer=None) -> list[dict]:

@@ -133,7 +133,8 @@ def sections_report(ctx, actor, adcode: str | None, period: str | None, title: s
     """Per-section classes for a month and the rollups against the plan, audited."""
     result = ctx.live.get().sections.section_results(adcode or None, period or None)
     imports = result["data"]["imports"]
-    ctx.record(actor, "sections", _summary(title, result), {"measurements_import": imports[-1]["import_id"] if imports else None})
+    ctx.record(actor, "sections", _summary(title, result), {"measurements_import": imports[-1]["import_id"] if imports else None},
+               read=True)
     return result
 
 

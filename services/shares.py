@@ -110,7 +110,7 @@ def shares_report(ctx, actor, adcode: str, geometry: bool = True) -> dict:
     snap = ctx.live.get()
     snap.districts.check(adcode)
     result = snap.shares.district(adcode)
-    ctx.record(actor, "shares", _summary(result), ctx.layer_versions(snap, adcode))
+    ctx.record(actor, "shares", _summary(result), ctx.layer_versions(snap, adcode), read=True)
     if not geometry:
         result = {**result, "conflicts": _without_geometry(result["conflicts"])}
     return result

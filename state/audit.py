@@ -25,6 +25,10 @@ class AuditLog:
     def complete(self, row_id: int) -> None:
         self.db.execute("UPDATE audit SET pending = 0 WHERE id = ?", (row_id,))
 
+    def discard(self, row_id: int) -> None:
+        """A pending row whose change failed."""
+        self.db.execute("DELETE FROM audit WHERE id = ? AND pending = 1", (row_id,))
+
     def settle(self, happened) -> None:
         """Rows a killed process left pending: kept where happened(action, versions) says the change is in place,
         removed where it never took effect, so the log names exactly the changes that were made."""

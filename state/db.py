@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from geo.errors import ConfigError, DatabaseUnavailableError
+from geo.errors import ConfigError, DatabaseUnavailableError, StorageFullError
 
 CHINA_TZ = timezone(timedelta(hours=8))
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -55,6 +55,10 @@ class _Database:
         return [v for (v,) in self.execute("SELECT version FROM schema_migrations ORDER BY version")]
 
 
+def _disk_full(exc: sqlite3.Error) -> bool:
+    return getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL or "disk is full" in str(exc)
+
+
 class SqliteDatabase(_Database):
     """One locked connection shared by threads; every write is its own transaction."""
 
@@ -75,13 +79,21 @@ class SqliteDatabase(_Database):
     @contextmanager
     def transaction(self):
         with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
             try:
-                yield _SqliteTx(self._conn)
-            except BaseException:
-                self._conn.execute("ROLLBACK")
+                self._conn.execute("BEGIN IMMEDIATE")
+                try:
+                    yield _SqliteTx(self._conn)
+                except BaseException:
+                    if self._conn.in_transaction:  # SQLite may have rolled back itself (a full disk)
+                        self._conn.execute("ROLLBACK")
+                    raise
+                self._conn.execute("COMMIT")
+            except sqlite3.OperationalError as exc:
+                if _disk_full(exc):
+                    if self._conn.in_transaction:
+                        self._conn.execute("ROLLBACK")
+                    raise StorageFullError() from None
                 raise
-            self._conn.execute("COMMIT")
 
     def migrate(self) -> list[str]:
         """Apply the migrations this file has not had yet; returns their names."""
@@ -130,6 +142,7 @@ class PostgresDatabase(_Database):
             raise ConfigError("config", "DATABASE_SCHEMA", "模式名须为小写字母、数字、下划线 / schema: lower-case letters, digits, _")
         self.schema = schema
         self._psycopg = psycopg
+        self._full = psycopg.errors.DiskFull  # an OperationalError too: said as what it is, before "cannot reach"
         self._errors = (psycopg.OperationalError, psycopg.InterfaceError, PoolTimeout)  # "cannot reach it" → 503
         self.url = url
         self.pool = ConnectionPool(url, min_size=1, max_size=pool_size, timeout=timeout_s, open=False, name=f"zoning:{schema}",
@@ -149,6 +162,8 @@ class PostgresDatabase(_Database):
             with self.pool.connection() as conn:
                 with conn.transaction():
                     yield _PostgresTx(conn)
+        except self._full:
+            raise StorageFullError() from None
         except self._errors:
             raise unavailable() from None
 

@@ -62,5 +62,8 @@ def init_app(app) -> None:
 
     @app.errorhandler(Exception)
     def internal_error(exc: Exception):
+        if errors.is_disk_full(exc):  # a file write (a layer version, an export) met a full disk: said, not a bare 500
+            app.logger.error("storage full: %s", str(exc)[:200])
+            return _answer(body_of(errors.StorageFullError()))
         app.logger.exception("unhandled error")
         return _answer({"error": "服务器内部错误，请联系管理员", "error_en": "internal server error", "status": 500})

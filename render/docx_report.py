@@ -526,9 +526,11 @@ def _method(document, method: dict, vocab) -> None:
 
 # ---------------------------------------------------------------- the report
 
-def screening_docx(results: list[dict], public_results: list[dict], vocab) -> bytes:
+def screening_docx(results: list[dict], public_results: list[dict], vocab, summary: dict | None = None,
+                   indices: list[int] | None = None) -> bytes:
     """The editable report of a screening: one section per site, then the method and the caveat.
-    results: the stored results (with geometries, unused: the report has no map); public_results: their JSON view."""
+    results: the stored results (with geometries, unused: the report has no map); public_results: their JSON view;
+    summary, indices: as for the PDF (services.exports.report_selection)."""
     document = _new_document()
     document.add_paragraph(TITLE, style="Title")
     first = public_results[0]
@@ -540,7 +542,15 @@ def screening_docx(results: list[dict], public_results: list[dict], vocab) -> by
         _run(p, "含示意数据图层", size=9, bold=True)
     _para(document, "本报告可编辑，内容与 PDF 报告相同（不含地图，地图见 PDF 报告与结果页面）。面积均注明口径：椭球面积（CGCS2000）"
                     "或投影面积（高斯-克吕格 3° 带平面）。", size=9, color="555555")
-    for index, r in enumerate(public_results, 1):
+    if summary:
+        document.add_heading("初筛汇总", level=1)
+        _para(document, summary["note"])
+        _table(document, [label for label, _ in summary["counts"]], [[str(n) for _, n in summary["counts"]]])
+        _table(document, ["序号", "名称", "结论", "初筛意见（摘要）"],
+               [[str(row["index"]), row["name"], row["level"], row["summary"]] for row in summary["rows"]], widths_cm=[1.2, 3.5, 1.8, 10.5])
+        if summary["rows_omitted"]:
+            _para(document, f"另有 {summary['rows_omitted']} 个地块未列入本表，见 Excel 汇总表。", size=9, color="555555")
+    for index, r in zip(indices or range(1, len(public_results) + 1), public_results):
         _site(document, r, index, vocab)
     _method(document, first["method"], vocab)
     document.add_heading("说明与免责", level=1)

@@ -150,9 +150,12 @@ def render_pdf(html: str) -> bytes:
     return weasyprint.HTML(string=html).write_pdf()
 
 
-def screening_pdf(results: list[dict], public_results: list[dict], vocab) -> bytes:
-    """The printable report of a screening: one block per site with its map, then the method."""
+def screening_pdf(results: list[dict], public_results: list[dict], vocab, summary: dict | None = None,
+                  indices: list[int] | None = None) -> bytes:
+    """The printable report of a screening: one block per site with its map, then the method. summary: the
+    summary of a large screening (services.exports.report_selection) shown first; indices: the sites' numbers."""
     html = _env.get_template("report.html").render(
-        results=public_results, maps=[svg_map(r, vocab) for r in results], vocab=vocab,
+        results=public_results, maps=[svg_map(r, vocab) for r in results], vocab=vocab, summary=summary,
+        indices=indices or list(range(1, len(results) + 1)),
         demo=any(layer["is_demo"] for r in results for layer in r["layers"]))
     return render_pdf(html)

@@ -137,8 +137,55 @@ def screening_export(ctx, rid: str, fmt: str, links: dict, encoding: str | None 
         content = gis_exports.kml(results, ctx.vocab)
     elif fmt == "dxf":
         content = gis_exports.dxf(results, ctx.vocab)
-    elif fmt == "docx":
-        content = docx_report.screening_docx(results, public(results), ctx.vocab)
-    else:
-        content = pdf.screening_pdf(results, public(results), ctx.vocab)
+    else:  # a report: every site in full up to REPORT_DETAIL_SITES, else a summary and the most severe in full
+        shown = report_selection(results, ctx.vocab)
+        picked = [results[i - 1] for i in shown["indices"]]
+        render = docx_report.screening_docx if fmt == "docx" else pdf.screening_pdf
+        content = render(picked, public(picked), ctx.vocab, summary=shown["summary"], indices=shown["indices"])
     return content, MIME[fmt], name
+
+
+PAGE_SITES = 50  # sites per result page (a 2,000-site page took 14 s and 2 GB in one piece)
+
+
+def page_of(results: list[dict], page) -> dict:
+    """One page of a screening's result page: {"page", "pages", "start" (0-based), "results"}; a bad or out-of-range
+    page number gives the nearest page."""
+    pages = max(1, -(-len(results) // PAGE_SITES))
+    try:
+        number = min(max(int(str(page or 1)[:6]), 1), pages)
+    except ValueError:
+        number = 1
+    start = (number - 1) * PAGE_SITES
+    return {"page": number, "pages": pages, "start": start, "results": results[start:start + PAGE_SITES], "n_sites": len(results)}
+
+
+REPORT_DETAIL_SITES = 20  # a PDF or Word report shows this many sites in full (a 200-site PDF took 34 s and 1 GB)
+REPORT_SUMMARY_ROWS = 300  # and lists at most this many in its summary table; the Excel table has every site
+SEVERITY = ("involved", "unknown", "contact", "near", "clear")  # the verdict levels, most severe first
+
+
+def report_selection(results: list[dict], vocab) -> dict:
+    """Which sites a report shows: {"indices": 1-based numbers of the sites shown in full, "summary": None when that
+    is all of them, else the counts per conclusion and the summary rows, most severe first}. The cost of a report
+    is then bounded whatever the size of the screening."""
+    n = len(results)
+    if n <= REPORT_DETAIL_SITES:
+        return {"indices": list(range(1, n + 1)), "summary": None}
+    labels = [vocab.statuses["verdict"][k]["label"] for k in SEVERITY]
+    rank = {label: i for i, label in enumerate(labels)}
+    order = sorted(range(n), key=lambda i: (rank.get(results[i]["verdict"]["level"], len(labels)), i))
+    counts = {label: 0 for label in labels}
+    for r in results:
+        counts[r["verdict"]["level"]] = counts.get(r["verdict"]["level"], 0) + 1
+    rows = [{"index": i + 1, "name": results[i]["site"].get("name") or f"项目{i + 1}", "level": results[i]["verdict"]["level"],
+             "summary": _clipped(results[i]["verdict"]["summary"], 160)} for i in order[:REPORT_SUMMARY_ROWS]]
+    return {"indices": sorted(i + 1 for i in order[:REPORT_DETAIL_SITES]),
+            "summary": {"n_sites": n, "counts": [(label, c) for label, c in counts.items() if c], "rows": rows,
+                        "rows_omitted": n - len(rows), "detail_sites": REPORT_DETAIL_SITES,
+                        "note": f"本次共初筛 {n} 个地块。汇总表按结论（{' > '.join(labels)}）列出{'前 ' + str(len(rows)) + ' 个' if len(rows) < n else '全部'}地块；"
+                                f"逐地块详细结果只列出其中最前的 {REPORT_DETAIL_SITES} 个，全部地块的完整结果见 Excel 汇总表（.xlsx）与结果页面。"}}
+
+
+def _clipped(text: str, n: int) -> str:
+    return text if len(text) <= n else text[:n - 1] + "…"

@@ -110,17 +110,21 @@ def screen_submit():
 
 
 @bp.get("/screen/results/<rid>")
+@rate_limited("results")
 def screen_result(rid: str):
-    results = screening.stored_results(ctx(), rid, api_actor())  # HTTP Basic too: a script's job links to these
+    every = screening.stored_results(ctx(), rid, api_actor())  # HTTP Basic too: a script's job links to these
+    paged = exports.page_of(every, request.args.get("page"))
+    results = paged["results"]
     store = ctx().live.get().store
     demo_layers = frozenset(f"{d['adcode']}/{k}" for r in results for d in r["site"]["districts"] for k in ctx().vocab.kinds
                             if store.is_demo(d["adcode"], k))
     m = maps.build_result_map(results, exports.overlap_geojson(results), ctx().vocab, demo_layers=demo_layers)
     return render_template("screen_result.html", results=exports.public(results), rid=rid, map=maps.render_parts(m),
-                           rerun=screening.rerun_form(results))
+                           rerun=screening.rerun_form(every) if paged["page"] == 1 else None, paged=paged)
 
 
 @bp.get("/screen/results/<rid>.<fmt>")
+@rate_limited("results")
 def screen_export(rid: str, fmt: str):
     content, mimetype, filename = exports.screening_export(ctx(), rid, fmt, _links(rid), request.args.get("encoding"), api_actor())
     return Response(content, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{filename}"'})

@@ -6,7 +6,7 @@ into place, and only then replaces manifest.json with os.replace, which is atomi
 A process killed at any point leaves either the old manifest (old version served) or the new
 one (new version complete on disk): never a mix. Unreferenced files are harmless leftovers.
 The audit row of a publish or a switch is written before the manifest, marked pending, and completed after it;
-start-up (settle_audit) keeps or removes what a killed process left pending, so row and change are all or nothing.
+start-up (services.context settle_audit) keeps or removes what a killed process left pending, so row and change are all or nothing.
 With DATABASE_URL the same interface is served from PostGIS (layers/postgis_versions.py).
 """
 from __future__ import annotations
@@ -221,19 +221,13 @@ class LayerRepository(VersionHistory):
             if row is not None:
                 self.audit.complete(row)
 
-    def settle_audit(self) -> None:
-        """At start-up: the audit rows of publishes and switches a killed process left pending are kept if the manifest
-        took the change and removed if it did not (a publish or switch and its audit row are then all or nothing)."""
+    def happened(self, action: str, versions: dict) -> bool:
+        """Whether the publish or switch a pending audit row names is in the manifest (services.context settles the
+        rows a killed process left pending: a publish or switch and its audit row are then all or nothing)."""
         manifest = self.manifest()
-        kept = {v["id"] for v in manifest["versions"]}
-
-        def happened(action: str, versions: dict) -> bool:
-            if action == "publish":
-                return all(vid in kept for vid in versions.values())
-            return all(manifest["current"].get(key, DEMO) == vid for key, vid in versions.items())
-
-        if self.audit is not None:
-            self.audit.settle(happened)
+        if action == "publish":
+            return all(vid in {v["id"] for v in manifest["versions"]} for vid in versions.values())
+        return all(manifest["current"].get(key, DEMO) == vid for key, vid in versions.items())
 
     def load_store(self) -> "VersionedStore":
         manifest = self.manifest()

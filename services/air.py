@@ -272,9 +272,9 @@ class AirService:
         daily = {"dates": sorted(v), "values": {k: [v[d].get(k) for d in sorted(v)] for k in _series(v)}}
         return {"station": self.public(s), **air.assess_station(daily, year=year or int(max(v)[:4]), name=s["name"])}
 
-    def import_file(self, filename: str, data: bytes) -> dict:
+    def import_file(self, filename: str, data: bytes, audit_token: str | None = None) -> dict:
         """All or nothing: a file with any bad row is refused whole, naming every bad row."""
-        return import_file(self.measurements, filename, data, self.stations)
+        return import_file(self.measurements, filename, data, self.stations, audit_token=audit_token)
 
 
 def _series(by_day: dict) -> list[str]:
@@ -311,10 +311,9 @@ def air_report(ctx, actor, adcode: str, day: str | None = None, year=None, title
 
 def import_measurements(ctx, actor, filename: str, data: bytes) -> dict:
     """All-or-nothing import (a DataError lists every bad row), audited with the file's hash."""
-    done = ctx.live.get().air.import_file(filename, data)
-    ctx.record(actor, "air_import", f"导入环境空气质量{done['resolution_zh']} {done['n_records']} 条（{filename}）",
-               {"air_import": done["import_id"]}, data)
-    return done
+    return ctx.record_import(actor, "air_import", filename, data, lambda token: ctx.live.get().air.import_file(filename, data, token),
+                             lambda done: (f"导入环境空气质量{done['resolution_zh']} {done['n_records']} 条（{filename}）",
+                                           {"air_import": done["import_id"]}))
 
 
 MODES = {"day": "按日 AQI 类别着色", "year": "按年度评价着色"}

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,7 +21,7 @@ from geo.errors import StorageFullError
 from geo.sites import Limits
 from geo.uploads import remove_orphan_temp_dirs
 from layers import layer_import
-from layers.versions import LayerRepository
+from layers.versions import LayerRepository, _crash_hook
 from services.config import load_config
 from services.live import LiveData
 from services.results import ResultStore, SharedStaging, Staging
@@ -80,7 +81,6 @@ class Services:
             self.staging = SharedStaging(db, self._restage)
         else:
             self.repository = LayerRepository(Path(cfg["LAYERS_GPKG"]), self.instance / "layers", self.vocab, self.audit)
-            self.repository.settle_audit()
             measurements = MeasurementStore(cfg["MEASUREMENTS_DB"])
             self.staging = Staging()
         plans, self.evidence = load_plans_and_evidence(Path(cfg["PLANS_DIR"]))
@@ -88,6 +88,7 @@ class Services:
                              Path(cfg["RASTER_DIR"]), cfg["SHARE_TOLERANCE_PP"], cfg["AREA_TOLERANCE_PCT"])
         self.air = self.live.air_measurements  # the air-quality values, in the same database as the water ones
         self.results = ResultStore(db, cfg["RESULT_RETENTION_DAYS"])
+        self.settle_audit()
 
     def _restage(self, source: dict, data: bytes):
         """An upload staged by another worker, read again from the stored bytes (the same reading, the same result),
@@ -114,6 +115,35 @@ class Services:
             if not read:
                 raise
             logging.getLogger(__name__).error("storage full: audit row not written: %s %s %s", actor.username, action, summary[:200])
+
+    def record_import(self, actor: Actor, action: str, filename: str, data: bytes, run, described):
+        """A measurement import and its audit row, all or nothing even if the process is killed: the row is written
+        pending with a token first, run(token) stores the import under that token, then the row is completed with
+        described(done) → (summary, versions). A row left pending is settled at start-up (settle_audit)."""
+        token = secrets.token_hex(16)
+        row = self.audit.record(actor.username, action, f"导入中：{filename[:200]}", {"audit_token": token},
+                                hashlib.sha256(data).hexdigest(), pending=True)
+        try:
+            _crash_hook("before-measurement-import")
+            done = run(token)
+        except BaseException:
+            try:
+                self.audit.discard(row)
+            except Exception:  # noqa: BLE001 — a full disk may refuse this too: start-up settles what is left
+                pass
+            raise
+        _crash_hook("after-measurement-import")
+        summary, versions = described(done)
+        self.audit.complete(row, summary, versions)
+        return done
+
+    def settle_audit(self) -> None:
+        """Start-up: audit rows a killed process left pending are completed where their change was made and removed
+        where it was not — publishes and switches by the layer manifest, imports by their token."""
+        imports = {"sections_import": self.live.measurements.import_of_audit_token,
+                   "air_import": self.live.air_measurements.import_of_audit_token}
+        self.audit.settle(lambda action, versions: imports[action](versions.get("audit_token")) if action in imports
+                          else self.repository.happened(action, versions))
 
     def layer_versions(self, snap, adcode: str) -> dict:
         return {f"{adcode}/{k}": snap.store.layer_version(adcode, k) for k in self.vocab.kinds}

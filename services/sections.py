@@ -34,10 +34,10 @@ class SectionService:
         if not measurements.imports():
             self.import_file(DEMO_CSV.name, DEMO_CSV.read_bytes(), DEMO_SOURCE)
 
-    def import_file(self, filename: str, data: bytes, source_name: str | None = None) -> dict:
+    def import_file(self, filename: str, data: bytes, source_name: str | None = None, audit_token: str | None = None) -> dict:
         """All or nothing: a file with any bad row is refused whole, naming every bad row."""
         records = wq.parse_measurements(data, filename, self.sections)
-        return self.measurements.import_records(records, source_name or filename)
+        return self.measurements.import_records(records, source_name or filename, audit_token)
 
     def data_status(self) -> dict:
         """Demo if any stored value still comes from the demo series; mixed if real values sit beside it."""
@@ -150,9 +150,9 @@ def report_rows(result: dict) -> list[dict]:
 
 def import_measurements(ctx, actor, filename: str, data: bytes) -> dict:
     """All-or-nothing import (a DataError lists every bad row), audited with the file's hash."""
-    done = ctx.live.get().sections.import_file(filename, data)
-    ctx.record(actor, "sections_import", f"导入监测数据 {done['n_records']} 条（{filename}）", {}, data)
-    return done
+    return ctx.record_import(actor, "sections_import", filename, data,
+                             lambda token: ctx.live.get().sections.import_file(filename, data, audit_token=token),
+                             lambda done: (f"导入监测数据 {done['n_records']} 条（{filename}）", {"measurements_import": done["import_id"]}))
 
 
 def classify(payload) -> dict:

@@ -45,7 +45,16 @@ class AirMeasurementStore:
 
     # --- writing ---------------------------------------------------------------------------------------------
 
-    def import_parsed(self, parsed: dict, source_name: str) -> dict:
+    def import_of_audit_token(self, token: str | None) -> dict | None:
+        """The import made under a pending audit row's token, as that row is completed with (services.context
+        settles the rows a killed process left), or None if there is none."""
+        rows = self.db.execute("SELECT id, source_name, n_records FROM air_imports WHERE audit_token = ?", (token,)) if token else []
+        if not rows:
+            return None
+        import_id, source, n = rows[0]
+        return {"summary": f"导入 {n} 条（{source}；进程中断，启动时确认已导入）", "versions": {"air_import": import_id}}
+
+    def import_parsed(self, parsed: dict, source_name: str, audit_token: str | None = None) -> dict:
         """Store the result of parse_air_measurements in ONE transaction.
 
         Returns {"import_id", "source_name", "imported_at", "resolution", "n_records", "n_values",
@@ -76,9 +85,9 @@ class AirMeasurementStore:
         imported_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
         postgres = getattr(self.db, "dialect", "sqlite") == "postgres"
         with self.db.transaction() as tx:  # commits on success, rolls back on any exception
-            import_id = tx.execute("INSERT INTO air_imports (source_name, imported_at, resolution, n_records, n_values) "
-                                   "VALUES (?, ?, ?, ?, ?) RETURNING id",
-                                   (source_name, imported_at, resolution, len(keys), len(rows)))[0][0]
+            import_id = tx.execute("INSERT INTO air_imports (source_name, imported_at, resolution, n_records, n_values, audit_token) "
+                                   "VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+                                   (source_name, imported_at, resolution, len(keys), len(rows), audit_token))[0][0]
             replaced = 0
             keys = list(dict.fromkeys(keys))
             if tx.execute(f"SELECT EXISTS (SELECT 1 FROM {table})")[0][0]:
@@ -224,14 +233,15 @@ def _bounds(resolution: str, start, end) -> tuple[str | None, str | None]:
     return _stamp_text(start, resolution, False), _stamp_text(end, resolution, True)
 
 
-def import_file(store: AirMeasurementStore, filename: str, data: bytes, stations: list[dict], source_name: str | None = None) -> dict:
+def import_file(store: AirMeasurementStore, filename: str, data: bytes, stations: list[dict], source_name: str | None = None,
+                audit_token: str | None = None) -> dict:
     """Parse (all or nothing: a DataError lists every bad row) and store in one transaction.
 
     Returns the store's import record plus what the file held: {"import_id", "source_name", "imported_at",
     "resolution", "resolution_zh", "n_records", "n_values", "n_replaced", "pollutants", "stations", "start",
     "end", "ignored_columns"}."""
     parsed = parse_air_measurements(data, filename, stations)
-    done = store.import_parsed(parsed, source_name or filename)
+    done = store.import_parsed(parsed, source_name or filename, audit_token)
     return {**done, **{k: parsed[k] for k in ("resolution_zh", "pollutants", "stations", "start", "end", "ignored_columns")}}
 
 

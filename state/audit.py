@@ -22,8 +22,14 @@ class AuditLog:
             "INSERT INTO audit (at, username, action, input_sha256, summary, versions, pending) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
             (now(), username or "匿名", action, input_sha256, summary[:2000], json.dumps(versions, ensure_ascii=False), int(pending)))[0][0]
 
-    def complete(self, row_id: int) -> None:
-        self.db.execute("UPDATE audit SET pending = 0 WHERE id = ?", (row_id,))
+    def complete(self, row_id: int, summary: str | None = None, versions: dict | None = None) -> None:
+        """A pending row into the log, with the summary and versions known only once the change is made."""
+        if summary is None and versions is None:
+            self.db.execute("UPDATE audit SET pending = 0 WHERE id = ?", (row_id,))
+        else:
+            self.db.execute("UPDATE audit SET pending = 0, summary = COALESCE(?, summary), versions = COALESCE(?, versions) WHERE id = ?",
+                            (summary[:2000] if summary else None, json.dumps(versions, ensure_ascii=False) if versions is not None else None,
+                             row_id))
 
     def discard(self, row_id: int) -> None:
         """A pending row whose change failed."""
@@ -35,8 +41,9 @@ class AuditLog:
         for row_id, at, action, versions in self.db.execute("SELECT id, at, action, versions FROM audit WHERE pending = 1"):
             if datetime.now(CHINA_TZ) - datetime.fromisoformat(at) < SETTLE_AFTER:
                 continue  # another process may be between its row and its manifest right now
-            if happened(action, json.loads(versions)):
-                self.complete(row_id)
+            outcome = happened(action, json.loads(versions))  # True, or {"summary", "versions"} to complete the row with
+            if outcome:
+                self.complete(row_id, **(outcome if isinstance(outcome, dict) else {}))
             else:
                 self.db.execute("DELETE FROM audit WHERE id = ? AND pending = 1", (row_id,))
 

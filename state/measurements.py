@@ -25,7 +25,16 @@ class MeasurementStore:
     def close(self):
         self.db.close()
 
-    def import_records(self, records: list[dict], source_name: str) -> dict:
+    def import_of_audit_token(self, token: str | None) -> dict | None:
+        """The import made under a pending audit row's token, as that row is completed with (services.context
+        settles the rows a killed process left), or None if there is none."""
+        rows = self.db.execute("SELECT id, source_name, n_records FROM imports WHERE audit_token = ?", (token,)) if token else []
+        if not rows:
+            return None
+        import_id, source, n = rows[0]
+        return {"summary": f"导入 {n} 条（{source}；进程中断，启动时确认已导入）", "versions": {"measurements_import": import_id}}
+
+    def import_records(self, records: list[dict], source_name: str, audit_token: str | None = None) -> dict:
         """Store parsed records (geo.water.parse_measurements) in ONE transaction.
 
         Returns {"import_id", "source_name", "imported_at", "n_records", "n_values"}. Raises
@@ -48,8 +57,8 @@ class MeasurementStore:
                 rows.append((sid, d, period, k, float(v)))
         imported_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
         with self.db.transaction() as tx:  # commits on success, rolls back on any exception
-            import_id = tx.execute("INSERT INTO imports (source_name, imported_at, n_records) VALUES (?, ?, ?) RETURNING id",
-                                   (source_name, imported_at, len(records)))[0][0]
+            import_id = tx.execute("INSERT INTO imports (source_name, imported_at, n_records, audit_token) VALUES (?, ?, ?, ?) RETURNING id",
+                                   (source_name, imported_at, len(records), audit_token))[0][0]
             tx.executemany(
                 "INSERT INTO measurements (section_id, date, period, parameter, value, import_id) VALUES (?, ?, ?, ?, ?, ?) "
                 "ON CONFLICT (section_id, date, parameter) DO UPDATE SET period = excluded.period, value = excluded.value, "

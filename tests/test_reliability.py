@@ -71,7 +71,7 @@ def test_a_pending_row_of_a_publish_that_never_happened_is_removed(make_app, mon
     services.audit.record("someone", "publish", "发布 500111 红线 v0009", {"500111/redline": "v0009"}, pending=True)
     assert [e for e in services.audit.entries() if e["action"] == "publish"] == []  # pending rows are not in the log
     monkeypatch.setattr("state.audit.SETTLE_AFTER", __import__("datetime").timedelta(0))
-    services.repository.settle_audit()
+    services.settle_audit()
     assert services.db.execute("SELECT COUNT(*) FROM audit WHERE action = 'publish'")[0][0] == 0
 
 

@@ -28,17 +28,21 @@ def rows_to_csv(rows: list[dict], columns) -> str:
 
 
 def rows_to_xlsx(rows: list[dict], columns, title: str) -> bytes:
+    """An Excel sheet in write-only (streaming) mode: linear in the rows, whatever their number."""
     from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
 
-    wb = Workbook()
-    ws = wb.active
-    ws.title = title
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet(title)
     ws.append(list(columns))
     for row in rows:
-        ws.append([cell_text(row.get(c, "")) for c in columns])  # a missing column is an empty cell, as in CSV
-        for cell in ws[ws.max_row]:
+        cells = []
+        for c in columns:
+            cell = WriteOnlyCell(ws, value=cell_text(row.get(c, "")))  # a missing column is an empty cell, as in CSV
             if isinstance(cell.value, str):
                 cell.data_type = "s"  # never a formula, whatever the text
+            cells.append(cell)
+        ws.append(cells)
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()

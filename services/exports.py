@@ -160,8 +160,8 @@ def page_of(results: list[dict], page) -> dict:
     return {"page": number, "pages": pages, "start": start, "results": results[start:start + PAGE_SITES], "n_sites": len(results)}
 
 
-REPORT_DETAIL_SITES = 20  # a PDF or Word report shows this many sites in full (a 200-site PDF took 34 s and 1 GB)
-REPORT_SUMMARY_ROWS = 300  # and lists at most this many in its summary table; the Excel table has every site
+REPORT_DETAIL_SITES = 10  # a PDF or Word report shows this many sites in full (a 200-site PDF took 34 s and 1 GB)
+REPORT_SUMMARY_ROWS = 100  # and lists at most this many in its summary table; the Excel table has every site
 SEVERITY = ("involved", "unknown", "contact", "near", "clear")  # the verdict levels, most severe first
 
 

@@ -20,9 +20,11 @@ STAGING_TTL_S = 3600
 _GEOMETRY = "__geometry_wkb__"
 
 
-def _encode(value):
-    if isinstance(value, shapely.Geometry):
-        return {_GEOMETRY: shapely.to_wkb(value, hex=True)}
+_SHARED = "__geometry__"  # {"__geometry__": n}: the n-th geometry of the result's table
+_TABLE_MARK = b"\x00"  # a stored body that starts with this holds its geometry table first (JSON never has a NUL)
+
+
+def _plain(value):
     if isinstance(value, np.generic):
         return value.item()
     if isinstance(value, (set, frozenset)):
@@ -31,17 +33,47 @@ def _encode(value):
 
 
 def _decode(obj: dict):
+    """Bodies stored before the geometry table: each geometry inline as WKB."""
     return shapely.from_wkb(obj[_GEOMETRY]) if len(obj) == 1 and _GEOMETRY in obj else obj
 
 
 def _dumps_sized(results: list[dict]) -> tuple[bytes, int]:
-    raw = json.dumps(results, default=_encode, ensure_ascii=False, allow_nan=True).encode()
+    """Compressed JSON with each distinct geometry stored once: every hit names the whole zone it meets, and a
+    2,000-site screening names the same few zones thousands of times (stored inline, decoding them took seconds)."""
+    table: list[str] = []
+    by_id: dict[int, int] = {}
+    by_wkb: dict[str, int] = {}
+    kept = []  # the geometries seen, alive while their ids are keys
+
+    def encode(value):
+        if isinstance(value, shapely.Geometry):
+            n = by_id.get(id(value))
+            if n is None:
+                wkb = shapely.to_wkb(value, hex=True)
+                n = by_wkb.setdefault(wkb, len(table))
+                if n == len(table):
+                    table.append(wkb)
+                by_id[id(value)] = n
+                kept.append(value)
+            return {_SHARED: n}
+        return _plain(value)
+
+    body = json.dumps(results, default=encode, ensure_ascii=False, allow_nan=True).encode()
+    raw = _TABLE_MARK + json.dumps(table).encode() + _TABLE_MARK + body
     return zlib.compress(raw, 6), len(raw)
 
 
 def _loads_sized(body: bytes) -> tuple[list[dict], int]:
     raw = zlib.decompress(bytes(body))
-    return json.loads(raw.decode(), object_hook=_decode), len(raw)
+    if not raw.startswith(_TABLE_MARK):
+        return json.loads(raw.decode(), object_hook=_decode), len(raw)
+    table_json, results_json = raw[1:].split(_TABLE_MARK, 1)
+    geoms = shapely.from_wkb(np.array(json.loads(table_json), dtype=object)) if table_json != b"[]" else []
+
+    def decode(obj: dict):
+        return geoms[obj[_SHARED]] if len(obj) == 1 and _SHARED in obj else obj
+
+    return json.loads(results_json.decode(), object_hook=decode), len(raw)
 
 
 def dumps(results: list[dict]) -> bytes:

@@ -99,3 +99,23 @@ def test_a_result_larger_than_a_quarter_of_the_budget_is_not_kept(app):
     rid = store.put(big_result(1, sites=200), owner="someone")
     assert store.memory_used == 0 and rid not in store._recent
     assert store.entry(rid) == (big_result(1, sites=200), "someone")
+
+
+def test_a_zone_named_by_many_hits_is_stored_once_and_old_rows_still_read():
+    import json
+    import zlib
+
+    import shapely
+
+    from services import results as stored
+
+    zone = shapely.Polygon([(105.0 + i * 1e-4, 29.0 + (i % 7) * 1e-4) for i in range(500)] + [(105.0, 29.0)]).convex_hull
+    sites = [{"site": {"name": f"s{i}"}, "hits": [{"_feature_geometry": zone, "_overlap_geometry": shapely.Point(105, 29 + i)}]}
+             for i in range(300)]
+    body = stored.dumps(sites)
+    raw = zlib.decompress(body)
+    assert raw.count(shapely.to_wkb(zone, hex=True).encode()) == 1  # once, not 300 times
+    back = stored.loads(body)
+    assert back[299]["hits"][0]["_feature_geometry"].equals(zone) and back[299]["hits"][0]["_overlap_geometry"].y == 328
+    old = zlib.compress(json.dumps([{"g": {"__geometry_wkb__": shapely.to_wkb(zone, hex=True)}}]).encode())  # before the table
+    assert stored.loads(old)[0]["g"].equals(zone)

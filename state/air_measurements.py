@@ -21,6 +21,7 @@ from pathlib import Path
 from geo.air.measurements import DAILY_POLLUTANTS, HOURLY_POLLUTANTS, parse_air_measurements
 from geo.errors import DataError
 from state.db import SqliteDatabase
+from state.measurements import import_of_audit_token
 
 DEMO_CSV = Path(__file__).resolve().parent.parent / "data" / "demo_air_daily.csv"
 DEMO_SOURCE = "示意空气质量数据（data/demo_air_daily.csv，非实测）"
@@ -46,13 +47,7 @@ class AirMeasurementStore:
     # --- writing ---------------------------------------------------------------------------------------------
 
     def import_of_audit_token(self, token: str | None) -> dict | None:
-        """The import made under a pending audit row's token, as that row is completed with (services.context
-        settles the rows a killed process left), or None if there is none."""
-        rows = self.db.execute("SELECT id, source_name, n_records FROM air_imports WHERE audit_token = ?", (token,)) if token else []
-        if not rows:
-            return None
-        import_id, source, n = rows[0]
-        return {"summary": f"导入 {n} 条（{source}；进程中断，启动时确认已导入）", "versions": {"air_import": import_id}}
+        return import_of_audit_token(self.db, "air_imports", "air_import", token)
 
     def import_parsed(self, parsed: dict, source_name: str, audit_token: str | None = None) -> dict:
         """Store the result of parse_air_measurements in ONE transaction.

@@ -26,13 +26,7 @@ class MeasurementStore:
         self.db.close()
 
     def import_of_audit_token(self, token: str | None) -> dict | None:
-        """The import made under a pending audit row's token, as that row is completed with (services.context
-        settles the rows a killed process left), or None if there is none."""
-        rows = self.db.execute("SELECT id, source_name, n_records FROM imports WHERE audit_token = ?", (token,)) if token else []
-        if not rows:
-            return None
-        import_id, source, n = rows[0]
-        return {"summary": f"导入 {n} 条（{source}；进程中断，启动时确认已导入）", "versions": {"measurements_import": import_id}}
+        return import_of_audit_token(self.db, "imports", "measurements_import", token)
 
     def import_records(self, records: list[dict], source_name: str, audit_token: str | None = None) -> dict:
         """Store parsed records (geo.water.parse_measurements) in ONE transaction.
@@ -105,3 +99,13 @@ class MeasurementStore:
         """How many stored values each import still supplies (later imports replace earlier values)."""
         rows = self.db.execute("SELECT import_id, COUNT(*) FROM measurements GROUP BY import_id")
         return {i: n for i, n in rows}
+
+
+def import_of_audit_token(db, table: str, version_key: str, token: str | None) -> dict | None:
+    """The import made under a pending audit row's token, as that row is completed with (services.context settles the
+    rows a killed process left), or None if there is none. table: imports or air_imports."""
+    rows = db.execute(f"SELECT id, source_name, n_records FROM {table} WHERE audit_token = ?", (token,)) if token else []
+    if not rows:
+        return None
+    import_id, source, n = rows[0]
+    return {"summary": f"导入 {n} 条（{source}；进程中断，启动时确认已导入）", "versions": {version_key: import_id}}

@@ -189,3 +189,24 @@ class Worker:
     def stop(self):
         self.proc.terminate()
         self.proc.wait(timeout=30)
+
+
+def with_healthz_meanwhile(client, heavy):
+    """(response, seconds, [/healthz status]) of heavy(), a request that should be refused within its budget, with
+    /healthz asked from another thread half a second in: the server must answer it meanwhile."""
+    import threading
+    import time
+
+    answered = []
+
+    def other():
+        time.sleep(0.5)
+        answered.append(client.get("/healthz").status_code)
+
+    side = threading.Thread(target=other)
+    side.start()
+    started = time.monotonic()
+    resp = heavy()
+    elapsed = time.monotonic() - started
+    side.join()
+    return resp, elapsed, answered

@@ -141,11 +141,10 @@ def test_a_self_crossing_polygon_is_repaired_or_refused_within_the_budget(make_a
     """A 3,000-vertex site with one crossing (two vertices swapped, as a slip in digitising makes) is repaired in the
     child process and said; a 199,000-vertex zigzag is refused with 413 naming the setting once the budget is spent,
     while another request is answered meanwhile."""
-    import threading
-    import time
-
     import numpy as np
     import shapely
+
+    from conftest import with_healthz_meanwhile
 
     client = make_app(RATE_LIMIT_PER_MINUTE=100_000, REPAIR_BUDGET_SECONDS=2).test_client()
     t = np.linspace(0, 2 * np.pi, 3_000, endpoint=False)
@@ -156,18 +155,7 @@ def test_a_self_crossing_polygon_is_repaired_or_refused_within_the_budget(make_a
     small = client.post("/api/screen", json={"geometry": shapely.geometry.mapping(slip)})
     assert small.status_code == 200, small.get_json()
     assert "make_valid（structure 方法" in small.get_data(as_text=True)
-    answered = []
-
-    def other():
-        time.sleep(0.5)
-        answered.append(client.get("/healthz").status_code)
-
-    side = threading.Thread(target=other)
-    side.start()
-    started = time.monotonic()
-    big = client.post("/api/screen", json={"geometry": shapely.geometry.mapping(zigzag_polygon(199_000))})
-    elapsed = time.monotonic() - started
-    side.join()
+    big, elapsed, answered = with_healthz_meanwhile(client, lambda: client.post("/api/screen", json={"geometry": shapely.geometry.mapping(zigzag_polygon(199_000))}))
     assert big.status_code == 413 and "REPAIR_BUDGET_SECONDS" in big.get_json()["error"] and big.get_json()["error_en"]
     assert elapsed < 20  # the budget (2 s) and the child's start, not the minutes the repair would take
     assert answered == [200]

@@ -1,7 +1,6 @@
 """One site's screening has a time budget (SCREEN_BUDGET_SECONDS): the search area of a complex site is built in
 n log n (a capsule per edge) and, for large sites, in a child process killed when the budget is spent; what cannot
 finish is a 413 naming the setting, while other requests are answered. Shapes come from the generators below."""
-import threading
 import time
 
 import numpy as np
@@ -9,6 +8,7 @@ import pytest
 import shapely
 import shapely.geometry
 
+from conftest import with_healthz_meanwhile
 from geo import deadline, geos_work
 from geo.errors import TooLargeError
 
@@ -74,18 +74,7 @@ def test_the_deadline_names_its_setting():
 def test_a_complex_site_is_refused_within_the_budget_while_others_are_answered(make_app):
     client = make_app(RATE_LIMIT_PER_MINUTE=100_000, SCREEN_BUDGET_SECONDS=2).test_client()
     heavy = star(40_000, 105.72, 29.70, r=0.01)  # valid, within the vertex limit: GEOS's buffer would run for minutes
-    answered = []
-
-    def other():
-        time.sleep(0.5)
-        answered.append(client.get("/healthz").status_code)
-
-    side = threading.Thread(target=other)
-    side.start()
-    started = time.monotonic()
-    resp = client.post("/api/screen", json={"geometry": shapely.geometry.mapping(heavy)})
-    elapsed = time.monotonic() - started
-    side.join()
+    resp, elapsed, answered = with_healthz_meanwhile(client, lambda: client.post("/api/screen", json={"geometry": shapely.geometry.mapping(heavy)}))
     body = resp.get_json()
     assert resp.status_code == 413 and "SCREEN_BUDGET_SECONDS" in body["error"] and "SCREEN_BUDGET_SECONDS" in body["error_en"]
     assert elapsed < 15  # the 2 s budget, the child's start and the steps before it, not minutes

@@ -111,7 +111,12 @@
       holder.appendChild(el("div", key + " 月度变化（mg/L）：点色为 " + key + " 自身的类别，竖线为 " + row.period, "sm-chart-title"));
       holder.appendChild(chart(s, key, s.target_limits[key], row.period));
       holder.dataset.points = String(s.monthly.length);
-      if (marker && marker.isPopupOpen()) marker.getPopup().update();  // re-fit and pan now that the chart is in
+      // re-fit and pan now that the chart is in; and again shortly, as an update that meets the opening pan still
+      // under way stops that pan where it is (seen on a busy phone), so the popup could stay half outside the map
+      var refit = function () { if (marker && marker.isPopupOpen()) marker.getPopup().update(); };
+      refit();
+      setTimeout(refit, 350);
+      setTimeout(refit, 1200);
     }).catch(function () { holder.textContent = "趋势图加载失败"; });
     return box;
   }

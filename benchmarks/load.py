@@ -37,7 +37,7 @@ sys.path.insert(0, {root!r})
 logging.getLogger("waitress.queue").setLevel(logging.ERROR)  # queue-depth notices are expected under load
 from waitress.server import create_server
 from app import create_app
-app = create_app({{"INSTANCE_DIR": {inst!r}, "MEASUREMENTS_DB": ":memory:", "RATE_LIMIT_PER_MINUTE": 1_000_000}})
+app = create_app({{"INSTANCE_DIR": {inst!r}, "MEASUREMENTS_DB": ":memory:", "RATE_LIMIT_PER_MINUTE": 100_000}})
 server = create_server(app, host="127.0.0.1", port=0, threads=8)
 print(server.effective_port, flush=True)
 server.run()

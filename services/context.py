@@ -134,7 +134,8 @@ class Services:
             raise
         _crash_hook("after-measurement-import")
         summary, versions = described(done)
-        self.audit.complete(row, summary, versions)
+        if not self.audit.complete(row, summary, versions):  # settled away meanwhile by a worker starting up: row anew
+            self.audit.record(actor.username, action, summary, versions, hashlib.sha256(data).hexdigest())
         return done
 
     def settle_audit(self) -> None:

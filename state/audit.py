@@ -22,14 +22,12 @@ class AuditLog:
             "INSERT INTO audit (at, username, action, input_sha256, summary, versions, pending) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
             (now(), username or "匿名", action, input_sha256, summary[:2000], json.dumps(versions, ensure_ascii=False), int(pending)))[0][0]
 
-    def complete(self, row_id: int, summary: str | None = None, versions: dict | None = None) -> None:
-        """A pending row into the log, with the summary and versions known only once the change is made."""
-        if summary is None and versions is None:
-            self.db.execute("UPDATE audit SET pending = 0 WHERE id = ?", (row_id,))
-        else:
-            self.db.execute("UPDATE audit SET pending = 0, summary = COALESCE(?, summary), versions = COALESCE(?, versions) WHERE id = ?",
-                            (summary[:2000] if summary else None, json.dumps(versions, ensure_ascii=False) if versions is not None else None,
-                             row_id))
+    def complete(self, row_id: int, summary: str | None = None, versions: dict | None = None) -> bool:
+        """A pending row into the log, with the summary and versions known only once the change is made. False if the
+        row is gone (settled away by a process that started while a long change was still running)."""
+        return bool(self.db.execute(
+            "UPDATE audit SET pending = 0, summary = COALESCE(?, summary), versions = COALESCE(?, versions) WHERE id = ? RETURNING id",
+            (summary[:2000] if summary else None, json.dumps(versions, ensure_ascii=False) if versions is not None else None, row_id)))
 
     def discard(self, row_id: int) -> None:
         """A pending row whose change failed."""

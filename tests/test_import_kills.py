@@ -55,3 +55,20 @@ def test_a_killed_import_and_its_audit_row_are_all_or_nothing(tmp_path, make_app
     if imported:
         versions = rows[0]["versions"] if isinstance(rows[0]["versions"], dict) else json.loads(rows[0]["versions"])
         assert "audit_token" not in versions and "条" in rows[0]["summary"]  # completed with what was imported
+
+
+def test_an_import_whose_pending_row_was_settled_away_meanwhile_is_still_audited(make_app):
+    """A long import while another worker starts: that worker's settle removes the row it cannot match yet (older than
+    SETTLE_AFTER, no import with its token committed); the import, once done, writes its row anew."""
+    from services.context import Actor
+
+    services = make_app().extensions["services"]
+
+    def run(token):
+        services.db.execute("DELETE FROM audit WHERE pending = 1")  # what the other worker's settle did
+        return {"import_id": 7, "n_records": 3}
+
+    services.record_import(Actor("reviewer_a", "admin"), "sections_import", "w.csv", b"x", run,
+                           lambda done: (f"导入监测数据 {done['n_records']} 条（w.csv）", {"measurements_import": done["import_id"]}))
+    rows = [e for e in services.audit.entries() if e["action"] == "sections_import"]
+    assert len(rows) == 1 and rows[0]["summary"] == "导入监测数据 3 条（w.csv）" and rows[0]["username"] == "reviewer_a"

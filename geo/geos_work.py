@@ -40,10 +40,8 @@ def _capsule_sum(geom, distance_m: float, quad_segs: int):
     rings = shapely.get_rings(parts) if shapely.get_dimensions(geom) == 2 else parts
     xy, ring_of = shapely.get_coordinates(rings, return_index=True)
     same = ring_of[1:] == ring_of[:-1]  # consecutive vertices of one ring or line: an edge
-    starts, ends = xy[:-1][same], xy[1:][same]
-    pieces = [shapely.buffer(shapely.points(xy), distance_m, quad_segs=quad_segs)] if not same.any() else []
-    if same.any():
-        pieces.append(shapely.buffer(shapely.linestrings(np.stack([starts, ends], axis=1)), distance_m, quad_segs=quad_segs))
+    edges = shapely.linestrings(np.stack([xy[:-1][same], xy[1:][same]], axis=1)) if same.any() else shapely.points(xy)
+    pieces = [shapely.buffer(edges, distance_m, quad_segs=quad_segs)]  # points: a multipoint's discs
     if shapely.get_dimensions(geom) == 2:
         pieces.append(parts)
     return shapely.union_all(np.concatenate(pieces))

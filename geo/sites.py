@@ -75,13 +75,19 @@ def clean_geometry(geom, limits: Limits, what: str) -> tuple[object, list[str]]:
         return (parts[0] if len(parts) == 1 and kind == "LineString" else shapely.MultiLineString(parts)), notes
     if not geom.is_valid:
         reason = shapely.is_valid_reason(geom)
-        geom = repair_within(geom, limits.repair_budget_s, what, limits.prefix.replace("MAX_", "") + "REPAIR_BUDGET_SECONDS")
-        if geom.geom_type == "GeometryCollection":
-            geom = shapely.union_all([g for g in geom.geoms if g.geom_type in ("Polygon", "MultiPolygon")])
+        geom = _repaired(geom, limits, what)
         notes.append(f"几何无效（{reason}），已用 {REPAIR_METHOD_ZH} 修复 / invalid geometry repaired with make_valid (structure method)")
     if geom.is_empty:
         raise DataError(f"{what}：几何修复后为空", f"{what}: nothing left after repair")
     return geom, notes
+
+
+def _repaired(geom, limits: Limits, what: str):
+    """An invalid polygon repaired within the budget, its polygonal part only (make_valid may add lines or points)."""
+    geom = repair_within(geom, limits.repair_budget_s, what, limits.prefix.replace("MAX_", "") + "REPAIR_BUDGET_SECONDS")
+    if geom.geom_type == "GeometryCollection":
+        geom = shapely.union_all([g for g in geom.geoms if g.geom_type in ("Polygon", "MultiPolygon")])
+    return geom
 
 
 def valid_after_transform(geom, limits: Limits, what: str) -> tuple[object, list[str]]:
@@ -89,10 +95,7 @@ def valid_after_transform(geom, limits: Limits, what: str) -> tuple[object, list
     by different amounts): repaired again, and said, before GEOS meets it in an overlay."""
     if shapely.get_dimensions(geom) < 2 or geom.is_valid:
         return geom, []
-    repaired = repair_within(geom, limits.repair_budget_s, what, limits.prefix.replace("MAX_", "") + "REPAIR_BUDGET_SECONDS")
-    if repaired.geom_type == "GeometryCollection":
-        repaired = shapely.union_all([g for g in repaired.geoms if g.geom_type in ("Polygon", "MultiPolygon")])
-    return repaired, ["坐标转换后几何自相交，已再次修复 / the geometry crossed itself after the coordinate conversion; repaired again"]
+    return _repaired(geom, limits, what), ["坐标转换后几何自相交，已再次修复 / the geometry crossed itself after the coordinate conversion; repaired again"]
 
 
 def split_collection(geom, what: str) -> list[tuple[object, str, list[str]]]:
@@ -161,7 +164,11 @@ def _sites(layer: readers.Layer, crs, limits: Limits, district_lon: float | None
         for geom, what, split_notes in split_collection(f.geometry, f.what):
             try:
                 geom, repair_notes = clean_geometry(geom, limits, what)
-                lonlat, info = to_lonlat(geom, crs, district_lon)
+            except DataError as exc:
+                problems.append(exc)
+                continue
+            lonlat, info = to_lonlat(geom, crs, district_lon)
+            try:
                 lonlat, moved_notes = valid_after_transform(lonlat, limits, what)
             except DataError as exc:
                 problems.append(exc)

@@ -29,12 +29,12 @@ CHINA_TZ = timezone(timedelta(hours=8))
 
 
 class PostgresLayerRepository(VersionHistory):
+    backend = "postgis"
+
     @staticmethod
     def happened(action: str, versions: dict) -> bool:
         """A version switch and its audit row commit in one transaction here: no pending row is ever left."""
         return True
-
-    backend = "postgis"
 
     def __init__(self, base_gpkg, db, vocab: Vocabulary, audit=None):
         self.base_gpkg = base_gpkg

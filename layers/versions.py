@@ -183,20 +183,13 @@ class LayerRepository(VersionHistory):
                 try:
                     self._write_manifest(manifest)
                 except BaseException:
-                    self._drop_pending(row)
+                    if row is not None:
+                        self.audit.discard(row)
                     raise
             _crash_hook("after-manifest-swap")
             if row is not None:
                 self.audit.complete(row)
             return entry
-
-    def _drop_pending(self, row: int | None) -> None:
-        """The pending audit row of a change that failed (a full disk may refuse this too: settle() removes it later)."""
-        if row is not None:
-            try:
-                self.audit.discard(row)
-            except Exception:  # noqa: BLE001 — best effort; start-up settles what is left
-                pass
 
     def rollback(self, adcode: str, kind: str, version_id: str, audit: dict | None = None) -> None:
         """Point (adcode, kind) at any kept version of it — earlier or later than the current one — or at the
@@ -216,7 +209,8 @@ class LayerRepository(VersionHistory):
             try:
                 self._write_manifest(manifest)
             except BaseException:
-                self._drop_pending(row)
+                if row is not None:
+                    self.audit.discard(row)
                 raise
             if row is not None:
                 self.audit.complete(row)

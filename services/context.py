@@ -127,10 +127,7 @@ class Services:
             _crash_hook("before-measurement-import")
             done = run(token)
         except BaseException:
-            try:
-                self.audit.discard(row)
-            except Exception:  # noqa: BLE001 — a full disk may refuse this too: start-up settles what is left
-                pass
+            self.audit.discard(row)
             raise
         _crash_hook("after-measurement-import")
         summary, versions = described(done)

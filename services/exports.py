@@ -182,7 +182,7 @@ def report_selection(results: list[dict], vocab) -> dict:
              "summary": _clipped(results[i]["verdict"]["summary"], 160)} for i in order[:REPORT_SUMMARY_ROWS]]
     return {"indices": sorted(i + 1 for i in order[:REPORT_DETAIL_SITES]),
             "summary": {"n_sites": n, "counts": [(label, c) for label, c in counts.items() if c], "rows": rows,
-                        "rows_omitted": n - len(rows), "detail_sites": REPORT_DETAIL_SITES,
+                        "rows_omitted": n - len(rows),
                         "note": f"本次共初筛 {n} 个地块。汇总表按结论（{' > '.join(labels)}）列出{'前 ' + str(len(rows)) + ' 个' if len(rows) < n else '全部'}地块；"
                                 f"逐地块详细结果只列出其中最前的 {REPORT_DETAIL_SITES} 个，全部地块的完整结果见 Excel 汇总表（.xlsx）与结果页面。"}}
 

@@ -29,9 +29,15 @@ class AuditLog:
             "UPDATE audit SET pending = 0, summary = COALESCE(?, summary), versions = COALESCE(?, versions) WHERE id = ? RETURNING id",
             (summary[:2000] if summary else None, json.dumps(versions, ensure_ascii=False) if versions is not None else None, row_id)))
 
-    def discard(self, row_id: int) -> None:
-        """A pending row whose change failed."""
-        self.db.execute("DELETE FROM audit WHERE id = ? AND pending = 1", (row_id,))
+    def discard(self, row_id: int | None) -> None:
+        """A pending row whose change failed. Best effort: a full disk may refuse this too, and settle() at the next
+        start-up removes what is left."""
+        if row_id is None:
+            return
+        try:
+            self.db.execute("DELETE FROM audit WHERE id = ? AND pending = 1", (row_id,))
+        except Exception:  # noqa: BLE001 — the caller is already failing with the error that matters
+            pass
 
     def settle(self, happened) -> None:
         """Rows a killed process left pending: kept where happened(action, versions) says the change is in place,

@@ -115,7 +115,16 @@ class LayerRepository(VersionHistory):
             return {"current": {}, "versions": []}
         return json.loads(self.manifest_path.read_text(encoding="utf-8"))
 
-    def _write_manifest(self, manifest: dict):
+    def _write_manifest(self, manifest: dict, pending_row: int | None = None):
+        """manifest.json replaced atomically; if that fails, the pending audit row of the change is discarded."""
+        try:
+            self._replace_manifest(manifest)
+        except BaseException:
+            if pending_row is not None:
+                self.audit.discard(pending_row)
+            raise
+
+    def _replace_manifest(self, manifest: dict):
         tmp = self.manifest_path.with_suffix(".json.tmp")
         with _removed_if_failed(tmp):
             with open(tmp, "w", encoding="utf-8") as fh:
@@ -180,12 +189,7 @@ class LayerRepository(VersionHistory):
                 manifest["versions"].append(entry)
                 manifest["current"][f"{adcode}/{kind}"] = vid
                 row = self.audit.record(**audit(entry), pending=True) if audit else None  # completed once the manifest is in
-                try:
-                    self._write_manifest(manifest)
-                except BaseException:
-                    if row is not None:
-                        self.audit.discard(row)
-                    raise
+                self._write_manifest(manifest, pending_row=row)
             _crash_hook("after-manifest-swap")
             if row is not None:
                 self.audit.complete(row)
@@ -206,12 +210,7 @@ class LayerRepository(VersionHistory):
             else:
                 manifest["current"][key] = version_id
             row = self.audit.record(**audit, pending=True) if audit else None
-            try:
-                self._write_manifest(manifest)
-            except BaseException:
-                if row is not None:
-                    self.audit.discard(row)
-                raise
+            self._write_manifest(manifest, pending_row=row)
             if row is not None:
                 self.audit.complete(row)
 

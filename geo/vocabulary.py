@@ -58,6 +58,7 @@ class LayerKind:
     zoning: bool = False  # the features tile each district: screening names those the site lies in, no distances
     name_by: str | None = None  # attribute naming a feature in verdict lines (the unit code)
     admission_list: tuple[str, ...] = ()  # text attributes forming the feature's 准入清单, one per dimension
+    print_hatch: str | None = None  # print maps: outline and hatch instead of a fill, so kinds under it stay readable
 
     @property
     def geometry_types(self) -> tuple[str, ...]:
@@ -149,7 +150,8 @@ class Vocabulary:
                 group_by=spec.get("group_by"), in_shares=spec["in_shares"], overlap_by=spec.get("overlap_by"),
                 overlap_color=spec.get("overlap_color", spec["style"].get("color", "#333333")),
                 rule_key=spec.get("rules", key), levels=self.levels if spec.get("level_by") else {},
-                zoning=spec.get("zoning", False), name_by=spec.get("name_by"), admission_list=tuple(spec.get("admission_list", ())))
+                zoning=spec.get("zoning", False), name_by=spec.get("name_by"), admission_list=tuple(spec.get("admission_list", ())),
+                print_hatch=spec.get("print_hatch"))
         self.requirement_levels = tuple(raw["requirement_levels"])
         self.air_levels = raw["air_station_levels"]
         if "air_station" in self.kinds and set(self.air_levels) != set(self.kinds["air_station"].attribute("level").values):
@@ -157,6 +159,7 @@ class Vocabulary:
         self.statuses = raw["statuses"]
         self.relations = raw["relations"]
         self.conflicts = raw["conflicts"]
+        self.project_fields = raw["project_fields"]
 
     def kind(self, key: str) -> LayerKind:
         """The kind, or NotFoundError naming the known ones."""
@@ -183,7 +186,8 @@ class Vocabulary:
         """What the browser needs: kinds, words and colours (served to the page scripts)."""
         return {"kinds": {k: v.to_dict() for k, v in self.kinds.items()}, "levels": self.levels, "air_levels": self.air_levels,
                 "statuses": self.statuses,
-                "relations": self.relations, "conflicts": self.conflicts, "requirement_levels": list(self.requirement_levels)}
+                "relations": self.relations, "conflicts": self.conflicts, "requirement_levels": list(self.requirement_levels),
+                "project_fields": self.project_fields}
 
 
 def _attribute(key: str, spec: dict) -> Attribute:
@@ -212,3 +216,13 @@ def status_css(label: str, set_name: str) -> str:
 
 def relation(key: str) -> str:
     return default().relations[key]["label"]
+
+
+GEOMETRY_TYPES_ZH = {"Point": "点", "MultiPoint": "多点", "LineString": "线", "MultiLineString": "多段线", "Polygon": "面",
+                     "MultiPolygon": "多个面（多地块）", "GeometryCollection": "混合几何"}
+
+
+def geometry_type_zh(geometry_type: str, vertex_count: int | None = None) -> str:
+    """A site's geometry in reviewers' words (Polygon, 5 vertices → 面（5 个拐点）), for pages and reports (a Jinja filter)."""
+    word = GEOMETRY_TYPES_ZH.get(geometry_type, geometry_type)
+    return f"{word}（{vertex_count} 个拐点）" if vertex_count is not None else word

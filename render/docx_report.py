@@ -21,7 +21,10 @@ from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Cm, Pt, RGBColor
 
-TITLE = "建设项目选址生态环境合规初筛报告"
+from geo import vocabulary
+from render import report_model
+
+TITLE = report_model.TITLE
 CJK_FONT = "Noto Sans CJK SC"
 CJK_FALLBACK = "宋体"  # SimSun: present on every Chinese Windows; Word substitutes it for a missing CJK_FONT
 LATIN_FONT = "Arial"
@@ -262,7 +265,7 @@ def _is_zoning(layer: dict, vocab) -> bool:
 # ---------------------------------------------------------------- one site
 
 def _site_table(document, s: dict) -> None:
-    rows = [["几何类型", f"{s['geometry_type']}（{s['vertex_count']} 个节点）"]]
+    rows = [["几何类型", vocabulary.geometry_type_zh(s["geometry_type"], s["vertex_count"])]]
     stype = s.get("site_type")
     if stype == "line":
         rows.append(["线路长度", f"{_n(s.get('length_m'), '%.1f')} m（CGCS2000 椭球面上的测地线长度）"])
@@ -484,25 +487,33 @@ def _layer(document, r: dict, layer: dict, vocab) -> None:
         _para(document, f"{r['method']['distance_bands_m'][-1] / 1000:g} km 范围内无{layer['name_zh']}。")
 
 
-def _site(document, r: dict, index: int, vocab) -> None:
+def _site(document, r: dict, site: dict, vocab, figure: bytes | None = None) -> None:
     s = r["site"]
+    index = site["index"]
     heading = document.add_heading(level=1)
-    heading.add_run(_text(f"{s.get('name') or f'项目{index}'}："))
+    heading.add_run(_text(f"{site['name']}："))
     level = r["verdict"]["level"]
     run = heading.add_run(_text(level))
     color = _level_color(vocab, level)
     if color:
         run.font.color.rgb = RGBColor.from_string(color)
     _notices(document, r, index, vocab)
+    _conclusions(document, site, vocab)
+    if figure:
+        document.add_picture(io.BytesIO(figure), width=Cm(TEXT_WIDTH_CM))
+        document.paragraphs[-1].alignment = WD_ALIGN_PARAGRAPH.CENTER
+    document.add_heading("初筛意见", level=2)
     for line in r["verdict"]["lines"]:
         _para(document, line, style="List Bullet")
     _site_table(document, s)
     for layer in r["layers"]:
         _layer(document, r, layer, vocab)
+    _coordinates(document, site)
+    _inside_parts(document, site)
 
 
 def _method(document, method: dict, vocab) -> None:
-    document.add_heading("方法与数据说明", level=1)
+    document.add_heading("附：方法与数据说明", level=1)
     items = [f"面积：{method['area']}"]
     if method.get("plane_area"):
         items.append(f"{method['plane_area']}。页面中“椭球面积”“重叠面积”与占比按椭球面积，“投影面积”为高斯-克吕格平面面积；"
@@ -526,22 +537,80 @@ def _method(document, method: dict, vocab) -> None:
 
 # ---------------------------------------------------------------- the report
 
+def _cover(document, model: dict, method: dict) -> None:
+    """Title and the cover block: the project information given, the data status, the date."""
+    document.add_paragraph(model["title"], style="Title")
+    rows = [list(row) for row in model["project"]]
+    rows.append(["数据状态", f"{model['data_status']}" + ("（含按规划公布数字校准的示意图层，不能作为审查依据）" if model["demo"] else "")])
+    rows.append(["生成日期", report_model.date_zh(method["checked_at"])])
+    _table(document, None, rows, widths_cm=[3.6, 13.4], header_column=True, size=10)
+
+
+def _conclusions(document, site: dict, vocab) -> None:
+    document.add_heading("初筛结论", level=2)
+    for line in site["zoning"]:
+        _para(document, line, size=10)
+    rows = [[c["layer"], c["level"], c["figures"]] for c in site["conclusions"]]
+    table = _table(document, ["图层", "结论", "依据"], rows, widths_cm=[3.4, 2.0, 11.6], size=9.5)
+    for row, c in zip(table.rows[1:], site["conclusions"]):
+        color = LEVEL_COLORS.get(vocab.statuses["verdict"][c["level_key"]].get("css", ""))
+        for run in row.cells[1].paragraphs[0].runs:
+            run.bold = True
+            if color:
+                run.font.color.rgb = RGBColor.from_string(color)
+
+
+def _coordinates(document, site: dict) -> None:
+    table = site["coordinates"]
+    document.add_heading("界址点坐标成果表", level=2)
+    _para(document, report_model.plane_note(site), size=9, color="555555")
+    header = ["地块", "圈", "点号", "X（北坐标）m", "Y（东坐标）m"]
+    rows = [[str(b["parcel"]), b["ring_label"], r["point"], f"{r['x_m']:.3f}", f"{r['y_m']:.3f}"]
+            for b in table["blocks"] for r in b["rows"]]
+    _table(document, header, rows, widths_cm=[1.4, 3.2, 1.8, 5.3, 5.3], numeric={3, 4}, size=9)
+    if table["n_shown"] < table["n_points"]:
+        _para(document, f"共 {table['n_points']} 个界址点，本表列出前 {table['n_shown']} 个；全部坐标见 Shapefile 与 DXF 导出。", size=9, color="555555")
+
+
+def _inside_parts(document, site: dict) -> None:
+    document.add_heading("位于生态保护红线、饮用水水源保护区、自然保护地内的部分", level=2)
+    parts = site["inside_parts"]
+    if not parts:
+        _para(document, report_model.NO_INSIDE_PARTS)
+        return
+    for part in parts:
+        p = _para(document)
+        _run(p, f"{part['layer']} {part['feature']}", bold=True)
+        _run(p, "：" + report_model.part_text(part))
+        rows = [[r["point"], f"{r['x_m']:.3f}", f"{r['y_m']:.3f}"] for r in part["corners"]]
+        _table(document, ["拐点", "X（北坐标）m", "Y（东坐标）m"], rows, widths_cm=[2.0, 5.0, 5.0], numeric={1, 2}, size=8.5)
+        if len(part["corners"]) < part["n_corners"] + 1:
+            _para(document, f"该部分共 {part['n_corners']} 个拐点，本表列出前 {len(part['corners'])} 个；完整边界见重叠部分 Shapefile/DXF。",
+                  size=9, color="555555")
+
+
+def _signature(document, model: dict) -> None:
+    document.add_heading("审查意见与签字", level=1)
+    _para(document, "审查意见：", bold=True)
+    for _ in range(3):
+        _para(document, "")
+    table = _table(document, None, [[label, ""] for label in model["signature"]], widths_cm=[3.6, 13.4], header_column=True, size=10.5)
+    for row in table.rows:
+        row.height = Cm(1.2)
+
+
 def screening_docx(results: list[dict], public_results: list[dict], vocab, summary: dict | None = None,
-                   indices: list[int] | None = None) -> bytes:
-    """The editable report of a screening: one section per site, then the method and the caveat.
-    results: the stored results (with geometries, unused: the report has no map); public_results: their JSON view;
-    summary, indices: as for the PDF (services.exports.report_selection)."""
+                   indices: list[int] | None = None, figures: list[bytes] | None = None) -> bytes:
+    """The editable 审查意见 of a screening: cover with the project information, then per site the conclusion per
+    layer kind, the map figure (figures: PNG per site), the detailed tables, the 界址点坐标成果表 and the parts inside
+    protected zones; the method as an appendix; the signature block. results: the stored results (with geometries);
+    public_results: their JSON view; summary, indices: as for the PDF (services.exports.report_selection)."""
     document = _new_document()
-    document.add_paragraph(TITLE, style="Title")
+    model = report_model.build(results, vocab, indices)
     first = public_results[0]
-    demo = any(layer["is_demo"] for r in public_results for layer in r["layers"])
-    p = _para(document)
-    _run(p, f"生成时间：{first['method']['checked_at']} · 数据版本：{first['method']['data']['version']}", size=9, color="555555")
-    if demo:
-        _run(p, " · ", size=9, color="555555")
-        _run(p, "含示意数据图层", size=9, bold=True)
-    _para(document, "本报告可编辑，内容与 PDF 报告相同（不含地图，地图见 PDF 报告与结果页面）。面积均注明口径：椭球面积（CGCS2000）"
-                    "或投影面积（高斯-克吕格 3° 带平面）。", size=9, color="555555")
+    _cover(document, model, first["method"])
+    _para(document, "本意见可编辑，内容与 PDF 报告相同。面积均注明口径：椭球面积（CGCS2000 椭球面上计算）或投影面积（高斯-克吕格 3° 带平面）。",
+          size=9, color="555555")
     if summary:
         document.add_heading("初筛汇总", level=1)
         _para(document, summary["note"])
@@ -550,11 +619,12 @@ def screening_docx(results: list[dict], public_results: list[dict], vocab, summa
                [[str(row["index"]), row["name"], row["level"], row["summary"]] for row in summary["rows"]], widths_cm=[1.2, 3.5, 1.8, 10.5])
         if summary["rows_omitted"]:
             _para(document, f"另有 {summary['rows_omitted']} 个地块未列入本表，见 Excel 汇总表。", size=9, color="555555")
-    for index, r in zip(indices or range(1, len(public_results) + 1), public_results):
-        _site(document, r, index, vocab)
+    for n, (site, r) in enumerate(zip(model["sites"], public_results)):
+        _site(document, r, site, vocab, figures[n] if figures else None)
     _method(document, first["method"], vocab)
     document.add_heading("说明与免责", level=1)
     _para(document, CAVEAT, color="990000")
+    _signature(document, model)
     out = io.BytesIO()
     document.save(out)
     return out.getvalue()

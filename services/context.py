@@ -104,13 +104,13 @@ class Services:
         return {"username": actor.username, "action": action, "summary": summary, "versions": versions, "input_sha256": input_sha256}
 
     def record(self, actor: Actor, action: str, summary: str, versions: dict, data: bytes | None = None,
-               input_sha256: str | None = None, read: bool = False, tx=None) -> None:
+               input_sha256: str | None = None, read: bool = False, tx=None, result_id: str | None = None) -> None:
         """The one way an action reaches the audit trail (data: the input, stored as its SHA-256). read: the action
         only shows data (a shares or sections page), so a full disk does not stop it: the row is logged instead.
-        tx: written in that open transaction (with what the action stores)."""
+        tx: written in that open transaction (with what the action stores); result_id: the stored result it produced."""
         digest = hashlib.sha256(data).hexdigest() if data else input_sha256
         try:
-            self.audit.record(actor.username, action, summary, versions, digest, tx=tx)
+            self.audit.record(actor.username, action, summary, versions, digest, tx=tx, result_id=result_id)
         except StorageFullError:
             if not read:
                 raise

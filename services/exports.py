@@ -10,7 +10,7 @@ import shapely.geometry
 
 from geo import vocabulary
 from geo.errors import DataError, NotFoundError
-from render import docx_report, gis_exports, pdf
+from render import docx_report, gis_exports, map_figure, pdf, report_model
 from render.tables import rows_to_csv, rows_to_xlsx
 from services.screening import coverage_text, stored_results
 
@@ -141,8 +141,32 @@ def screening_export(ctx, rid: str, fmt: str, links: dict, encoding: str | None 
         shown = report_selection(results, ctx.vocab)
         picked = [results[i - 1] for i in shown["indices"]]
         render = docx_report.screening_docx if fmt == "docx" else pdf.screening_pdf
-        content = render(picked, public(picked), ctx.vocab, summary=shown["summary"], indices=shown["indices"])
+        content = render(picked, public(picked), ctx.vocab, summary=shown["summary"], indices=shown["indices"],
+                         figures=site_figures(ctx, picked, shown["indices"]))
     return content, MIME[fmt], name
+
+
+def figure_title(result: dict, index: int) -> str:
+    """图名 of a site's map: the project's name and the site's, once each."""
+    project = (result.get("project") or {}).get("name")
+    site = result["site"].get("name") or f"项目{index}"
+    name = project if not project or project == site else f"{project}（{site}）"
+    return f"{name or site}选址与生态环境管控区位置关系图"
+
+
+def site_figures(ctx, results: list[dict], indices: list[int]) -> list[bytes]:
+    """The map figure (PNG) of each site shown in a report, with its district in the 位置示意图."""
+    screening = ctx.live.get().screening
+    districts = dict(zip(map(str, screening.district_codes), screening.district_geoms))
+    out = []
+    for index, r in zip(indices, results):
+        demo = any(layer["is_demo"] for layer in r["layers"])
+        status = ctx.vocab.statuses["data"]["demo" if demo else "official"]["label"]
+        foot = (f"数据状态：{status} · CGCS2000 3° 带第 {r['site']['plane_zone']} 带（X 北坐标 / Y 东坐标，米）· "
+                f"制图日期：{report_model.date_zh(r['method']['checked_at']).split(' ')[0]} · 初筛用图，以主管部门审定的数据为准")
+        out.append(map_figure.site_figure(r, ctx.vocab, figure_title(r, index),
+                                          [districts[d["adcode"]] for d in r["site"]["districts"] if d["adcode"] in districts], foot))
+    return out
 
 
 PAGE_SITES = 50  # sites per result page (a 2,000-site page took 14 s and 2 GB in one piece)

@@ -119,6 +119,10 @@ COMMON_INPUTS = {
 }
 CORRIDOR_INPUT = {"title": "线路廊道宽度 / corridor width", "description": "米；线状项目另按此宽度的廊道初筛",
                   "schema": {"type": "number", "exclusiveMinimum": 0, "maximum": 5000}, "minOccurs": 0, "maxOccurs": 1}
+PROJECT_INPUT = {"title": "项目信息 / project information",
+                 "description": "可选：项目名称 name、建设单位 builder、项目类型/行业 industry、项目编号 code、审查人 reviewer、审查日期 review_date"
+                                "（YYYY-MM-DD），写入结果与报告（同 POST /api/screen 的 project）",
+                 "schema": {"type": "object", "additionalProperties": {"type": "string"}}, "minOccurs": 0, "maxOccurs": 1}
 MEDIA_SUFFIX = {  # what a base64 file input is read as when it carries no filename
     "text/csv": ".csv", "application/geo+json": ".geojson", "application/json": ".geojson",
     "application/vnd.google-earth.kml+xml": ".kml", "application/vnd.google-earth.kmz": ".kmz",
@@ -139,7 +143,7 @@ FILE_INPUT = {
 def _site_screening(ex: Execution, inputs: dict) -> tuple[dict, str | None]:
     """The site as GeoJSON (geometry) or as a file (file: Shapefile zip, KML, 界址点 TXT, … as the screening form takes)."""
     options = {"crs": inputs.get("crs"), "district": inputs.get("district"), "bands": inputs.get("bands"),
-               "corridor_width_m": inputs.get("corridor_width_m"), "progress": ex.progress}
+               "corridor_width_m": inputs.get("corridor_width_m"), "progress": ex.progress, "project": inputs.get("project")}
     if "file" in inputs:
         run = screening.screen(ex.ctx, ex.actor, upload=decode_file(inputs["file"], ex.ctx.limits), **options)
     else:
@@ -231,7 +235,7 @@ PROCESSES = {p.id: p for p in (
              "file": {**FILE_INPUT, "description": "站点文件（与 geometry 二选一）：base64 编码的 Shapefile 压缩包、KML/KMZ、GeoJSON、GeoPackage、"
                                                   "坐标 CSV 或界址点 TXT（同初筛页面的上传），OGC qualified value：value、mediaType、"
                                                   "encoding=base64，可选 filename；不接受 href 引用", "minOccurs": 0},
-             **COMMON_INPUTS, "corridor_width_m": CORRIDOR_INPUT},
+             **COMMON_INPUTS, "corridor_width_m": CORRIDOR_INPUT, "project": PROJECT_INPUT},
             {"result": _json_output("初筛结果 / screening result", "与 POST /api/screen 的响应相同（链接为绝对地址）"),
              "overlaps": _json_output("重叠部分 GeoJSON / overlaps", "各命中要素与站点的重叠部分（经纬度）", "application/geo+json"),
              "pdf": _link_output("初筛报告 PDF", exports.MIME["pdf"]), "xlsx": _link_output("初筛结果 Excel", exports.MIME["xlsx"])},

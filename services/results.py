@@ -104,18 +104,24 @@ class ResultStore:
         self.memory_bytes = memory_bytes
         self.memory_used = 0  # the accounted size of what _recent holds
 
-    def put(self, results: list[dict], owner: str | None = None, with_tx=None) -> str:
-        """Store results; with_tx(tx) writes in the same transaction (the audit row: both or neither)."""
+    def put(self, results: list[dict], owner: str | None = None, with_tx=None, summary: str = "",
+            rerun_of: str | None = None) -> str:
+        """Store results; with_tx(tx, rid) writes in the same transaction (the audit row: both or neither).
+        summary: the conclusion in one line, and the project information of the results, are kept beside the body
+        for the owner's history (history()); rerun_of: the stored result this one screened again."""
         rid = secrets.token_urlsafe(16)
         body, size = _dumps_sized(results)
         versions = {k: v for r in results for k, v in r.get("method", {}).get("data", {}).get("layer_versions", {}).items()}
+        project = results[0].get("project") or {} if results else {}
         now = time.time()
         with self.db.transaction() as tx:
             tx.execute("DELETE FROM results WHERE created_at < ?", (now - self.retention_s,))
-            tx.execute("INSERT INTO results (id, created_at, layer_versions, body, owner) VALUES (?, ?, ?, ?, ?)",
-                       (rid, now, json.dumps(versions, ensure_ascii=False), body, owner))
+            tx.execute("INSERT INTO results (id, created_at, layer_versions, body, owner, project, project_name, n_sites, summary, "
+                       "rerun_of) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                       (rid, now, json.dumps(versions, ensure_ascii=False), body, owner, json.dumps(project, ensure_ascii=False),
+                        project.get("name", ""), len(results), summary[:2000], rerun_of))
             if with_tx is not None:
-                with_tx(tx)
+                with_tx(tx, rid)
         if self._keeps(size):
             self._remember(rid, owner, loads(body), size)  # what a later reader gets, byte for byte: the stored form
         return rid
@@ -135,6 +141,22 @@ class ResultStore:
         if self._keeps(size):
             self._remember(rid, rows[0][1], results, size)
         return results, rows[0][1]
+
+    def history(self, owner: str, search: str = "", limit: int = 50, offset: int = 0) -> tuple[list[dict], int]:
+        """(rows, total) of owner's stored results, newest first, without decoding them: id, created_at (epoch s),
+        project, n_sites, summary, layer_versions, rerun_of. search: a text in the project information or the
+        conclusion (case-insensitive)."""
+        where = "owner = ? AND created_at >= ?"
+        args: list = [owner, time.time() - self.retention_s]
+        if search:
+            pattern = "%" + search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            where += " AND (LOWER(project) LIKE LOWER(?) ESCAPE '\\' OR LOWER(summary) LIKE LOWER(?) ESCAPE '\\')"
+            args += [pattern, pattern]
+        total = self.db.execute(f"SELECT COUNT(*) FROM results WHERE {where}", tuple(args))[0][0]
+        rows = self.db.execute(f"SELECT id, created_at, project, n_sites, summary, layer_versions, rerun_of FROM results WHERE {where} "
+                               "ORDER BY created_at DESC LIMIT ? OFFSET ?", (*args, int(limit), int(offset)))
+        return [{"id": i, "created_at": c, "project": json.loads(p or "{}"), "n_sites": n, "summary": s,
+                 "layer_versions": json.loads(v), "rerun_of": r} for i, c, p, n, s, v, r in rows], int(total)
 
     def get(self, rid: str) -> list[dict] | None:
         found = self.entry(rid)

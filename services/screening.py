@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import shapely.geometry
 
-from geo import deadline
+from geo import deadline, project_info
 from geo import sites as site_input
 from geo import vocabulary
 from geo.control_units import admission_list
@@ -350,7 +350,8 @@ def rerun_form(results: list[dict]) -> dict | None:
 
 def screen(ctx, actor, *, upload: tuple[str, bytes] | None = None, text: str | None = None, geometry=None, crs=None,
            district=None, bands=None, raw: bytes | None = None, allow_batch: bool = False, progress=None,
-           csv_mode: str | None = None, coord_source: str | None = None, corridor_width_m=None) -> ScreeningRun:
+           csv_mode: str | None = None, coord_source: str | None = None, corridor_width_m=None, project=None,
+           rerun_of: str | None = None) -> ScreeningRun:
     """Parse, convert, screen (one data snapshot throughout), store and audit once.
 
     upload: (filename, bytes); text: typed coordinates; geometry: a GeoJSON object. raw: the request
@@ -361,7 +362,10 @@ def screen(ctx, actor, *, upload: tuple[str, bytes] | None = None, text: str | N
     coord_source: the form's 坐标来源 (COORD_SOURCES). Lon/lat whose CRS nobody stated is screened
     under every plausible system as well, in each result's "coordinate_check".
     corridor_width_m: line sites are also screened as a corridor this wide (metres; None: no corridor).
+    project: the project information (geo.project_info; the API's project object), kept in every result.
+    rerun_of: the stored result this run screens again (its owner's history links the two).
     """
+    project = project_info.parse(project, ctx.vocab.project_fields)
     snap = ctx.live.get()
     if not isinstance(district, (str, type(None))) or not isinstance(crs, (str, type(None))):
         raise DataError("district 与 crs 须为字符串", "district and crs must be strings")
@@ -400,6 +404,7 @@ def screen(ctx, actor, *, upload: tuple[str, bytes] | None = None, text: str | N
         with deadline.within(ctx.config["SCREEN_BUDGET_SECONDS"]):  # each site, its coordinate check included
             results.extend(screen_sites(snap.screening, [site], bands_m, district, **options))
             results[-1]["input_skipped"] = skipped
+            results[-1]["project"] = project
             results[-1]["_request"] = {"district": district, "corridor_width_m": options["corridor_width_m"]}
             if is_ambiguous(site, crs_value):
                 results[-1]["coordinate_check"] = coordinate_check(snap.screening, site, results[-1], bands_m, **options)
@@ -408,9 +413,10 @@ def screen(ctx, actor, *, upload: tuple[str, bytes] | None = None, text: str | N
         if progress:
             progress(1)
     versions = {k: v for r in results for k, v in r["method"]["data"]["layer_versions"].items()}
-    summary = _summary(results) + (f"；{len(skipped)} 个部分未参与初筛" if skipped else "")
-    rid = ctx.results.put(results, owner=actor.username,  # the result and its audit row: both or neither
-                          with_tx=lambda tx: ctx.record(actor, "screen", summary, versions, raw, tx=tx))
+    summary = (f"{project['name']}：" if project.get("name") else "") + _summary(results) + (
+        f"；{len(skipped)} 个部分未参与初筛" if skipped else "")
+    rid = ctx.results.put(results, owner=actor.username, summary=summary, rerun_of=rerun_of,  # result and audit row: both or neither
+                          with_tx=lambda tx, rid: ctx.record(actor, "screen", summary, versions, raw, tx=tx, result_id=rid))
     return ScreeningRun(results=results, result_id=rid, skipped=skipped)
 
 

@@ -8,7 +8,7 @@ from geo.errors import RateLimitedError
 from render.tables import rows_to_csv
 from services.context import Actor
 
-AUDIT_COLUMNS = ("id", "at", "username", "action", "input_sha256", "summary", "versions")
+AUDIT_COLUMNS = ("id", "at", "username", "action", "input_sha256", "summary", "versions", "result_id")
 
 
 def create_user(ctx, username: str, password: str, role: str) -> None:
@@ -59,5 +59,5 @@ def login(ctx, username: str, password: str) -> dict | None:
 
 def audit_csv(ctx) -> str:
     entries = reversed(ctx.audit.entries(limit=1_000_000))
-    return rows_to_csv([{**e, "input_sha256": e["input_sha256"] or "", "versions": json.dumps(e["versions"], ensure_ascii=False)}
+    return rows_to_csv([{**e, "input_sha256": e["input_sha256"] or "", "result_id": e["result_id"] or "", "versions": json.dumps(e["versions"], ensure_ascii=False)}
                         for e in entries], AUDIT_COLUMNS)

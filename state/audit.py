@@ -15,12 +15,15 @@ class AuditLog:
         self.db = db
 
     def record(self, username: str | None, action: str, summary: str, versions: dict, input_sha256: str | None = None, tx=None,
-               pending: bool = False) -> int:
+               pending: bool = False, result_id: str | None = None) -> int:
         """tx: write inside that open transaction (a publish and its audit row commit together or not at all).
-        pending: a row for a change not yet in place, left out of the log until complete() (see settle())."""
+        pending: a row for a change not yet in place, left out of the log until complete() (see settle()).
+        result_id: the stored screening result the action produced (the log links to it)."""
         return (tx or self.db).execute(
-            "INSERT INTO audit (at, username, action, input_sha256, summary, versions, pending) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
-            (now(), username or "匿名", action, input_sha256, summary[:2000], json.dumps(versions, ensure_ascii=False), int(pending)))[0][0]
+            "INSERT INTO audit (at, username, action, input_sha256, summary, versions, pending, result_id) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+            (now(), username or "匿名", action, input_sha256, summary[:2000], json.dumps(versions, ensure_ascii=False), int(pending),
+             result_id))[0][0]
 
     def complete(self, row_id: int, summary: str | None = None, versions: dict | None = None) -> bool:
         """A pending row into the log, with the summary and versions known only once the change is made. False if the
@@ -52,7 +55,7 @@ class AuditLog:
                 self.db.execute("DELETE FROM audit WHERE id = ? AND pending = 1", (row_id,))
 
     def entries(self, limit: int = 200) -> list[dict]:
-        rows = self.db.execute("SELECT id, at, username, action, input_sha256, summary, versions FROM audit WHERE pending = 0 "
-                               "ORDER BY id DESC LIMIT ?", (limit,))
-        return [{"id": i, "at": at, "username": u, "action": a, "input_sha256": h, "summary": s, "versions": json.loads(v)}
-                for i, at, u, a, h, s, v in rows]
+        rows = self.db.execute("SELECT id, at, username, action, input_sha256, summary, versions, result_id FROM audit "
+                               "WHERE pending = 0 ORDER BY id DESC LIMIT ?", (limit,))
+        return [{"id": i, "at": at, "username": u, "action": a, "input_sha256": h, "summary": s, "versions": json.loads(v),
+                 "result_id": r} for i, at, u, a, h, s, v, r in rows]

@@ -121,7 +121,7 @@ def test_verdict_lines_and_site_figures_equal_the_json_export(via_api):
     lines = exported["verdict"]["lines"]
     assert bullets[-len(lines):] == lines  # the verdict lines, in order (after the 无法判定 notice), above the site table
     kv = dict((row[0], row[1]) for row in tables(body)[0])
-    assert kv["几何类型"] == f"{site['geometry_type']}（{site['vertex_count']} 个节点）"
+    assert kv["几何类型"] == f"{ {'Polygon': '面', 'LineString': '线', 'Point': '点'}[site['geometry_type']]}（{site['vertex_count']} 个拐点）"
     assert kv["椭球面积"].startswith(f"{n(site['area_m2'])} m² ＝ {n(site['area_ha'], '%.4f')} 公顷 ＝ {n(site['area_mu'])} 亩（CGCS2000 椭球面积")
     assert kv["投影面积"].startswith(f"{n(site['plane_area_m2'])} m² ＝ {n(site['plane_area_ha'], '%.4f')} 公顷")
     assert f"EPSG:{site['plane_epsg']}" in kv["投影面积"]
@@ -156,7 +156,7 @@ def test_hits_tables_equal_the_json_export(via_api):
         assert table[0][5:7] == ["距离 m", "距离分级"]
         assert len(table) == len(layer["hits"]) + 1
         for row, hit in zip(table[1:], layer["hits"]):
-            assert row[:7] == [hit["name"], {"intersects": "部分重叠/穿越", "within": "完全位于其内", "contact": "边界接触", "near": "邻近"}[hit["relation"]],
+            assert row[:7] == [hit["name"], {"intersects": "部分重叠/穿越", "within": "完全位于其内", "contact": "边界接触", "near": "临近"}[hit["relation"]],
                                n(hit["overlap_m2"]), n(hit["overlap_plane_m2"]), n(hit["overlap_pct_of_site"], "%.3g"),
                                n(hit["distance_m"], "%.1f"), hit["distance_band"]]
         if layer["total_overlap_m2"]:

@@ -31,6 +31,7 @@ def create_app(config: dict | None = None) -> Flask:
     errors.init_app(app)
     ui_rules = crs.ui_rules()
     app.add_template_filter(vocabulary.status_css, "status_css")
+    app.add_template_filter(vocabulary.geometry_type_zh, "geometry_zh")
 
     @app.context_processor
     def template_globals():

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify, request
 
+from geo import project_info
 from geo.errors import DataError, UnsupportedFormatError
 from services import air, exports, screening, sections, shares
 from web.pages import _links
@@ -83,7 +84,8 @@ def screen():
     if request.files:
         run = screening.screen(ctx(), actor(cookie_free=True), upload=upload_field(), crs=request.form.get("crs"),
                                district=request.form.get("district"), bands=request.form.get("bands"),
-                               csv_mode=request.form.get("csv_mode"), corridor_width_m=request.form.get("corridor_width_m"))
+                               csv_mode=request.form.get("csv_mode"), corridor_width_m=request.form.get("corridor_width_m"),
+                               project=project_info.from_form(request.form, ctx().vocab.project_fields))
     else:
         payload = json_body()
         if not isinstance(payload, dict):
@@ -92,7 +94,7 @@ def screen():
             raise DataError("请求中缺少 geometry", "the request has no 'geometry'")
         run = screening.screen(ctx(), actor(cookie_free=True), geometry=payload["geometry"], crs=payload.get("crs"),
                                district=payload.get("district"), bands=payload.get("bands"), raw=request.get_data(),
-                               corridor_width_m=payload.get("corridor_width_m"))
+                               corridor_width_m=payload.get("corridor_width_m"), project=payload.get("project"))
     return jsonify(exports.response_body(run.results, run.result_id, _links(run.result_id)))
 
 

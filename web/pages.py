@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
 
+from geo import project_info
 from geo import water as wq
 from geo.errors import DataError
 from render import maps
@@ -88,9 +89,14 @@ def district_air(adcode: str):
     return air_page(adcode)
 
 
+def screen_form_page(status: int = 200, **extra):
+    return render_template("screen.html", districts=ctx().live.get().districts.districts(), max_mb=ctx().config["MAX_UPLOAD_MB"],
+                           project_fields=ctx().vocab.project_fields, **extra), status
+
+
 @bp.get("/screen")
 def screen_form():
-    return render_template("screen.html", districts=ctx().live.get().districts.districts(), max_mb=ctx().config["MAX_UPLOAD_MB"])
+    return screen_form_page()
 
 
 @bp.post("/screen")
@@ -102,10 +108,10 @@ def screen_submit():
                                text=request.form.get("coordinates"), crs=request.form.get("crs_code") or request.form.get("crs"),
                                district=request.form.get("district"), bands=request.form.get("bands"),
                                csv_mode=request.form.get("csv_mode"), coord_source=request.form.get("coord_source"),
-                               corridor_width_m=request.form.get("corridor_width_m"))
+                               corridor_width_m=request.form.get("corridor_width_m"),
+                               project=project_info.from_form(request.form, ctx().vocab.project_fields))
     except DataError as exc:
-        return render_template("screen.html", districts=ctx().live.get().districts.districts(), max_mb=ctx().config["MAX_UPLOAD_MB"],
-                               error=exc.message_zh), status_of(exc)
+        return screen_form_page(status_of(exc), error=exc.message_zh, form=request.form)
     return redirect(url_for("pages.screen_result", rid=run.result_id), code=303)
 
 

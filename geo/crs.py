@@ -292,7 +292,7 @@ def to_lonlat(geom, crs, district_lon: float | None = None) -> tuple[object, dic
             info["conversions"].append("WGS84 与 CGCS2000 差异为厘米级，按同一经纬度处理")
     else:
         out = reproject(geom, crs, GEO_EPSG)
-        info["conversions"].append(f"{crs_label(crs)} → CGCS2000 经纬度（pyproj）")
+        info["conversions"].append(f"{crs_label(crs)} → CGCS2000 经纬度（按该坐标系参数严密换算）")
         datum = CRS.from_epsg(crs).geodetic_crs.name
         if "2000" not in datum and "WGS 84" not in datum:
             info["conversions"].append(f"注意：坐标基准为 {datum}，转换到 CGCS2000 未使用官方转换参数（七参数），位置可能偏差数十米，请核对 / "

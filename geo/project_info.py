@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from geo.errors import DataError
 
 FORM_PREFIX = "project_"  # form field of a project field: project_name, project_builder, …
+_DATE = re.compile(r"(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?")  # 2026-12-01, 2026/12/1, 2026年12月1日
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
@@ -38,8 +39,9 @@ def parse(raw, fields: dict) -> dict:
             raise DataError(f"项目信息“{spec['label']}”最多 {spec['max_length']} 个字符（收到 {len(value)} 个）",
                             f"project.{key} is longer than {spec['max_length']} characters")
         if spec.get("format") == "date":
+            match = _DATE.fullmatch(value)
             try:
-                value = dt.date.fromisoformat(value.replace("/", "-")).isoformat()
+                value = dt.date(*map(int, match.groups())).isoformat() if match else dt.date.fromisoformat(value).isoformat()
             except ValueError:
                 raise DataError(f"项目信息“{spec['label']}”须为日期，如 2026-12-01（收到 {value[:20]}）",
                                 f"project.{key} must be a date YYYY-MM-DD") from None

@@ -562,6 +562,8 @@ def _conclusions(document, site: dict, vocab) -> None:
 
 def _coordinates(document, site: dict) -> None:
     table = site["coordinates"]
+    if table is None:  # a result without its geometry (never one the service stored)
+        return
     document.add_heading("界址点坐标成果表", level=2)
     _para(document, report_model.plane_note(site), size=9, color="555555")
     header = ["地块", "圈", "点号", "X（北坐标）m", "Y（东坐标）m"]

@@ -162,7 +162,7 @@ def build(results: list[dict], vocab, indices: list[int] | None = None) -> dict:
         sites.append({"index": index, "name": s.get("name") or f"项目{index}", "level": r["verdict"]["level"],
                       "conclusions": layer_conclusions(r, vocab), "zoning": r["verdict"].get("zoning", []),
                       "plane_epsg": epsg, "plane_zone": s.get("plane_zone"),
-                      "coordinates": coordinate_table(r["_site_geometry"], epsg),
+                      "coordinates": coordinate_table(r["_site_geometry"], epsg) if "_site_geometry" in r else None,
                       "inside_parts": inside_parts(r, vocab, epsg)[:MAX_INSIDE_PARTS], "rules": rules(r)})
     demo = any(layer["is_demo"] for r in results for layer in r["layers"])
     data = vocab.statuses["data"]

@@ -95,9 +95,13 @@ def test_download_is_a_word_document_named_like_the_pdf(via_api):
     names = zipfile.ZipFile(io.BytesIO(resp.data)).namelist()
     assert "word/document.xml" in names
     document = open_docx(resp.data)
-    assert document.paragraphs[0].text == TITLE
-    meta = document.paragraphs[1].text
-    assert exported["method"]["checked_at"] in meta and exported["method"]["data"]["version"] in meta and "含示意数据图层" in meta
+    assert document.paragraphs[0].text == TITLE == "建设项目选址生态环境合规初筛意见"
+    cover = dict((row[0], row[1]) for row in tables(blocks(document))[0])
+    t = exported["method"]["checked_at"]  # 2026-12-03T22:42:27+08:00 → 2026年12月3日 22:42
+    assert cover["生成日期"] == f"{int(t[:4])}年{int(t[5:7])}月{int(t[8:10])}日 {t[11:16]}"
+    assert cover["数据状态"].startswith("示意数据（含按规划公布数字校准的示意图层")
+    appendix = texts(section(blocks(document), "附：方法与数据说明"))
+    assert any(exported["method"]["data"]["version"] in line for line in appendix)  # the data version: in the appendix
     assert document.core_properties.title == TITLE
 
 
@@ -116,6 +120,8 @@ def test_verdict_lines_and_site_figures_equal_the_json_export(via_api):
     site = exported["site"]
     heading = f"{site['name']}：{exported['verdict']['level']}"
     body = section(b, heading)
+    opinion = next(i for i, x in enumerate(body) if x[0] == "p" and x[2] == "初筛意见")
+    body = body[opinion:]
     first_table = next(i for i, x in enumerate(body) if x[0] == "t")
     bullets = [x[2] for x in body[:first_table] if x[0] == "p" and x[1] == "List Bullet"]
     lines = exported["verdict"]["lines"]
@@ -195,7 +201,7 @@ def test_none_found_when_the_radius_is_covered(via_page):
 def test_method_block_and_caveat(via_api):
     resp, exported = via_api
     b = blocks(open_docx(resp.data))
-    method = texts(section(b, "方法与数据说明"))
+    method = texts(section(b, "附：方法与数据说明"))
     m = exported["method"]
     assert f"面积：{m['area']}" in method and f"重叠：{m['overlap']}" in method and f"检查时间：{m['checked_at']}" in method
     assert f"距离：{m['distance']}；距离分级 0 / 100 / 500 / 1000 / 5000 m" in method

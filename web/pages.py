@@ -126,7 +126,8 @@ def screen_result(rid: str):
                             if store.is_demo(d["adcode"], k))
     m = maps.build_result_map(results, exports.overlap_geojson(results), ctx().vocab, demo_layers=demo_layers)
     return render_template("screen_result.html", results=exports.public(results), rid=rid, map=maps.render_parts(m),
-                           rerun=screening.rerun_form(every) if paged["page"] == 1 else None, paged=paged)
+                           rerun=screening.rerun_form(every) if paged["page"] == 1 else None, paged=paged,
+                           vocab_project_fields=ctx().vocab.project_fields)
 
 
 @bp.get("/screen/results/<rid>.<fmt>")

@@ -378,9 +378,14 @@ def _prefers_async(prefer: str | None) -> bool:
     return any(token.strip().lower() == "respond-async" for token in re.split(r"[,;]", prefer or ""))
 
 
+SCREENING_PROCESSES = ("site-screening", "batch-screening")  # refused to nobody under REQUIRE_LOGIN_FOR_SCREENING
+
+
 def execute(runner: "JobRunner", process_id: str, payload, raw: bytes, prefer: str | None, actor: Actor, base: str) -> Answer:
     """Run now (200, the results) or queue (201, Location and the job's status) as Prefer and the process allow."""
     p = process_of(process_id)
+    if p.id in SCREENING_PROCESSES:
+        screening.require_login(runner.ctx, actor)  # before a job is queued, not when it runs
     inputs, selected, response = parse_request(p, payload)
     if "file" in inputs:
         decode_file(inputs["file"], runner.ctx.limits)  # a bad file is a 400 now, not a failed job later

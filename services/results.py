@@ -116,10 +116,10 @@ class ResultStore:
         now = time.time()
         with self.db.transaction() as tx:
             tx.execute("DELETE FROM results WHERE created_at < ?", (now - self.retention_s,))
-            tx.execute("INSERT INTO results (id, created_at, layer_versions, body, owner, project, project_name, n_sites, summary, "
+            tx.execute("INSERT INTO results (id, created_at, layer_versions, body, owner, project, project_text, n_sites, summary, "
                        "rerun_of) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                        (rid, now, json.dumps(versions, ensure_ascii=False), body, owner, json.dumps(project, ensure_ascii=False),
-                        project.get("name", ""), len(results), summary[:2000], rerun_of))
+                        " ".join(project.values()), len(results), summary[:2000], rerun_of))
             if with_tx is not None:
                 with_tx(tx, rid)
         if self._keeps(size):
@@ -150,7 +150,7 @@ class ResultStore:
         args: list = [owner, time.time() - self.retention_s]
         if search:
             pattern = "%" + search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-            where += " AND (LOWER(project) LIKE LOWER(?) ESCAPE '\\' OR LOWER(summary) LIKE LOWER(?) ESCAPE '\\')"
+            where += " AND (LOWER(project_text) LIKE LOWER(?) ESCAPE '\\' OR LOWER(summary) LIKE LOWER(?) ESCAPE '\\')"
             args += [pattern, pattern]
         total = self.db.execute(f"SELECT COUNT(*) FROM results WHERE {where}", tuple(args))[0][0]
         rows = self.db.execute(f"SELECT id, created_at, project, n_sites, summary, layer_versions, rerun_of FROM results WHERE {where} "

@@ -17,7 +17,7 @@ from geo import vocabulary
 from geo.control_units import admission_list
 from geo.coverage import CoverageIndex
 from geo.crs import GEO_EPSG, GEOD, WEB_SYSTEMS, bd09_to_wgs84, crs_label, gcj02_to_wgs84, parse_crs
-from geo.errors import DataError, NotFoundError
+from geo.errors import AuthRequiredError, DataError, NotFoundError
 from geo.screening import (DEFAULT_BANDS_M, DEFAULT_SLIVER_M2, INSIDE, LINE, NEAR, WITHIN, LocalFrame, band_label, built_tree,
                            check_relations, corridor_of, group_labels, index_kind, method_block, parse_corridor_width, screen_kind,
                            screen_points, site_summary, site_type, verdict)
@@ -348,10 +348,17 @@ def rerun_form(results: list[dict]) -> dict | None:
                         for s in results[0]["coordinate_check"]["systems"]]}
 
 
+def require_login(ctx, actor) -> None:
+    """REQUIRE_LOGIN_FOR_SCREENING: a screening by nobody (anonymous) is a 401."""
+    if ctx.config["REQUIRE_LOGIN_FOR_SCREENING"] and not actor.username:
+        raise AuthRequiredError("本服务要求登录后才能初筛（REQUIRE_LOGIN_FOR_SCREENING），请登录或在 API 中使用 HTTP Basic 认证",
+                                "this deployment requires signing in to screen (REQUIRE_LOGIN_FOR_SCREENING): use HTTP Basic credentials")
+
+
 def screen(ctx, actor, *, upload: tuple[str, bytes] | None = None, text: str | None = None, geometry=None, crs=None,
            district=None, bands=None, raw: bytes | None = None, allow_batch: bool = False, progress=None,
            csv_mode: str | None = None, coord_source: str | None = None, corridor_width_m=None, project=None,
-           rerun_of: str | None = None) -> ScreeningRun:
+           rerun_of: str | None = None, compare=None) -> ScreeningRun:
     """Parse, convert, screen (one data snapshot throughout), store and audit once.
 
     upload: (filename, bytes); text: typed coordinates; geometry: a GeoJSON object. raw: the request
@@ -363,8 +370,11 @@ def screen(ctx, actor, *, upload: tuple[str, bytes] | None = None, text: str | N
     under every plausible system as well, in each result's "coordinate_check".
     corridor_width_m: line sites are also screened as a corridor this wide (metres; None: no corridor).
     project: the project information (geo.project_info; the API's project object), kept in every result.
-    rerun_of: the stored result this run screens again (its owner's history links the two).
+    rerun_of: the stored result this run screens again (its owner's history links the two); compare(results) → what
+    differs from it, kept in the first result's "rerun_of".
+    REQUIRE_LOGIN_FOR_SCREENING: nobody's screening (anonymous) is refused here, whichever adapter asks.
     """
+    require_login(ctx, actor)
     project = project_info.parse(project, ctx.vocab.project_fields)
     snap = ctx.live.get()
     if not isinstance(district, (str, type(None))) or not isinstance(crs, (str, type(None))):
@@ -413,6 +423,8 @@ def screen(ctx, actor, *, upload: tuple[str, bytes] | None = None, text: str | N
         if progress:
             progress(1)
     versions = {k: v for r in results for k, v in r["method"]["data"]["layer_versions"].items()}
+    if compare is not None and results:
+        results[0]["rerun_of"] = compare(results)
     summary = (f"{project['name']}：" if project.get("name") else "") + _summary(results) + (
         f"；{len(skipped)} 个部分未参与初筛" if skipped else "")
     rid = ctx.results.put(results, owner=actor.username, summary=summary, rerun_of=rerun_of,  # result and audit row: both or neither

@@ -12,7 +12,7 @@ from geo import project_info
 from geo.errors import DataError, UnsupportedFormatError
 from services import air, exports, screening, sections, shares
 from web.pages import _links
-from web.security import actor, csrf, login_required, rate_limited
+from web.security import actor, api_actor, csrf, login_required, rate_limited
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
@@ -77,12 +77,18 @@ def layer(adcode: str, kind: str):
     return resp if fresh else resp.make_conditional(request)
 
 
+def screening_actor():
+    """Who a /api/screen call is for: the HTTP Basic user (their result, their history), else nobody — never the cookie,
+    so a cross-site post cannot screen in a victim's name."""
+    return api_actor() if request.authorization is not None else actor(cookie_free=True)
+
+
 @bp.post("/screen")
 @csrf.exempt
 @rate_limited("screen")
 def screen():
     if request.files:
-        run = screening.screen(ctx(), actor(cookie_free=True), upload=upload_field(), crs=request.form.get("crs"),
+        run = screening.screen(ctx(), screening_actor(), upload=upload_field(), crs=request.form.get("crs"),
                                district=request.form.get("district"), bands=request.form.get("bands"),
                                csv_mode=request.form.get("csv_mode"), corridor_width_m=request.form.get("corridor_width_m"),
                                project=project_info.from_form(request.form, ctx().vocab.project_fields))
@@ -92,7 +98,7 @@ def screen():
             raise UnsupportedFormatError("请求体须为 JSON 对象或 multipart 文件上传", "the body must be a JSON object or a multipart upload")
         if "geometry" not in payload:
             raise DataError("请求中缺少 geometry", "the request has no 'geometry'")
-        run = screening.screen(ctx(), actor(cookie_free=True), geometry=payload["geometry"], crs=payload.get("crs"),
+        run = screening.screen(ctx(), screening_actor(), geometry=payload["geometry"], crs=payload.get("crs"),
                                district=payload.get("district"), bands=payload.get("bands"), raw=request.get_data(),
                                corridor_width_m=payload.get("corridor_width_m"), project=payload.get("project"))
     return jsonify(exports.response_body(run.results, run.result_id, _links(run.result_id)))

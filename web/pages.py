@@ -9,9 +9,9 @@ from geo import water as wq
 from geo.errors import DataError
 from render import maps
 from render import air_charts
-from services import air, exports, screening, sections, shares
+from services import air, exports, history, screening, sections, shares
 from web.errors import status_of
-from web.security import actor, api_actor, rate_limited
+from web.security import actor, api_actor, current_user, login_required, rate_limited
 
 bp = Blueprint("pages", __name__)
 
@@ -91,11 +91,13 @@ def district_air(adcode: str):
 
 def screen_form_page(status: int = 200, **extra):
     return render_template("screen.html", districts=ctx().live.get().districts.districts(), max_mb=ctx().config["MAX_UPLOAD_MB"],
-                           project_fields=ctx().vocab.project_fields, **extra), status
+                           **extra), status
 
 
 @bp.get("/screen")
 def screen_form():
+    if ctx().config["REQUIRE_LOGIN_FOR_SCREENING"] and current_user() is None:
+        return redirect(url_for("admin.login", next=request.path))
     return screen_form_page()
 
 
@@ -127,7 +129,21 @@ def screen_result(rid: str):
     m = maps.build_result_map(results, exports.overlap_geojson(results), ctx().vocab, demo_layers=demo_layers)
     return render_template("screen_result.html", results=exports.public(results), rid=rid, map=maps.render_parts(m),
                            rerun=screening.rerun_form(every) if paged["page"] == 1 else None, paged=paged,
-                           vocab_project_fields=ctx().vocab.project_fields)
+                           can_rerun=history.can_rerun(ctx(), actor(), rid))
+
+
+@bp.get("/my/checks")
+@login_required()
+def my_checks():
+    return render_template("my_checks.html", page=history.history(ctx(), actor(), request.args.get("q"), request.args.get("page")),
+                           config_retention=ctx().config["RESULT_RETENTION_DAYS"])
+
+
+@bp.post("/my/checks/<rid>/rerun")
+@login_required()
+@rate_limited("screen")
+def my_check_rerun(rid: str):
+    return redirect(url_for("pages.screen_result", rid=history.rerun(ctx(), actor(), rid).result_id), code=303)
 
 
 @bp.get("/screen/results/<rid>.<fmt>")

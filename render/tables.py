@@ -29,23 +29,34 @@ def rows_to_csv(rows: list[dict], columns) -> str:
 
 def rows_to_xlsx(rows: list[dict], columns, title: str) -> bytes:
     """An Excel sheet in write-only (streaming) mode: linear in the rows, whatever their number."""
+    return sheets_to_xlsx([(title, columns, rows)])
+
+
+def sheets_to_xlsx(sheets) -> bytes:
+    """A workbook of (title, columns, rows) sheets, the first one active; rows are dicts keyed by column."""
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
 
     wb = Workbook(write_only=True)
-    ws = wb.create_sheet(title)
-    ws.append(list(columns))
-    for row in rows:
-        cells = []
-        for c in columns:
-            cell = WriteOnlyCell(ws, value=cell_text(row.get(c, "")))  # a missing column is an empty cell, as in CSV
-            if isinstance(cell.value, str):
-                cell.data_type = "s"  # never a formula, whatever the text
-            cells.append(cell)
-        ws.append(cells)
+    for title, columns, rows in sheets:
+        ws = wb.create_sheet(_sheet_title(title))
+        ws.append(list(columns))
+        for row in rows:
+            cells = []
+            for c in columns:
+                cell = WriteOnlyCell(ws, value=cell_text(row.get(c, "")))  # a missing column is an empty cell, as in CSV
+                if isinstance(cell.value, str):
+                    cell.data_type = "s"  # never a formula, whatever the text
+                cells.append(cell)
+            ws.append(cells)
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()
+
+
+def _sheet_title(title: str) -> str:
+    """Excel sheet names: at most 31 characters, none of []:*?/\\."""
+    return "".join("_" if ch in "[]:*?/\\" else ch for ch in title)[:31] or "Sheet"
 
 
 def write_table(path, rows: list[dict], columns, title: str) -> None:

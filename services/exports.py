@@ -11,7 +11,8 @@ import shapely.geometry
 from geo import vocabulary
 from geo.errors import DataError, NotFoundError
 from render import docx_report, gis_exports, map_figure, pdf, report_model
-from render.tables import rows_to_csv, rows_to_xlsx
+from render.tables import rows_to_csv
+from services import summary_table
 from services.screening import coverage_text, stored_results
 
 EXPORT_FORMATS = ("json", "geojson", "csv", "xlsx", "pdf", "docx", "shp", "kml", "dxf")
@@ -113,24 +114,30 @@ def response_body(results: list[dict], rid: str, links: dict) -> dict:
     return body
 
 
+CSV_TABLES = ("hits", "summary")  # csv: hits (default) one row per site × hit, English field names; summary: the 汇总表
+
+
 def screening_export(ctx, rid: str, fmt: str, links: dict, encoding: str | None = None,
-                     viewer=None) -> tuple[bytes | str, str, str]:
+                     viewer=None, table: str | None = None) -> tuple[bytes | str, str, str]:
     """(content, media type, file name) of a stored result in one export format, as viewer may read it (RESULTS_PRIVATE).
-    encoding (Shapefile): gbk (default) or utf-8."""
+    encoding (Shapefile): gbk (default) or utf-8; table (CSV): hits (default) or summary."""
     results = stored_results(ctx, rid, viewer)
     if fmt not in EXPORT_FORMATS:
         raise NotFoundError(f"不支持的导出格式：{fmt[:20]}", f"unknown export format {fmt[:20]}")
     if encoding not in (None, "", *gis_exports.SHAPE_ENCODINGS):
         raise DataError(f"Shapefile 编码只能是 gbk 或 utf-8，收到：{encoding[:20]}", f"encoding must be gbk or utf-8, got {encoding[:20]!r}")
-    name = f"screening-{rid}{FILE_SUFFIX.get(fmt, '.' + fmt)}"
+    if table not in (None, "", *CSV_TABLES) or (table and fmt != "csv"):
+        raise DataError(f"table 只用于 CSV，取值 hits 或 summary，收到：{str(table)[:20]}", "table applies to csv only: hits or summary")
+    name = f"screening-{rid}{'-summary' if table == 'summary' else ''}{FILE_SUFFIX.get(fmt, '.' + fmt)}"
     if fmt == "json":
         content = json.dumps(response_body(results, rid, links), ensure_ascii=False, indent=1)
     elif fmt == "geojson":
         content = json.dumps(overlap_geojson(results), ensure_ascii=False)
     elif fmt == "csv":
-        content = rows_to_csv(result_rows(results, ctx.vocab), CSV_COLUMNS)
+        content = (summary_table.summary_csv(results, ctx.vocab) if table == "summary"
+                   else rows_to_csv(result_rows(results, ctx.vocab), CSV_COLUMNS))
     elif fmt == "xlsx":
-        content = rows_to_xlsx(result_rows(results, ctx.vocab), CSV_COLUMNS, "初筛结果")
+        content = summary_table.workbook(results, ctx.vocab, detail=(CSV_COLUMNS, result_rows(results, ctx.vocab)))
     elif fmt == "shp":
         content = gis_exports.shapefile_zip(results, ctx.vocab, encoding or "gbk")
     elif fmt == "kml":

@@ -110,8 +110,10 @@ def test_outside_coverage_in_csv_excel_page_and_pdf(client, monkeypatch):
     assert all(r["name"].startswith(UNKNOWN) and r["coverage"].startswith("不完整") for r in rows)
     assert CLEAR not in text
     wb = load_workbook(io.BytesIO(client.get(body["links"]["xlsx"]).get_data()))
-    cells = [str(c.value) for row in wb.active.iter_rows() for c in row if c.value is not None]
+    cells = [str(c.value) for sheet in wb for row in sheet.iter_rows() for c in row if c.value is not None]
     assert "coverage" in cells and any(c.startswith(UNKNOWN) for c in cells) and not any(CLEAR in c for c in cells)
+    summary = list(wb["汇总表"].iter_rows(values_only=True))
+    assert all(summary[1][summary[0].index(f"{layer['name_zh']}结论")] == UNKNOWN for layer in body["layers"] if not layer.get("zoning"))
     page = main_text(client.get(body["links"]["html"]).get_data(as_text=True))
     assert 'class="level level-unknown"' in page and "coverage-warning" in page
     assert CLEAR not in page and "范围内无" not in page

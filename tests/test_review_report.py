@@ -234,3 +234,54 @@ def test_audit_row_links_to_its_result(app, screened):
     body, _, _ = screened
     entry = next(e for e in app.extensions["services"].audit.entries(10_000) if e["result_id"] == body["result_id"])
     assert entry["action"] == "screen" and entry["summary"].startswith(PROJECT["name"])
+
+
+def test_excel_summary_in_chinese_one_row_per_site_and_a_sheet_per_kind(app):
+    """Two parcels of one file: the 汇总表 has one row each with the conclusion per kind, the kind sheets every hit of the
+    JSON answer, the 说明 sheet the project and data status; the CSV form has the same rows with a BOM."""
+    from openpyxl import load_workbook
+
+    client = app.test_client()
+    a = [[105.600, 29.744], [105.602, 29.744], [105.602, 29.746], [105.600, 29.746], [105.600, 29.744]]
+    b = [[105.700, 29.700], [105.701, 29.700], [105.701, 29.701], [105.700, 29.701], [105.700, 29.700]]
+    sites = {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"name": f"地块甲{XSS}"}, "geometry": {"type": "Polygon", "coordinates": [a]}},
+        {"type": "Feature", "properties": {"name": "地块乙"}, "geometry": {"type": "Polygon", "coordinates": [b]}}]}
+    body = client.post("/api/screen", json={"geometry": sites, "crs": "EPSG:4490", "bands": [0, 100, 500],
+                                            "project": {"name": "汇总项目", "code": "XM-9"}}).get_json()
+    results = body["sites"]
+    wb = load_workbook(io.BytesIO(client.get(body["links"]["xlsx"]).data))
+    assert wb.sheetnames[0] == "汇总表" and wb.active.title == "汇总表" and "说明" in wb.sheetnames
+    rows = list(wb["汇总表"].iter_rows(values_only=True))
+    header, data = rows[0], rows[1:]
+    for column in ("项目名称", "项目编号", "序号", "名称", "中心点经度", "中心点纬度", "面积（椭球，m²）", "总体结论",
+                   "生态保护红线结论", "生态保护红线涉及要素名称", "生态保护红线重叠面积（m²）", "生态保护红线最近距离（m）", "数据状态", "坐标系"):
+        assert column in header, column
+    assert not any(re.fullmatch(r"[a-z_]+", str(h)) for h in header)  # no English field names
+    assert len(data) == 2
+    for row, r in zip(data, results):
+        cell = dict(zip(header, row))
+        assert cell["名称"] == r["site"]["name"] and cell["项目名称"] == "汇总项目" and cell["项目编号"] == "XM-9"
+        assert cell["总体结论"] == r["verdict"]["level"] and cell["数据状态"].startswith("示意数据")
+        assert cell["面积（椭球，m²）"] == pytest.approx(r["site"]["area_m2"])
+        red = next(layer for layer in r["layers"] if layer["kind"] == "redline")
+        inside = [h for h in red["hits"] if h["relation"] in ("within", "intersects")]
+        assert cell["生态保护红线结论"] == ("涉及" if inside else "临近" if red["hits"] else "不涉及" if red["coverage"]["complete"] else "无法判定")
+        if red["hits"]:
+            assert cell["生态保护红线最近距离（m）"] == pytest.approx(min(h["distance_m"] for h in red["hits"]), abs=0.05)
+        if inside:
+            assert cell["生态保护红线重叠面积（m²）"] == pytest.approx(red["total_overlap_m2"])
+    for layer_kind in app.extensions["services"].vocab.screened:
+        sheet = list(wb[layer_kind.name_zh].iter_rows(values_only=True))
+        expected = sum(len(layer["hits"]) for r in results for layer in r["layers"] if layer["kind"] == layer_kind.key)
+        assert len(sheet) - 1 == expected and sheet[0][:4] == ("序号", "地块名称", "要素名称", "要素编号") and "关系" in sheet[0]
+        assert all(row[sheet[0].index("数据状态")] == "示意数据" for row in sheet[1:])
+    about = dict(list(wb["说明"].iter_rows(values_only=True))[1:])
+    assert about["项目名称"] == "汇总项目" and about["数据状态"].startswith("示意数据") and "CGCS2000" in about["坐标系"]
+    csv_resp = client.get(body["links"]["csv"] + "?table=summary")
+    assert csv_resp.data.startswith("\ufeff".encode()) and 'filename="screening-' in csv_resp.headers["Content-Disposition"]
+    import csv
+
+    table = list(csv.reader(io.StringIO(csv_resp.get_data(as_text=True).lstrip("\ufeff"))))
+    assert tuple(table[0]) == header and len(table) == 3 and table[1][header.index("名称")] == f"地块甲{XSS}"
+    assert client.get(body["links"]["csv"] + "?table=bogus").status_code == 400

@@ -92,7 +92,7 @@ def test_a_point_inside_the_red_line_has_no_area_anywhere(client, inside_point, 
     row = next(r for r in csv_rows(client, body) if r["kind"] == "redline")
     assert row["relation"] == "within" and row["relation_zh"] == "完全位于其内"
     assert row["overlap_m2"] == row["overlap_pct_of_site"] == row["site_area_m2"] == ""
-    sheet = load_workbook(io.BytesIO(client.get(body["links"]["xlsx"]).get_data())).active
+    sheet = load_workbook(io.BytesIO(client.get(body["links"]["xlsx"]).get_data()))["明细（英文字段）"]
     header = [c.value for c in sheet[1]]
     red_row = next(r for r in sheet.iter_rows(min_row=2, values_only=True) if r[header.index("kind")] == "redline")
     assert red_row[header.index("overlap_pct_of_site")] in (None, "")
@@ -231,7 +231,7 @@ def test_a_line_is_screened_as_a_line(client, crossing, monkeypatch):
     page = main_text(client.get(body["links"]["html"]).get_data(as_text=True))
     assert "线路长度" in page and expected in page and "穿越 2 处" in page
     html = report_html(client, body, monkeypatch)
-    assert expected in html and 'stroke-width="4.5"' in html  # the runs inside drawn over the line on the PDF map
+    assert expected in html and 'class="map-figure"><img src="data:image/png;base64,' in html  # the print map figure
 
 
 def test_a_corridor_is_screened_beside_the_line(client, crossing, redline):

@@ -318,5 +318,6 @@ def test_exports_do_not_run_formulas(client):
     from openpyxl import load_workbook
 
     wb = load_workbook(io.BytesIO(client.get(body["links"]["xlsx"]).data))
-    values = [c.value for c in wb.active["A"]]
-    assert "'=HYPERLINK(\"http://x\")" in values and all(c.data_type != "f" for c in wb.active["A"])
+    for sheet, column in ((wb["明细（英文字段）"], "A"), (wb["汇总表"], "B")):  # site names: the detail's site, the summary's 名称
+        values = [c.value for c in sheet[column]]
+        assert "'=HYPERLINK(\"http://x\")" in values and all(c.data_type != "f" for c in sheet[column])

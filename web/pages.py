@@ -149,5 +149,6 @@ def my_check_rerun(rid: str):
 @bp.get("/screen/results/<rid>.<fmt>")
 @rate_limited("results")
 def screen_export(rid: str, fmt: str):
-    content, mimetype, filename = exports.screening_export(ctx(), rid, fmt, _links(rid), request.args.get("encoding"), api_actor())
+    content, mimetype, filename = exports.screening_export(ctx(), rid, fmt, _links(rid), request.args.get("encoding"), api_actor(),
+                                                           request.args.get("table"))
     return Response(content, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{filename}"'})

@@ -597,8 +597,11 @@ def _signature(document, model: dict) -> None:
     for _ in range(3):
         _para(document, "")
     table = _table(document, None, [[label, ""] for label in model["signature"]], widths_cm=[3.6, 13.4], header_column=True, size=10.5)
-    for row in table.rows:
+    for n, row in enumerate(table.rows):
         row.height = Cm(1.2)
+        if n < len(table.rows) - 1:  # the signature rows stay on one page
+            for cell in row.cells:
+                cell.paragraphs[0].paragraph_format.keep_with_next = True
 
 
 def screening_docx(results: list[dict], public_results: list[dict], vocab, summary: dict | None = None,

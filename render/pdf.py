@@ -50,3 +50,10 @@ def screening_pdf(results: list[dict], public_results: list[dict], vocab, summar
         figures=[base64.b64encode(f).decode() for f in figures] if figures else [None] * len(results),
         generated=report_model.date_zh(public_results[0]["method"]["checked_at"]))
     return render_pdf(html)
+
+
+def table_pdf(title: str, columns: list[str], rows: list[dict], about: list[tuple[str, str]], notes: list[str] = ()) -> bytes:
+    """A landscape A4 table (the shares or sections page's table) with its 说明 block; notes: long-text columns printed
+    under the table per row (附：判定规则与方法) instead of as columns."""
+    return render_pdf(_env.get_template("table_report.html").render(
+        title=title, columns=[c for c in columns if c not in notes], rows=rows, about=about, notes=list(notes), key=columns[0]))

@@ -9,7 +9,7 @@ from geo import water as wq
 from geo.errors import DataError
 from render import maps
 from render import air_charts
-from services import air, exports, history, screening, sections, shares
+from services import air, exports, history, page_exports, screening, sections, shares
 from web.errors import status_of
 from web.security import actor, api_actor, current_user, login_required, rate_limited
 
@@ -54,6 +54,22 @@ def district_shares_page(adcode: str):
                                 redline_is_demo=snap.store.is_demo(adcode, "redline"))
     return render_template("shares.html", plan=summary["plan"], result=result, map=maps.render_parts(m),
                            tolerance_pp=ctx().config["SHARE_TOLERANCE_PP"], area_tolerance_pct=ctx().config["AREA_TOLERANCE_PCT"])
+
+
+@bp.get("/districts/<adcode>/shares.<fmt>")
+@rate_limited("results")
+def district_shares_export(adcode: str, fmt: str):
+    return _download(*page_exports.render(page_exports.shares_table(ctx(), actor(), adcode), fmt))
+
+
+@bp.get("/districts/<adcode>/sections.<fmt>")
+@rate_limited("results")
+def district_sections_export(adcode: str, fmt: str):
+    return _download(*page_exports.render(page_exports.sections_table(ctx(), actor(), adcode, request.args.get("period") or None), fmt))
+
+
+def _download(content, mimetype: str, filename: str) -> Response:
+    return Response(content, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
 
 def sections_page(adcode: str, status: int = 200, period: str | None = None, **extra):
@@ -149,6 +165,5 @@ def my_check_rerun(rid: str):
 @bp.get("/screen/results/<rid>.<fmt>")
 @rate_limited("results")
 def screen_export(rid: str, fmt: str):
-    content, mimetype, filename = exports.screening_export(ctx(), rid, fmt, _links(rid), request.args.get("encoding"), api_actor(),
-                                                           request.args.get("table"))
-    return Response(content, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+    return _download(*exports.screening_export(ctx(), rid, fmt, _links(rid), request.args.get("encoding"), api_actor(),
+                                               request.args.get("table")))

@@ -287,7 +287,7 @@ def _site_table(document, s: dict) -> None:
         unit = ""
         if check.get("unit_detected"):
             unit = f"（单位应为{ {'m2': '平方米', 'mu': '亩'}.get(check['unit_detected'], check['unit_detected'])}，不是公顷）"
-        rows.append(["文件标注面积", f"{'一致' if check['passed'] else '不一致'}{unit}：{_text(check['note'])}（容差 ±{check['tolerance_pct']}%）"])
+        rows.append(["文件标注面积", f"{'一致' if check['passed'] else '不一致'}{unit}：{_text(report_model.zh_text(check['note']))}"])
     elif "stated_area_ha" in s:
         rows.append(["文件标注面积", f"{s['stated_area_ha']} 公顷；计算值与标注值相差 {s.get('stated_vs_computed_pct')}%"])
     c, gk = s["centroid"], s["centroid_gk3"]
@@ -299,7 +299,7 @@ def _site_table(document, s: dict) -> None:
     districts = "、".join(f"{_text(d['name'])}（{d['adcode']}）" for d in s.get("districts", [])) or "不在已载入的区县内"
     rows.append(["所在区县", districts])
     if s.get("notes"):
-        rows.append(["输入处理", [_text(x) for x in s["notes"]]])
+        rows.append(["输入处理", [_text(report_model.zh_text(x)) for x in s["notes"]]])
     _table(document, None, rows, widths_cm=[3.2, 13.8], size=9.5, header_column=True)
 
 

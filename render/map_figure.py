@@ -79,12 +79,12 @@ def _grid(ax) -> None:
     ax.xaxis.set_major_formatter(fmt)
     ax.yaxis.set_major_formatter(fmt)
     ax.tick_params(labelsize=6.5, length=2, direction="in", top=True, right=True)
+    ax.tick_params(axis="y", labelrotation=90)
     for label in ax.get_yticklabels():
-        label.set_rotation(90)
         label.set_verticalalignment("center")
     ax.grid(True, color="#888888", linewidth=0.3, linestyle=(0, (4, 3)), zorder=1)
     ax.set_xlabel("Y（东坐标，m）", fontsize=7, labelpad=1)
-    ax.set_ylabel("X（北坐标，m）", fontsize=7, labelpad=1)
+    ax.set_ylabel("X（北坐标，m）", fontsize=7, labelpad=3)
 
 
 def _north_arrow(ax) -> None:

@@ -68,14 +68,16 @@ class MapControls(folium.MacroElement):
         ZoningMap.legendControl({{ this._parent.get_name() }}, {{ this.legend|tojson }});
         ZoningMap.drawScreen({{ this._parent.get_name() }}, {{ this.adcode|tojson }});
         ZoningMap.measureControl({{ this._parent.get_name() }});
+        ZoningMap.printControl({{ this._parent.get_name() }}, {{ this.adcode|tojson }}, {{ this.title|tojson }});
         {% endmacro %}"""
     )
 
-    def __init__(self, legend: list, adcode: str):
+    def __init__(self, legend: list, adcode: str, title: str = ""):
         super().__init__()
         self._name = "MapControls"
         self.legend = legend
         self.adcode = adcode
+        self.title = title
 
 
 def _local_assets(element, static: str, js: list[tuple[str, str]], css: list[tuple[str, str]]):
@@ -131,7 +133,7 @@ def build_district_map(adcode: str, plan: dict, bounds, config: dict, vocab, dem
     _local_assets(fullscreen, static, [("Control.Fullscreen.js", "vendor/leaflet-fullscreen/Control.FullScreen.js")],
                   [("Control.FullScreen.css", "vendor/leaflet-fullscreen/Control.FullScreen.css")])
     fullscreen.add_to(m)
-    MapControls(legend, adcode).add_to(m)
+    MapControls(legend, adcode, f"{plan.get('name', adcode)}生态环境管控一张图").add_to(m)
     return m
 
 

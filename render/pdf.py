@@ -19,6 +19,7 @@ TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 _env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True)
 _env.filters["status_css"] = vocabulary.status_css
 _env.filters["geometry_zh"] = vocabulary.geometry_type_zh
+_env.filters["zh"] = report_model.zh_text
 _env.globals.update(plane_note=report_model.plane_note, part_text=report_model.part_text, no_inside_parts=report_model.NO_INSIDE_PARTS)
 
 

@@ -6,6 +6,7 @@ rules with plan title and line, the data status and the signature block. Plain d
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import numpy as np
 import shapely
@@ -170,6 +171,14 @@ def build(results: list[dict], vocab, indices: list[int] | None = None) -> dict:
             "sites": sites, "demo": demo, "data_status": data["demo" if demo else "official"]["label"],
             "data_version": results[0]["method"]["data"]["version"] if results else "",
             "signature": SIGNATURE, "max_site_points": MAX_SITE_POINTS}
+
+
+_ENGLISH_TAIL = re.compile(r"\s+/\s+[\x20-\x7e±²³°×–—’]*$")
+
+
+def zh_text(text) -> str:
+    """The Chinese part of a bilingual note ("中文说明 / English note"), for pages and reports in reviewers' words."""
+    return _ENGLISH_TAIL.sub("", str(text or ""))
 
 
 NO_INSIDE_PARTS = "项目没有位于生态保护红线、饮用水水源保护区或自然保护地内的部分（边界接触与临近见上文）。"

@@ -7,6 +7,7 @@ from pathlib import Path
 from flask import Flask, g
 
 from geo import crs, vocabulary
+from render import report_model
 from services.api_description import api_description
 from services.config import ROOT
 from services.context import Services
@@ -32,6 +33,7 @@ def create_app(config: dict | None = None) -> Flask:
     ui_rules = crs.ui_rules()
     app.add_template_filter(vocabulary.status_css, "status_css")
     app.add_template_filter(vocabulary.geometry_type_zh, "geometry_zh")
+    app.add_template_filter(report_model.zh_text, "zh")
 
     @app.context_processor
     def template_globals():

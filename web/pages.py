@@ -9,7 +9,7 @@ from geo import water as wq
 from geo.errors import DataError
 from render import maps
 from render import air_charts
-from services import air, exports, history, page_exports, screening, sections, shares
+from services import air, exports, history, page_exports, print_map, screening, sections, shares
 from web.errors import status_of
 from web.security import actor, api_actor, current_user, login_required, rate_limited
 
@@ -66,6 +66,13 @@ def district_shares_export(adcode: str, fmt: str):
 @rate_limited("results")
 def district_sections_export(adcode: str, fmt: str):
     return _download(*page_exports.render(page_exports.sections_table(ctx(), actor(), adcode, request.args.get("period") or None), fmt))
+
+
+@bp.get("/districts/<adcode>/print.<fmt>")
+@rate_limited("results")
+def district_print(adcode: str, fmt: str):
+    a = request.args
+    return _download(*print_map.print_view(ctx(), actor(), adcode, fmt, a.get("bbox"), a.get("layers"), a.get("paper"), a.get("title")))
 
 
 def _download(content, mimetype: str, filename: str) -> Response:

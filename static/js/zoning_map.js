@@ -300,22 +300,71 @@
       drawn.addLayer(e.layer);
       var box = document.getElementById("zm-screen-status");
       box.textContent = "正在初筛…";
-      fetch("/api/screen", {
-        method: "POST",
-        headers: {"Content-Type": "application/json"},
-        body: JSON.stringify({geometry: e.layer.toGeoJSON().geometry, crs: "EPSG:4490", district: adcode})
-      }).then(function (r) { return r.json().then(function (b) { return {ok: r.ok, body: b}; }); })
-        .then(function (res) {
-          if (!res.ok) { box.textContent = "初筛失败：" + res.body.error; return; }
-          box.textContent = res.body.verdict.level + "：" + res.body.verdict.summary;
-          window.location.href = res.body.links.html;
-        })
-        .catch(function (err) { box.textContent = "初筛失败：" + err; });
+      // through the screening form (not the cookie-free API): the result is the signed-in user's, in 我的初筛
+      var form = document.createElement("form");
+      form.method = "post";
+      form.action = "/screen";
+      form.hidden = true;
+      var token = document.querySelector('meta[name="csrf-token"]');
+      [["csrf_token", token ? token.content : ""], ["coordinates", JSON.stringify(e.layer.toGeoJSON().geometry)],
+       ["coord_source", "gps"], ["crs", "EPSG:4490"], ["district", adcode]].forEach(function (kv) {
+        var input = document.createElement("input");
+        input.type = "hidden";
+        input.name = kv[0];
+        input.value = kv[1];
+        form.appendChild(input);
+      });
+      document.body.appendChild(form);
+      form.submit();
     });
     return ctl;
   }
 
+  /* 打印/导出地图: the current view (bounds and the layers shown) printed by the server as an A4/A3 PDF or PNG. */
+  function printUrl(map, adcode, opts) {
+    var b = map.getBounds();
+    var kinds = registry.filter(function (l) { return map.hasLayer(l) && l.zmConfig.key !== "district"; })
+      .map(function (l) { return l.zmConfig.key; });
+    var q = new URLSearchParams({bbox: [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()].map(function (v) { return v.toFixed(6); }).join(","),
+                                 layers: kinds.join(","), paper: opts.paper, title: opts.title});
+    return "/districts/" + encodeURIComponent(adcode) + "/print." + opts.format + "?" + q.toString();
+  }
+
+  function printControl(map, adcode, title) {
+    var ctl = L.control({position: "topleft"});
+    ctl.onAdd = function () {
+      var div = L.DomUtil.create("div", "leaflet-bar zm-print");
+      var toggle = L.DomUtil.create("a", "zm-print-toggle", div);
+      toggle.href = "#";
+      toggle.textContent = "打印";
+      toggle.title = "打印/导出地图（当前范围，A4/A3 PDF 或 PNG）";
+      var panel = L.DomUtil.create("form", "zm-print-panel", div);
+      panel.hidden = true;
+      panel.innerHTML = '<label>图名 <input name="title" maxlength="60"></label>' +
+        '<label>纸张 <select name="paper"><option value="A4">A4 横向</option><option value="A3">A3 横向</option></select></label>' +
+        '<label>格式 <select name="format"><option value="pdf">PDF</option><option value="png">PNG</option></select></label>' +
+        '<button type="submit">导出当前范围</button><p class="zm-print-note">按当前地图范围与所开图层出图，含图例、比例尺、指北针、日期与数据状态。</p>';
+      panel.elements.title.value = title || "";
+      L.DomEvent.disableClickPropagation(div);
+      L.DomEvent.disableScrollPropagation(div);
+      L.DomEvent.on(toggle, "click", function (ev) {
+        L.DomEvent.preventDefault(ev);
+        panel.hidden = !panel.hidden;
+      });
+      panel.addEventListener("submit", function (ev) {
+        ev.preventDefault();
+        var url = printUrl(map, adcode, {title: panel.elements.title.value, paper: panel.elements.paper.value, format: panel.elements.format.value});
+        window.ZoningMap.lastPrintUrl = url;
+        window.location.href = url;  // a download (Content-Disposition: attachment); the map stays
+      });
+      return div;
+    };
+    return ctl.addTo(map);
+  }
+
   window.ZoningMap = {
+    printControl: printControl,
+    printUrl: printUrl,
     drawScreen: drawScreen,
     measureControl: measureControl,
     remoteLayer: remoteLayer,

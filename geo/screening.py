@@ -602,7 +602,7 @@ def verdict(layers: list[dict], site: dict, vocab) -> dict:
                 found["contact"].append(label)
                 found_here = True
             elif covered:
-                lines.append(f"{w['clear']}{label}；距最近{label}（{hits[0]['name']}）{hits[0]['distance_m']:.0f} m")
+                lines.append(f"{w['near']}{label}：未涉及，距最近的{label}（{hits[0]['name']}）{hits[0]['distance_m']:.0f} m")
                 found["near"].append(label)
             else:  # nearest within the loaded data only: a nearer zone may lie where there are no data
                 nearest.append(f"已加载数据范围内距最近{label}（{hits[0]['name']}）{hits[0]['distance_m']:.0f} m")

@@ -37,10 +37,12 @@ def plane_epsg(results: list[dict]) -> int:
 def features(results: list[dict], vocab) -> gpd.GeoDataFrame:
     """One row per site and per overlap part (site ∩ zone), lon/lat CGCS2000, short DBF-safe field names."""
     rows, geoms = [], []
+    project = (results[0].get("project") or {}) if results else {}
+    carried = {"proj_name": project.get("name", ""), "proj_code": project.get("code", "")}  # 项目名称、项目编号 on every feature
     for n, result in enumerate(results, 1):
         site = result["site"]
         name = site.get("name") or f"项目{n}"
-        rows.append({"part": "项目范围", "site": name, "kind": "site", "layer": "项目范围", "feat_id": "", "feat_name": name,
+        rows.append({**carried, "part": "项目范围", "site": name, "kind": "site", "layer": "项目范围", "feat_id": "", "feat_name": name,
                      "relation": "", "ovl_m2": None, "ovl_pl_m2": None, "pct_site": None, "len_in_m": None, "status": "", "version": ""})
         geoms.append(result["_site_geometry"])
         versions = result["method"]["data"]["layer_versions"]
@@ -50,7 +52,7 @@ def features(results: list[dict], vocab) -> gpd.GeoDataFrame:
                 if geom is None or geom.is_empty or site.get("site_type") == "point":
                     continue
                 adcode = str(hit["attributes"].get("adcode", ""))
-                rows.append({"part": "重叠部分", "site": name, "kind": layer["kind"], "layer": vocab.kinds[layer["kind"]].name_zh,
+                rows.append({**carried, "part": "重叠部分", "site": name, "kind": layer["kind"], "layer": vocab.kinds[layer["kind"]].name_zh,
                              "feat_id": hit["id"], "feat_name": hit["name"], "relation": vocab.relations[hit["relation"]]["label"],
                              "ovl_m2": hit.get("overlap_m2"), "ovl_pl_m2": hit.get("overlap_plane_m2"), "pct_site": hit.get("overlap_pct_of_site"),
                              "len_in_m": hit.get("length_inside_m"), "status": "示意数据" if hit.get("is_demo") else "正式数据",
@@ -124,8 +126,14 @@ def kml(results: list[dict], vocab) -> bytes:
     frame = features(results, vocab)
     root = ET.Element("kml", xmlns="http://www.opengis.net/kml/2.2")
     doc = ET.SubElement(root, "Document")
-    ET.SubElement(doc, "name").text = "选址合规初筛：项目范围与重叠部分"
-    ET.SubElement(doc, "description").text = "坐标：CGCS2000 经纬度（与 WGS84 相差厘米级）。示意数据的重叠部分仅供演示，以主管部门审定数据为准。"
+    project = (results[0].get("project") or {}) if results else {}
+    ET.SubElement(doc, "name").text = f"{project['name']}：项目范围与重叠部分" if project.get("name") else "选址合规初筛：项目范围与重叠部分"
+    demo = any(layer["is_demo"] for r in results for layer in r["layers"])
+    about = "；".join(f"{spec['label']}：{project[key]}" for key, spec in vocab.project_fields.items() if project.get(key))
+    ET.SubElement(doc, "description").text = (
+        (about + "。" if about else "") + f"数据状态：{vocab.statuses['data']['demo' if demo else 'official']['label']}"
+        f"（数据版本 {results[0]['method']['data']['version'] if results else ''}）。坐标：CGCS2000 经纬度（与 WGS84 相差厘米级）。"
+        "示意数据的重叠部分仅供演示，以主管部门审定数据为准。")
     colours = {"site": SITE_COLOR, **{k: kind.overlap_color for k, kind in vocab.kinds.items()}}
     for key, colour in colours.items():
         style = ET.SubElement(doc, "Style", id=f"s-{key}")

@@ -285,3 +285,19 @@ def test_excel_summary_in_chinese_one_row_per_site_and_a_sheet_per_kind(app):
     table = list(csv.reader(io.StringIO(csv_resp.get_data(as_text=True).lstrip("\ufeff"))))
     assert tuple(table[0]) == header and len(table) == 3 and table[1][header.index("名称")] == f"地块甲{XSS}"
     assert client.get(body["links"]["csv"] + "?table=bogus").status_code == 400
+
+
+def test_gis_exports_carry_the_project(app, screened, tmp_path):
+    """Shapefile (GBK, zone 35) and KML of the screening name the project; the Shapefile reads back in its zone."""
+    body, _, _ = screened
+    client = app.test_client()
+    archive = zipfile.ZipFile(io.BytesIO(client.get(body["links"]["shp"]).data))
+    archive.extractall(tmp_path)
+    assert archive.read("site_polygon.cpg").decode().strip().upper() in ("GBK", "CP936")
+    frame = pyogrio.read_dataframe(tmp_path / "site_polygon.shp", encoding="GBK")
+    assert frame.crs.to_epsg() == 4523 and set(frame["proj_name"]) == {PROJECT["name"][:254]}
+    assert set(frame["proj_code"]) == {PROJECT["code"]}
+    xs = {round(x, 3) for x in shapely.get_coordinates(frame.geometry.values)[:, 1]}  # northings = the TXT's X
+    assert xs == {x for _, x, _ in txt_points()}
+    kml = client.get(body["links"]["kml"]).data.decode()
+    assert "大足区某物流园&lt;script&gt;" in kml and "重庆某某建设有限公司" in kml and "示意数据" in kml

@@ -116,7 +116,7 @@ def test_a_point_outside_says_the_distance():
     out = run(kind, site)
     _, _, d = GEOD.inv(105.79, 29.605, 105.80, 29.605)
     v = verdict([out], summary_of(site), VOCAB)
-    assert v["lines"] == [f"不涉及生态保护红线；距最近生态保护红线（区块0）{d:.0f} m"]
+    assert v["lines"] == [f"临近生态保护红线：未涉及，距最近的生态保护红线（区块0）{d:.0f} m"]
     assert out["hits"][0]["overlap_pct_of_site"] is None
 
 
@@ -337,7 +337,7 @@ def test_grouping_comes_from_the_vocabulary_passed_in():
     assert list(out["groups"]) == ["一级保护区", "二级保护区"]  # vocabulary order
     v = verdict([out], summary_of(site), VOCAB)
     assert any(line.startswith("涉及测试二级保护区") for line in v["lines"])
-    assert any(line.startswith("不涉及测试一级保护区；距最近") for line in v["lines"])
+    assert any(line.startswith("临近测试一级保护区：未涉及，距最近") for line in v["lines"])
     ungrouped = verdict([run(zones, site)], summary_of(site), VOCAB)  # no group_by: one answer for the kind
     assert ungrouped["lines"][0].startswith("涉及饮用水水源保护区")
     source = inspect.getsource(screening)
@@ -367,7 +367,7 @@ def test_verdict_sentences_by_zone_level():
     v = verdict([out], summary_of(site), VOCAB)
     assert v["level"] == "涉及"
     assert any(line.startswith("涉及饮用水水源二级保护区") for line in v["lines"])
-    assert any(line.startswith("不涉及饮用水水源一级保护区；距最近") for line in v["lines"])
+    assert any(line.startswith("临近饮用水水源一级保护区：未涉及，距最近") for line in v["lines"])
 
 
 def test_batch_engine_agrees_with_the_per_site_engine(app):

@@ -33,6 +33,9 @@ def history(ctx, actor, search: str | None = None, page=None) -> dict:
     pages = max(1, -(-total // PAGE_ROWS))
     for row in rows:
         row["date"] = dt.datetime.fromtimestamp(row["created_at"], dt.timezone(dt.timedelta(hours=8))).strftime("%Y-%m-%d %H:%M")
+        name = row["project"].get("name")
+        if name and row["summary"].startswith(f"{name}："):  # the audit's summary names the project first; the list shows it apart
+            row["summary"] = row["summary"][len(name) + 1:]
         row["demo"] = any(str(v).startswith("demo:") for v in row["layer_versions"].values())
         row["published"] = sorted({f"{k}={v}" for k, v in row["layer_versions"].items() if not str(v).startswith("demo:")})
     return {"rows": rows, "total": total, "page": min(number, pages), "pages": pages, "search": search}

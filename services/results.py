@@ -108,18 +108,23 @@ class ResultStore:
             rerun_of: str | None = None) -> str:
         """Store results; with_tx(tx, rid) writes in the same transaction (the audit row: both or neither).
         summary: the conclusion in one line, and the project information of the results, are kept beside the body
-        for the owner's history (history()); rerun_of: the stored result this one screened again."""
+        for the owner's history (history()) with the conclusions by count; rerun_of: the stored result this one screened again."""
         rid = secrets.token_urlsafe(16)
         body, size = _dumps_sized(results)
         versions = {k: v for r in results for k, v in r.get("method", {}).get("data", {}).get("layer_versions", {}).items()}
         project = results[0].get("project") or {} if results else {}
+        counts: dict[str, int] = {}
+        for r in results:
+            level = r.get("verdict", {}).get("level", "")
+            counts[level] = counts.get(level, 0) + 1
+        levels = "、".join(k if len(results) == 1 else f"{k} {n}" for k, n in counts.items())
         now = time.time()
         with self.db.transaction() as tx:
             tx.execute("DELETE FROM results WHERE created_at < ?", (now - self.retention_s,))
             tx.execute("INSERT INTO results (id, created_at, layer_versions, body, owner, project, project_text, n_sites, summary, "
-                       "rerun_of) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                       "rerun_of, levels) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                        (rid, now, json.dumps(versions, ensure_ascii=False), body, owner, json.dumps(project, ensure_ascii=False),
-                        " ".join(project.values()), len(results), summary[:2000], rerun_of))
+                        " ".join(project.values()), len(results), summary[:2000], rerun_of, levels))
             if with_tx is not None:
                 with_tx(tx, rid)
         if self._keeps(size):
@@ -153,10 +158,10 @@ class ResultStore:
             where += " AND (LOWER(project_text) LIKE LOWER(?) ESCAPE '\\' OR LOWER(summary) LIKE LOWER(?) ESCAPE '\\')"
             args += [pattern, pattern]
         total = self.db.execute(f"SELECT COUNT(*) FROM results WHERE {where}", tuple(args))[0][0]
-        rows = self.db.execute(f"SELECT id, created_at, project, n_sites, summary, layer_versions, rerun_of FROM results WHERE {where} "
-                               "ORDER BY created_at DESC LIMIT ? OFFSET ?", (*args, int(limit), int(offset)))
-        return [{"id": i, "created_at": c, "project": json.loads(p or "{}"), "n_sites": n, "summary": s,
-                 "layer_versions": json.loads(v), "rerun_of": r} for i, c, p, n, s, v, r in rows], int(total)
+        rows = self.db.execute(f"SELECT id, created_at, project, n_sites, summary, layer_versions, rerun_of, levels FROM results "
+                               f"WHERE {where} ORDER BY created_at DESC LIMIT ? OFFSET ?", (*args, int(limit), int(offset)))
+        return [{"id": i, "created_at": c, "project": json.loads(p or "{}"), "n_sites": n, "summary": s, "levels": lv,
+                 "layer_versions": json.loads(v), "rerun_of": r} for i, c, p, n, s, v, r, lv in rows], int(total)
 
     def get(self, rid: str) -> list[dict] | None:
         found = self.entry(rid)

@@ -37,7 +37,8 @@ def login():
         user = users.login(ctx(), request.form.get("username", ""), request.form.get("password", ""))
         if user:
             start_session(user)
-            return redirect(safe_next(request.args.get("next", "")) or url_for("admin.dashboard"))
+            home = url_for("admin.dashboard") if user["role"] == "admin" else url_for("pages.my_checks")  # a reviewer has no admin page
+            return redirect(safe_next(request.args.get("next", "")) or home)
         error = "用户名或密码错误"
     return render_template("login.html", error=error), (401 if error else 200)
 

@@ -14,11 +14,10 @@ import pyogrio
 import pytest
 import shapely
 import yaml
-from docx.table import Table
-from docx.text.paragraph import Paragraph
 from pyproj import Geod, Transformer
 
 from conftest import ROOT, csrf_token
+from test_docx_report import blocks, section
 
 JZD = ROOT / "tests" / "data" / "site_dazu_jzd.txt"
 XSS = "<script>alert(1)</script>"
@@ -44,20 +43,11 @@ def pdf_text(data: bytes) -> str:
 
 
 def doc_blocks(data: bytes) -> list:
-    out = []
-    for item in docx.Document(io.BytesIO(data)).iter_inner_content():
-        if isinstance(item, Paragraph):
-            out.append(("p", item.style.name, item.text))
-        elif isinstance(item, Table):
-            out.append(("t", [[cell.text for cell in row.cells] for row in item.rows]))
-    return out
+    return blocks(docx.Document(io.BytesIO(data)))
 
 
-def after_heading(blocks, heading: str) -> list:
-    start = next(i for i, b in enumerate(blocks) if b[0] == "p" and b[1].startswith("Heading") and b[2] == heading)
-    end = next((i for i in range(start + 1, len(blocks)) if blocks[i][0] == "p" and blocks[i][1].startswith("Heading")
-                and blocks[i][1] <= blocks[start][1]), len(blocks))
-    return blocks[start + 1:end]
+def after_heading(doc, heading: str) -> list:
+    return section(doc, heading)
 
 
 @pytest.fixture(scope="module")

@@ -12,6 +12,7 @@ import shapely
 from pyproj import CRS, Geod, Transformer
 from shapely.geometry import Point, shape
 
+from geo import vocabulary
 from geo.crs import (
     gcj02_to_wgs84,
     gk3_epsg,
@@ -182,7 +183,7 @@ def test_ui_rules_choices_are_what_parse_crs_reads():
 def _render(name: str, **context) -> str:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(ROOT / "templates"), autoescape=True)
     env.globals.update(url_for=lambda *a, **k: "/", csrf_token=lambda: "token", csp_nonce="nonce",
-                       vocab=type("Vocab", (), {"to_json": staticmethod(dict)})())
+                       vocab=vocabulary.default())
     return env.get_template(name).render(**context)
 
 

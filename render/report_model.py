@@ -14,11 +14,11 @@ import shapely
 from geo import project_info
 from geo.area import area_m2, plane_area_m2
 from geo.crs import GEO_EPSG, transformer
+from geo.screening import INSIDE
 
 MAX_SITE_POINTS = 400  # 界址点 rows per site in a report; every vertex is in the Shapefile/DXF export
 MAX_PART_POINTS = 60  # corner rows per inside part
 MAX_INSIDE_PARTS = 30  # inside parts listed per site
-INSIDE = ("within", "intersects")
 SIGNATURE = ("审查人", "复核人", "日期")
 TITLE = "建设项目选址生态环境合规初筛意见"
 

@@ -8,7 +8,6 @@ import json
 import shapely.geometry
 
 from geo.errors import AuthRequiredError, DataError, NotFoundError
-from geo.screening import INSIDE
 from services import screening
 
 PAGE_ROWS = 30
@@ -41,12 +40,6 @@ def history(ctx, actor, search: str | None = None, page=None) -> dict:
     return {"rows": rows, "total": total, "page": min(number, pages), "pages": pages, "search": search}
 
 
-def _inside(result: dict) -> dict[tuple[str, str], str]:
-    """(kind, feature id) → feature name of the zones the site lies in or overlaps (zoning units apart)."""
-    return {(layer["kind"], h["id"]): h["name"] for layer in result["layers"] if not layer.get("zoning") for h in layer["hits"]
-            if h["relation"] in INSIDE or h.get("corridor_relation") in INSIDE}
-
-
 def differences(old: list[dict], new: list[dict], vocab) -> list[dict]:
     """Per site, what the re-run says differently: conclusion, zones entered or left, overlap per layer (m², dissolved),
     layer versions. An empty "changes" list: the same answer."""
@@ -55,7 +48,7 @@ def differences(old: list[dict], new: list[dict], vocab) -> list[dict]:
         changes = []
         if a["verdict"]["level"] != b["verdict"]["level"]:
             changes.append(f"结论由“{a['verdict']['level']}”变为“{b['verdict']['level']}”")
-        before, after = _inside(a), _inside(b)
+        before, after = ({(k, i): n for k, i, n in screening.involved(r)} for r in (a, b))
         kinds = {k: vocab.kinds[k].name_zh for k, _ in {*before, *after} if k in vocab.kinds}
         for key in sorted(after.keys() - before.keys()):
             changes.append(f"新涉及{kinds.get(key[0], key[0])}：{after[key]}")

@@ -3,12 +3,11 @@ versions and method) and a printable PDF of the same table, from the page itself
 English-field table for scripts). Each export is audited as the page is."""
 from __future__ import annotations
 
-import datetime as dt
-
 from geo.errors import NotFoundError
-from render import pdf
+from render import pdf, report_model
 from render.tables import sheets_to_xlsx
 from services import sections, shares
+from state.db import now
 
 FORMATS = {"xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "pdf": "application/pdf"}
 
@@ -22,8 +21,7 @@ def _km2(x, fmt="%.3f"):
 
 
 def _now() -> str:
-    t = dt.datetime.now(dt.timezone(dt.timedelta(hours=8)))
-    return f"{t.year}年{t.month}月{t.day}日 {t:%H:%M}"
+    return report_model.date_zh(now())
 
 
 SHARE_COLUMNS = ["指标", "计算值（%）", "规划值（%）", "2020 年（基准年）", "2025 年目标", "对照 2025 年目标", "差值（百分点）", "判定区间（%）", "状态",

@@ -3,13 +3,12 @@
 parameter is checked here, since the request is a plain link anyone can edit."""
 from __future__ import annotations
 
-import datetime as dt
-
 import shapely
 
 from geo.crs import gk3_zone
 from geo.errors import DataError, NotFoundError
-from render import map_figure
+from render import map_figure, report_model
+from state.db import now
 
 FORMATS = {"pdf": "application/pdf", "png": "image/png"}
 MAX_VIEW_DEG = 3.0  # a printed view is at most this wide or high (a district is about 1°)
@@ -53,7 +52,7 @@ def print_view(ctx, actor, adcode: str, fmt: str, bbox, layers=None, paper=None,
         frame = snap.store.read_all(key)
         if not len(frame):
             continue
-        hit = frame[frame.geometry.intersects(view)]
+        hit = frame.iloc[sorted(frame.sindex.query(view, predicate="intersects"))]  # the frame's cached index
         values = hit[kind.style_by].astype(str).tolist() if kind.style_by and kind.style_by in hit.columns else [None] * len(hit)
         colors = {v: spec["color"] for v, spec in kind.attribute(kind.style_by).values.items()} if kind.style_by else {}
         drawn.append((key, list(zip(hit.geometry.values, values)), colors))
@@ -62,9 +61,8 @@ def print_view(ctx, actor, adcode: str, fmt: str, bbox, layers=None, paper=None,
     districts = [g for k, geoms, _ in drawn if k == "district" for g, _ in geoms]
     data = vocab.statuses["data"]
     status = f"{data['demo']['label']}（{'、'.join(sorted(demo))}）" if demo else data["official"]["label"]
-    today = dt.datetime.now(dt.timezone(dt.timedelta(hours=8)))
     zone = gk3_zone((w + e) / 2)
-    foot = (f"数据状态：{status} · CGCS2000 3° 带第 {zone} 带（X 北坐标 / Y 东坐标，米）· 制图日期：{today.year}年{today.month}月{today.day}日 · "
+    foot = (f"数据状态：{status} · CGCS2000 3° 带第 {zone} 带（X 北坐标 / Y 东坐标，米）· 制图日期：{report_model.date_zh(now()).split(' ')[0]} · "
             "生态红线一张图（以主管部门审定的数据为准）")
     content = map_figure.view_figure((w, s, e, n), [d for d in drawn if d[0] != "district"] + [d for d in drawn if d[0] == "district"],
                                      vocab, title, districts or [view], foot, paper=paper, fmt=fmt)

@@ -287,7 +287,7 @@ def is_ambiguous(site, crs_value) -> bool:
     return crs_value is None and site.crs.get("assumed") == crs_label(GEO_EPSG)
 
 
-def _involved(result: dict) -> list[tuple[str, str, str]]:
+def involved(result: dict) -> list[tuple[str, str, str]]:
     """The protected zones a result involves (the control units a site lies in are where it is, not an involvement)."""
     return sorted({(layer["kind"], h["id"], h["name"]) for layer in result["layers"] if not layer.get("zoning") for h in layer["hits"]
                    if h["relation"] in INSIDE or h.get("corridor_relation") in INSIDE})
@@ -310,10 +310,10 @@ def coordinate_check(service: ScreeningService, site, result: dict, bands_m, **o
             r = service.screen(geom, info, bands_m, site.stated_area_ha, site.name, **options)
             c = geom.centroid if geom.geom_type != "Point" else geom
             shift = float(GEOD.inv(c0.x, c0.y, c.x, c.y)[2])
-        involved = _involved(r)
-        answers.append((r["verdict"]["level"], [(k, i) for k, i, _ in involved]))
+        zones = involved(r)
+        answers.append((r["verdict"]["level"], [(k, i) for k, i, _ in zones]))
         systems.append({"crs": key, "value": value, "source": source, "label": label, "level": r["verdict"]["level"],
-                        "summary": r["verdict"]["summary"], "involved": [f"{n}（{i}）" for _, i, n in involved],
+                        "summary": r["verdict"]["summary"], "involved": [f"{n}（{i}）" for _, i, n in zones],
                         "shift_m": round(shift, 1)})
     differs = any(a != answers[0] for a in answers[1:])
     names = "、".join(s["label"] for s in systems)

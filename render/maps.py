@@ -14,11 +14,6 @@ from jinja2 import Template
 
 from geo import vocabulary
 
-TIANDITU_URL = (
-    "https://t{s}.tianditu.gov.cn/{layer}_w/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0&LAYER={layer}"
-    "&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles&TILEMATRIX={{z}}&TILEROW={{y}}&TILECOL={{x}}&tk={tk}"
-)
-OSM_URL = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
 DEMO_ATTRIBUTION = f"专题图层为<b>{vocabulary.status('data', 'demo')}</b>（非官方矢量）"
 
 
@@ -40,21 +35,28 @@ class RemoteGeoJson(Layer):
         self.config = config
 
 
-class BlankBase(Layer):
-    """The "无底图" base layer for networks with no tile server."""
+class BaseLayer(Layer):
+    """A base map of services/basemaps.py (offline reference layers, local tiles, a tile URL), built in the browser."""
 
     _template = Template(
         """{% macro script(this, kwargs) %}
-        var {{ this.get_name() }} = ZoningMap.blankBase();
+        var {{ this.get_name() }} = ZoningMap.baseLayer({{ this.config|tojson }});
         {%- if this.show %}
         {{ this.get_name() }}.addTo({{ this._parent.get_name() }});
         {%- endif %}
         {% endmacro %}"""
     )
 
-    def __init__(self, show: bool = True):
-        super().__init__(name="无底图", overlay=False, control=True, show=show)
-        self._name = "BlankBase"
+    def __init__(self, config: dict, show: bool):
+        super().__init__(name=config["label"], overlay=False, control=True, show=show)
+        self._name = "BaseLayer"
+        self.config = config
+
+
+def add_base_layers(m: folium.Map, basemaps: list[dict]) -> None:
+    """Every base map in the layer control, offline ones first (services.basemaps orders them), the default shown."""
+    for cfg in basemaps:
+        BaseLayer(cfg, show=cfg["default"]).add_to(m)
 
 
 class MapControls(folium.MacroElement):
@@ -89,7 +91,8 @@ def _base_map(bounds, static: str, draw: bool = False) -> folium.Map:
     """A Folium map fitted to lon/lat bounds whose scripts and styles all come from this app."""
     minx, miny, maxx, maxy = bounds
     m = folium.Map(location=[(miny + maxy) / 2, (minx + maxx) / 2], zoom_start=10, tiles=None, control_scale=False)
-    js = [("leaflet", "vendor/leaflet/leaflet.js"), ("proj4", "vendor/proj4/proj4.js")]
+    js = [("leaflet", "vendor/leaflet/leaflet.js"), ("proj4", "vendor/proj4/proj4.js"),
+          ("protomaps_leaflet", "vendor/protomaps-leaflet/protomaps-leaflet.js")]
     css = [("leaflet_css", "vendor/leaflet/leaflet.css")]
     if draw:
         js.append(("leaflet_draw", "vendor/leaflet-draw/leaflet.draw.js"))
@@ -99,21 +102,12 @@ def _base_map(bounds, static: str, draw: bool = False) -> folium.Map:
     return m
 
 
-def build_district_map(adcode: str, plan: dict, bounds, config: dict, vocab, demo_kinds: frozenset,
+def build_district_map(adcode: str, plan: dict, bounds, basemaps: list[dict], vocab, demo_kinds: frozenset,
                        static: str = "/static") -> folium.Map:
-    """bounds: (minx, miny, maxx, maxy) in lon/lat; demo_kinds: kinds still on demo geometry (labelled 示意)."""
+    """bounds: (minx, miny, maxx, maxy) in lon/lat; basemaps: services.basemaps' list; demo_kinds: kinds still on
+    demo geometry (labelled 示意)."""
     m = _base_map(bounds, static, draw=True)
-    default = config.get("BASEMAP_DEFAULT", "none")
-    tk = config.get("TIANDITU_TK")
-    BlankBase(show=default == "none").add_to(m)
-    folium.TileLayer(OSM_URL, name="OpenStreetMap", attr="© OpenStreetMap 贡献者", max_zoom=19, show=default == "osm").add_to(m)
-    if tk:
-        for key, base, note, label in (("tianditu_vec", "vec", "cva", "天地图 矢量"), ("tianditu_img", "img", "cia", "天地图 影像")):
-            group = folium.FeatureGroup(name=label, overlay=False, show=default == key)
-            for layer in (base, note):
-                folium.TileLayer(TIANDITU_URL.format(layer=layer, tk=tk, s="{s}"), attr="天地图（CGCS2000）", subdomains="01234567",
-                                 max_zoom=18, overlay=False, control=False).add_to(group)
-            group.add_to(m)
+    add_base_layers(m, basemaps)
 
     legend = []
     for key, kind in vocab.kinds.items():
@@ -144,15 +138,15 @@ def render_parts(m: folium.Map) -> dict:
     return {"header": root.header.render(), "body": root.html.render(), "script": root.script.render()}
 
 
-def build_result_map(results: list[dict], overlaps: dict, vocab, demo_layers: frozenset, static: str = "/static") -> folium.Map:
+def build_result_map(results: list[dict], overlaps: dict, vocab, demo_layers: frozenset, basemaps: list[dict],
+                     static: str = "/static") -> folium.Map:
     """The site in black, the overlap pieces solid, the district layers faded behind.
 
     No tooltips from folium here: they insert attribute values as HTML, and names may come from uploads.
     """
     sites = shapely.union_all([r["_site_geometry"] for r in results])
     m = _base_map(sites.buffer(0.004).bounds, static)
-    BlankBase().add_to(m)
-    folium.TileLayer(OSM_URL, name="OpenStreetMap", attr="© OpenStreetMap 贡献者", max_zoom=19, show=False).add_to(m)
+    add_base_layers(m, basemaps)
     adcodes = sorted({d["adcode"] for r in results for d in r["site"]["districts"]})
     for adcode in adcodes:
         for key, kind in vocab.kinds.items():
@@ -206,19 +200,19 @@ def _boundary_layer(m, vocab, adcode: str):
     RemoteGeoJson(vocab.kinds["district"].name_zh, cfg).add_to(m)
 
 
-def _monitoring_map(adcode: str, bounds, vocab, static: str, script: str) -> folium.Map:
-    """A station or section map: blank base (OSM optional), the district boundary, the page's marker script."""
+def _monitoring_map(adcode: str, bounds, vocab, basemaps: list[dict], static: str, script: str) -> folium.Map:
+    """A station or section map: the base maps, the district boundary, the page's marker script."""
     m = _base_map(bounds, static)
     m.default_js = m.default_js + [(script, f"{static}/js/{script}.js")]
     m.default_css = m.default_css + [("sections_css", f"{static}/css/sections.css")]
-    BlankBase().add_to(m)
-    folium.TileLayer(OSM_URL, name="OpenStreetMap", attr="© OpenStreetMap 贡献者", max_zoom=19, show=False).add_to(m)
+    add_base_layers(m, basemaps)
     _boundary_layer(m, vocab, adcode)
     return m
 
 
-def build_sections_map(adcode: str, rows: list[dict], bounds, class_legend: list[dict], vocab, static: str = "/static") -> folium.Map:
-    m = _monitoring_map(adcode, bounds, vocab, static, "sections_map")
+def build_sections_map(adcode: str, rows: list[dict], bounds, class_legend: list[dict], vocab, basemaps: list[dict],
+                       static: str = "/static") -> folium.Map:
+    m = _monitoring_map(adcode, bounds, vocab, basemaps, static, "sections_map")
     legend = [{"title": "水质类别（GB 3838-2002）", "items": [{"label": c["label"], "color": c["color"], "fill": c["color"], "shape": "circle"}
                                                        for c in class_legend]},
               {"title": "断面级别", "items": [{"label": f"{lvl} {spec['symbol']}", "color": "#333", "fill": "#fff",
@@ -248,10 +242,11 @@ class AirStationsLayer(folium.MacroElement):
         self.options = options
 
 
-def build_air_map(adcode: str, rows: list[dict], bounds, colour_legend: dict, vocab, options: dict, static: str = "/static") -> folium.Map:
+def build_air_map(adcode: str, rows: list[dict], bounds, colour_legend: dict, vocab, options: dict, basemaps: list[dict],
+                  static: str = "/static") -> folium.Map:
     """Stations coloured by the day's AQI class or the year's status (colour_legend: {"title", "items"}), shaped
     by level (vocabulary air_station_levels), over the district boundary."""
-    m = _monitoring_map(adcode, bounds, vocab, static, "air_map")
+    m = _monitoring_map(adcode, bounds, vocab, basemaps, static, "air_map")
     present = {r["level"] for r in rows}
     shape = {"circle": "circle", "square": "polygon", "triangle": "polygon", "diamond": "polygon"}
     legend = [colour_legend,
@@ -263,11 +258,11 @@ def build_air_map(adcode: str, rows: list[dict], bounds, colour_legend: dict, vo
     return m
 
 
-def build_conflict_map(adcode: str, conflicts: dict, bounds, vocab, redline_is_demo: bool, static: str = "/static") -> folium.Map:
+def build_conflict_map(adcode: str, conflicts: dict, bounds, vocab, redline_is_demo: bool, basemaps: list[dict],
+                       static: str = "/static") -> folium.Map:
     """Conflict areas in solid colour over the faded red line and the district boundary."""
     m = _base_map(bounds, static)
-    BlankBase().add_to(m)
-    folium.TileLayer(OSM_URL, name="OpenStreetMap", attr="© OpenStreetMap 贡献者", max_zoom=19, show=False).add_to(m)
+    add_base_layers(m, basemaps)
     legend = []
     for key in ("district", "redline"):
         cfg = vocab.kinds[key].to_dict()
@@ -305,10 +300,10 @@ class MapLegend(folium.MacroElement):
         self.legend = legend
 
 
-def build_import_preview_map(staged, bounds, vocab, static: str = "/static") -> folium.Map:
+def build_import_preview_map(staged, bounds, vocab, basemaps: list[dict], static: str = "/static") -> folium.Map:
     """The uploaded features (simplified for display, no attribute text) over the district boundary."""
     m = _base_map(bounds, static)
-    BlankBase().add_to(m)
+    add_base_layers(m, basemaps)
     _boundary_layer(m, vocab, staged.adcode)
     geoms = shapely.simplify([s.geometry for s in staged.sites], 0.00005, preserve_topology=True)
     fc = {"type": "FeatureCollection", "features": [

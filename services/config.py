@@ -2,6 +2,7 @@
 validated by one JSON Schema (README.md documents each setting; a test checks that)."""
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -19,7 +20,20 @@ CONFIG_SCHEMA = {
         "LAYERS_GPKG": {"type": "string", "description": "GeoPackage with one layer per kind"},
         "PLANS_DIR": {"type": "string", "description": "folder of <adcode>.yaml plan files"},
         "TIANDITU_TK": {"type": ["string", "null"], "description": "天地图 key; enables the 天地图 base maps"},
-        "BASEMAP_DEFAULT": {"enum": ["none", "osm", "tianditu_vec", "tianditu_img"], "description": "base map shown first"},
+        "BASEMAP_DEFAULT": {"type": ["string", "null"], "pattern": "^[a-z][a-z0-9_]*$",
+                            "description": "base map shown first: context (the shipped offline reference layers, the default), none, osm, "
+                                           "tianditu_vec, tianditu_img or the name of one in BASEMAPS"},
+        "CONTEXT_BASEMAP": {"type": ["string", "null"], "description": "the offline reference basemap (vector PMTiles); default the shipped one"},
+        "BASEMAPS": {"type": "array", "description": "a deployment's own base maps: local tiles (path: .pmtiles, .mbtiles or a z/x/y folder) "
+                                                     "or a tile URL template (url, e.g. an intranet 天地图 node)",
+                     "items": {"type": "object", "required": ["name", "label"], "additionalProperties": False,
+                               "oneOf": [{"required": ["path"]}, {"required": ["url"]}],
+                               "properties": {"name": {"type": "string", "pattern": "^[a-z][a-z0-9_]{0,39}$"},
+                                              "label": {"type": "string", "minLength": 1, "maxLength": 40},
+                                              "path": {"type": "string"}, "url": {"type": "string", "pattern": "^https?://"},
+                                              "attribution": {"type": "string"}, "subdomains": {"type": "string"},
+                                              "max_zoom": {"type": "integer", "minimum": 1, "maximum": 22},
+                                              "network": {"type": "string", "maxLength": 10}}}},
         "HOST": {"type": "string"},
         "PORT": {"type": "integer", "minimum": 1, "maximum": 65535},
         "SERVER_THREADS": {"type": "integer", "minimum": 1, "maximum": 256, "description": "request threads of `python app.py` (waitress)"},
@@ -84,7 +98,9 @@ DEFAULTS = {
     "LAYERS_GPKG": str(ROOT / "data" / "demo.gpkg"),
     "PLANS_DIR": str(ROOT / "data" / "plans"),
     "TIANDITU_TK": None,
-    "BASEMAP_DEFAULT": "none",
+    "BASEMAP_DEFAULT": None,
+    "CONTEXT_BASEMAP": None,
+    "BASEMAPS": [],
     "HOST": "127.0.0.1",
     "PORT": 5000,
     "SERVER_THREADS": 8,
@@ -141,10 +157,16 @@ def load_config(overrides: dict | None = None) -> dict:
                     config[key] = None
                     continue
                 kind = next(k for k in kind if k != "null")
+            if kind in ("array", "object"):  # JSON, e.g. ZONING_BASEMAPS='[{"name": "city", "label": "城区", "path": "/srv/city.pmtiles"}]'
+                try:
+                    config[key] = json.loads(value)
+                except ValueError as exc:
+                    raise ConfigError("config", key, f"{ENV_PREFIX}{key} 须为 JSON / must be JSON: {exc}") from None
+                continue
             config[key] = (int(value) if kind == "integer" else float(value) if kind == "number"
                            else value.lower() in ("1", "true", "yes") if kind == "boolean" else value)
     config.update(overrides or {})
-    if config["BASEMAP_DEFAULT"].startswith("tianditu") and not config.get("TIANDITU_TK"):
+    if (config["BASEMAP_DEFAULT"] or "").startswith("tianditu") and not config.get("TIANDITU_TK"):
         raise ConfigError("config", "BASEMAP_DEFAULT", "天地图底图需要配置 TIANDITU_TK / Tianditu base maps need TIANDITU_TK")
     try:
         jsonschema.validate(config, CONFIG_SCHEMA)

@@ -22,6 +22,7 @@ from geo.sites import Limits
 from geo.uploads import remove_orphan_temp_dirs
 from layers import layer_import
 from layers.versions import LayerRepository, _crash_hook
+from services.basemaps import Basemaps
 from services.config import load_config
 from services.live import LiveData
 from services.results import ResultStore, SharedStaging, Staging
@@ -55,6 +56,7 @@ class Services:
     def __init__(self, config: dict | None = None):
         cfg = self.config = load_config(config)
         self.vocab = vocabulary.load(cfg["VOCABULARY"])
+        self.basemaps = Basemaps(cfg, self.vocab)
         self.instance = Path(cfg["INSTANCE_DIR"])
         if not self.instance.exists():
             self.instance.mkdir(mode=0o700, parents=True)  # accounts, audit and the session key live here

@@ -78,7 +78,7 @@ def _chosen_mapping() -> dict:
 def import_review(token: str):
     staged, _, rep = layer_admin.review(ctx(), token, _chosen_mapping())
     snap = ctx().live.get()
-    preview = maps.build_import_preview_map(staged, snap.districts.bounds(staged.adcode), ctx().vocab)
+    preview = maps.build_import_preview_map(staged, snap.districts.bounds(staged.adcode), ctx().vocab, ctx().basemaps.for_map())
     return render_template("admin_review.html", report=rep, token=token, map=maps.render_parts(preview), plan=snap.districts.plans[staged.adcode])
 
 

@@ -2,18 +2,19 @@
 the screening form, result page and exports. Each view gathers plain data from services and renders."""
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, Response, current_app, redirect, render_template, request, send_file, url_for
 
 from geo import project_info
 from geo import water as wq
 from geo.errors import DataError
 from render import maps
 from render import air_charts
-from services import air, exports, history, page_exports, print_map, screening, sections, shares
+from services import air, basemaps, exports, history, page_exports, print_map, screening, sections, shares
 from web.errors import status_of
 from web.security import actor, api_actor, current_user, login_required, rate_limited
 
 bp = Blueprint("pages", __name__)
+BASEMAP_MAX_AGE_S = 86400
 
 
 def ctx():
@@ -35,9 +36,41 @@ def index():
 def district_map(adcode: str):
     snap = ctx().live.get()
     summary = snap.districts.district_summary(adcode)
-    m = maps.build_district_map(adcode, summary["plan"], snap.districts.bounds(adcode), ctx().config, ctx().vocab,
+    m = maps.build_district_map(adcode, summary["plan"], snap.districts.bounds(adcode), ctx().basemaps.for_map(), ctx().vocab,
                                 demo_kinds=snap.districts.demo_kinds(adcode))
     return render_template("district.html", plan=summary["plan"], map=maps.render_parts(m))
+
+
+@bp.get("/basemaps/<name>/<int:z>/<int:x>/<int:y>")
+@bp.get("/basemaps/<name>/<int:z>/<int:x>/<int:y>.<ext>")
+def basemap_tile(name: str, z: int, x: int, y: int, ext: str | None = None):
+    return _tile_response(ctx().basemaps.tile(name, z, x, y))
+
+
+@bp.get("/basemaps/<name>/tiles.json")
+def basemap_tilejson(name: str):
+    return ctx().basemaps.tilejson(name)
+
+
+@bp.get("/basemaps/<name>.pmtiles")
+def basemap_archive(name: str):
+    """The whole archive for PMTiles clients (QGIS, pmtiles.js): HTTP range requests, ETag and Last-Modified."""
+    return send_file(ctx().basemaps.archive_path(name), mimetype="application/vnd.pmtiles", conditional=True, max_age=BASEMAP_MAX_AGE_S)
+
+
+def _tile_response(tile) -> Response:
+    if tile is None:  # outside the archive's data: an empty square, not an error
+        resp = Response(status=204)
+        resp.cache_control.public, resp.cache_control.max_age = True, BASEMAP_MAX_AGE_S
+        return resp
+    data, gzipped = basemaps.gunzip_if_needed(tile, request.headers.get("Accept-Encoding", ""))
+    resp = Response(data, mimetype=tile.content_type)
+    if gzipped:
+        resp.headers["Content-Encoding"] = "gzip"
+    resp.headers["Vary"] = "Accept-Encoding"
+    resp.set_etag(tile.etag + ("-gz" if gzipped else ""))
+    resp.cache_control.public, resp.cache_control.max_age = True, BASEMAP_MAX_AGE_S
+    return resp.make_conditional(request)
 
 
 @bp.get("/districts/<adcode>/plan")
@@ -51,7 +84,7 @@ def district_shares_page(adcode: str):
     summary = snap.districts.district_summary(adcode)
     result = shares.shares_report(ctx(), actor(), adcode)
     m = maps.build_conflict_map(adcode, result["conflicts"], snap.districts.bounds(adcode), ctx().vocab,
-                                redline_is_demo=snap.store.is_demo(adcode, "redline"))
+                                redline_is_demo=snap.store.is_demo(adcode, "redline"), basemaps=ctx().basemaps.for_map())
     return render_template("shares.html", plan=summary["plan"], result=result, map=maps.render_parts(m),
                            tolerance_pp=ctx().config["SHARE_TOLERANCE_PP"], area_tolerance_pct=ctx().config["AREA_TOLERANCE_PCT"])
 
@@ -85,7 +118,7 @@ def sections_page(adcode: str, status: int = 200, period: str | None = None, **e
     result = sections.sections_report(ctx(), actor(), adcode, period, title="断面水质页面")
     legend = [{"label": f"{c['name']}类（{c['quality']}）", "color": c["color"]} for c in map(wq.class_info, range(1, 7))]
     legend.append({"label": "无数据", "color": "#999999"})
-    m = maps.build_sections_map(adcode, result["sections"], snap.districts.bounds(adcode), legend, ctx().vocab)
+    m = maps.build_sections_map(adcode, result["sections"], snap.districts.bounds(adcode), legend, ctx().vocab, ctx().basemaps.for_map())
     return render_template("sections.html", plan=summary["plan"], result=result, map=maps.render_parts(m), **extra), status
 
 
@@ -101,7 +134,7 @@ def air_page(adcode: str, status: int = 200, **extra):
                         request.args.get("station"))
     m = maps.build_air_map(adcode, page["map_rows"], snap.districts.bounds(adcode), page["colour_legend"], ctx().vocab,
                            {"mode": page["mode"], "year": page["year"], "trend_days": air.TREND_DAYS,
-                            "page_url": url_for("pages.district_air", adcode=adcode)})
+                            "page_url": url_for("pages.district_air", adcode=adcode)}, ctx().basemaps.for_map())
     chart = page["station_year"]
     charts = {"trend": air_charts.trend_svg(chart), "calendar": air_charts.calendar_svg(chart, page["year"])} if chart else None
     return render_template("air.html", plan=summary["plan"], page=page, map=maps.render_parts(m), charts=charts, **extra), status
@@ -149,7 +182,8 @@ def screen_result(rid: str):
     store = ctx().live.get().store
     demo_layers = frozenset(f"{d['adcode']}/{k}" for r in results for d in r["site"]["districts"] for k in ctx().vocab.kinds
                             if store.is_demo(d["adcode"], k))
-    m = maps.build_result_map(results, exports.overlap_geojson(results), ctx().vocab, demo_layers=demo_layers)
+    m = maps.build_result_map(results, exports.overlap_geojson(results), ctx().vocab, demo_layers=demo_layers,
+                              basemaps=ctx().basemaps.for_map())
     return render_template("screen_result.html", results=exports.public(results), rid=rid, map=maps.render_parts(m),
                            rerun=screening.rerun_form(every) if paged["page"] == 1 else None, paged=paged,
                            can_rerun=history.can_rerun(ctx(), actor(), rid))

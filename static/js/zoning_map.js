@@ -57,7 +57,7 @@
     if (props.is_demo) {
       var demo = document.createElement("p");
       demo.className = "zm-demo";
-      var words = JSON.parse(document.getElementById("zoning-vocabulary").textContent);  // data/vocabulary.yaml
+      var words = vocabulary();
       demo.textContent = words.statuses.data.demo.label + "：非官方矢量，仅供演示，以主管部门审定数据为准。";
       box.appendChild(demo);
     }
@@ -102,6 +102,87 @@
 
   function blankBase() {
     return L.layerGroup([], {attribution: "无底图（离线）"});
+  }
+
+  function vocabulary() {
+    return JSON.parse(document.getElementById("zoning-vocabulary").textContent);  // data/vocabulary.yaml
+  }
+
+  var LABEL_FONT = "12px 'Noto Sans CJK SC', 'Source Han Sans SC', 'Microsoft YaHei', 'PingFang SC', sans-serif";
+
+  /* A vector basemap drawn in the browser (protomaps-leaflet, vendored) by layer class: colours, widths and
+   * label colours from the vocabulary's basemap_layers, classes from the archive (flask basemap build). */
+  function vectorBase(cfg) {
+    var classes = vocabulary().basemap_layers, paint = [], labels = [];
+    var P = window.protomapsL;
+    function isType(t) { return function (z, f) { return f.geomType === t; }; }
+    Object.keys(classes).forEach(function (key) {
+      var spec = classes[key];
+      Object.keys(cfg.classes).filter(function (l) { return cfg.classes[l] === key; }).forEach(function (dataLayer) {
+        var minzoom = spec.min_zoom || 0;
+        if (spec.fill) paint.push({dataLayer: dataLayer, minzoom: minzoom, filter: isType(3), symbolizer: new P.PolygonSymbolizer({fill: spec.fill, opacity: 1})});
+        if (spec.line) {
+          var line = {color: spec.line, width: spec.width || 1};
+          if (spec.dash) line.dash = spec.dash;
+          paint.push({dataLayer: dataLayer, minzoom: minzoom, filter: function (z, f) { return f.geomType !== 1; }, symbolizer: new P.LineSymbolizer(line)});
+        }
+        if (spec.dot) {
+          paint.push({dataLayer: dataLayer, minzoom: minzoom, filter: isType(1),
+                      symbolizer: new P.CircleSymbolizer({radius: 2.5, fill: spec.line || "#555", stroke: "#fff", width: 1})});
+        }
+        if (spec.text) {
+          var text = {labelProps: ["name"], fill: spec.text, stroke: "#ffffff", width: 2.5, font: LABEL_FONT};
+          var lz = Math.max(minzoom, 6);
+          labels.push({dataLayer: dataLayer, minzoom: lz, filter: isType(2), symbolizer: new P.LineLabelSymbolizer(text)});
+          labels.push({dataLayer: dataLayer, minzoom: lz, filter: isType(1),
+                       symbolizer: spec.dot ? new P.OffsetTextSymbolizer(Object.assign({offsetX: 5, offsetY: 2}, text)) : new P.CenteredTextSymbolizer(text)});
+        }
+      });
+    });
+    return P.leafletLayer({url: cfg.tiles, maxDataZoom: cfg.max_zoom, maxZoom: 20, paintRules: paint, labelRules: labels,
+                           backgroundColor: "#f7f6f2", attribution: cfg.attribution});
+  }
+
+  /* A tile layer that cannot load says so on the map, once, and points to the offline ones. */
+  function watchTiles(map, layer, cfg) {
+    var failed = 0, loaded = 0, shown = false;
+    layer.on("tileload", function () { loaded += 1; });
+    layer.on("tileerror", function () {
+      failed += 1;
+      if (shown || loaded > 0 || failed < 2 || !map.hasLayer(layer)) return;
+      shown = true;
+      var box = document.createElement("div");
+      box.className = "zm-base-failed";
+      box.setAttribute("role", "alert");
+      box.textContent = "底图“" + cfg.label + "”无法加载（" + (cfg.offline ? "瓦片文件不可读" : "无网络或地址不可达") +
+        "）。可在右上角图层控制中改用离线底图“参考底图”或“无底图”，专题图层不受影响。";
+      map.getContainer().appendChild(box);
+      map.once("baselayerchange", function () { box.remove(); shown = false; failed = 0; });
+    });
+  }
+
+  /* One entry of services/basemaps.py's list: blank, vector (served by the app) or raster tiles. */
+  function baseLayer(cfg) {
+    var map = null, layer;
+    if (cfg.kind === "blank") return blankBase();
+    if (cfg.kind === "vector") {
+      layer = vectorBase(cfg);
+    } else {
+      var opts = {attribution: cfg.attribution, maxNativeZoom: cfg.max_zoom, maxZoom: 20};
+      if (cfg.subdomains) opts.subdomains = cfg.subdomains;
+      var parts = [L.tileLayer(cfg.tiles, opts)].concat((cfg.overlays || []).map(function (u) { return L.tileLayer(u, opts); }));
+      layer = parts.length > 1 ? L.layerGroup(parts) : parts[0];
+      layer.on("add", function (e) {
+        if (map) return;
+        map = e.target._map;
+        parts.forEach(function (p) { watchTiles(map, p, cfg); });
+      });
+    }
+    if (cfg.kind === "vector") {
+      layer.on("add", function (e) { if (!map) { map = e.target._map; watchTiles(map, layer, cfg); } });
+    }
+    layer.zmBase = cfg;
+    return layer;
   }
 
   /* Search box: every feature name of every loaded layer; picks zoom there and open its popup. */
@@ -369,6 +450,7 @@
     measureControl: measureControl,
     remoteLayer: remoteLayer,
     blankBase: blankBase,
+    baseLayer: baseLayer,
     searchControl: searchControl,
     coordsControl: coordsControl,
     legendControl: legendControl,

@@ -19,12 +19,13 @@ basemap_cli = AppGroup("basemap", help="离线底图：由道路、水系、地�
 @click.option("--crs", default=None, help="输入文件的坐标系（默认按文件自身的 .prj/声明判断），如 EPSG:4545")
 @click.option("--kind", "kinds", multiple=True, metavar="图层=类别",
               help="指定图层类别（默认按图层名判断）：water_area、boundary、water_line、road、place、other")
+@click.option("--name-field", "name_field", default=None, help="注记取自哪个字段（默认依次找 name、名称、MC、DMMC、HLMC…）")
 @click.option("--name", default="", help="底图名称（写入瓦片元数据）")
 @click.option("--attribution", default="", help="数据来源与许可，地图右下角显示")
 @click.option("--min-zoom", default=4, show_default=True, type=int)
 @click.option("--max-zoom", default=14, show_default=True, type=int)
 @user_errors
-def basemap_build(inputs, out, crs, kinds, name, attribution, min_zoom, max_zoom):
+def basemap_build(inputs, out, crs, kinds, name_field, name, attribution, min_zoom, max_zoom):
     """INPUTS：Shapefile 压缩包、GeoPackage（每个图层单独成层）、GeoJSON、KML 等，任意坐标系，GBK 或 UTF-8。"""
     bad = [k for k in kinds if "=" not in k]
     if bad:
@@ -32,7 +33,7 @@ def basemap_build(inputs, out, crs, kinds, name, attribution, min_zoom, max_zoom
     services = ctx()
     built = build_pmtiles([Path(p) for p in inputs], Path(out), services.vocab, services.publish_limits,
                           crs=parse_crs(crs) if crs else None, kinds=dict(k.split("=", 1) for k in kinds),
-                          name=name, attribution=attribution, min_zoom=min_zoom, max_zoom=max_zoom)
+                          name=name, attribution=attribution, min_zoom=min_zoom, max_zoom=max_zoom, name_field=name_field)
     for layer in built["layers"]:
         click.echo(f"  图层 {layer['name']}：{layer['features']} 个要素，类别 {layer['label']}（{layer['class']}）")
     for s in built["skipped"]:

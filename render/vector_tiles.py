@@ -28,6 +28,8 @@ from geo.uploads import Limits, temp_dir
 
 LAYER_NAME = re.compile(r"[^0-9A-Za-z_\u4e00-\u9fff]+")
 KEPT_PROPERTIES = 8  # text attributes kept per feature besides the name (tiles stay small)
+# the name fields of 基础地理 and 第三次国土调查 layers (名称, 地名, 河流/道路/湖泊/水库/行政区/乡镇 名称), after the sites' own
+NAME_FIELDS = site_input.NAME_KEYS + ("MC", "DMMC", "HLMC", "DLMC", "HPMC", "SKMC", "XZQMC", "QXMC", "XZMC", "ZWMC", "DM")
 
 
 def tippecanoe_binary() -> str:
@@ -62,12 +64,19 @@ def _inputs(path: Path, tmp: Path) -> list[tuple[str, str, bytes]]:
     return out
 
 
-def _features(sites) -> list[dict]:
+def _name(props: dict, name_field: str | None) -> str | None:
+    keys = (name_field,) if name_field else NAME_FIELDS
+    upper = {str(k).upper(): v for k, v in props.items()}
+    return next((str(upper[k.upper()]) for k in keys if upper.get(k.upper()) not in (None, "")), None)
+
+
+def _features(sites, name_field: str | None) -> list[dict]:
     out = []
     for s in sites:
         props = {k: str(v)[:120] for k, v in list(s.properties.items())[:KEPT_PROPERTIES] if isinstance(v, (str, int, float))}
-        if s.name:
-            props["name"] = s.name[:120]
+        name = _name(s.properties, name_field)
+        if name:
+            props["name"] = name[:120]
         out.append({"type": "Feature", "properties": props, "geometry": shapely.geometry.mapping(s.geometry)})
     return out
 
@@ -85,10 +94,12 @@ def _with_metadata(src: Path, dst: Path, extra: dict) -> None:
 
 
 def build_pmtiles(paths: list[Path], out: Path, vocab, limits: Limits, crs=None, kinds: dict | None = None,
-                  name: str = "", attribution: str = "", min_zoom: int = 4, max_zoom: int = 14) -> dict:
+                  name: str = "", attribution: str = "", min_zoom: int = 4, max_zoom: int = 14,
+                  name_field: str | None = None) -> dict:
     """Write out (a .pmtiles) from the input files; returns what was built: layers, classes, counts, skipped parts.
 
-    kinds: tile layer name → basemap class, overriding the guess from the name. The archive is written
+    kinds: tile layer name → basemap class, overriding the guess from the name. name_field: the attribute labels
+    come from (default: the first of NAME_FIELDS a feature has). The archive is written
     next to out and renamed into place only when tippecanoe succeeded: nothing half-written.
     """
     out = Path(out)
@@ -111,7 +122,7 @@ def build_pmtiles(paths: list[Path], out: Path, vocab, limits: Limits, crs=None,
                     lname += "_2"
                 seq = tmp / f"{len(layers)}.geojsonl"
                 with seq.open("w", encoding="utf-8") as f:
-                    for feature in _features(got):
+                    for feature in _features(got, name_field):
                         f.write(json.dumps(feature, ensure_ascii=False) + "\n")
                 layers.append((lname, seq, len(got), kinds.get(lname) or vocab.basemap_class(lname)))
         if not layers:

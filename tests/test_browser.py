@@ -318,3 +318,46 @@ def test_coordinate_source_question_and_the_amber_unknown_state(browser_and_base
     assert "涉及" == page.locator("section.site-result").nth(1).locator("h2 .level").inner_text()
     assert op.errors == [] and op.external == []
     page.close()
+
+
+def _basemap_pixels(page) -> dict:
+    """Colours drawn on the base map's canvas tiles: river blue, boundary grey, anything but the paper colour."""
+    return page.evaluate("""(() => {
+      let drawn = 0, blue = 0, grey = 0;
+      document.querySelectorAll('.leaflet-tile-container canvas').forEach(c => {
+        const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+        for (let i = 0; i < d.length; i += 16) {
+          const [r, g, b] = [d[i], d[i + 1], d[i + 2]];
+          if (Math.abs(r - 247) + Math.abs(g - 246) + Math.abs(b - 242) > 30) drawn++;
+          if (b > r + 40 && b > 180) blue++;
+          if (Math.abs(r - g) < 8 && Math.abs(g - b) < 8 && r < 200) grey++;
+        }
+      });
+      return {drawn, blue, grey, canvases: document.querySelectorAll('.leaflet-tile-container canvas').length};
+    })()""")
+
+
+def test_reference_basemap_is_drawn_offline_and_a_failing_one_says_so(browser_and_base):
+    browser, base = browser_and_base
+    op = OfflinePage(browser, base)
+    page = op.page
+    page.goto(f"{base}/districts/500111")
+    wait_js(page, LAYERS_READY % len(KINDS))
+    control = page.inner_text(".leaflet-control-layers")
+    assert control.index("参考底图") < control.index("无底图") < control.index("OpenStreetMap（需联网）")
+    assert page.is_checked(".leaflet-control-layers-base input >> nth=0")  # the offline reference layers by default
+    wait_js(page, "document.querySelectorAll('.leaflet-tile-container canvas').length >= 4")
+    page.wait_for_timeout(1500)
+    px = _basemap_pixels(page)
+    assert px["drawn"] > 2000 and px["blue"] > 50 and px["grey"] > 200, px  # boundaries and rivers on the canvas
+    assert op.external == [] and op.errors == []
+    # OpenStreetMap cannot load here (every outside request is blocked): the map says so instead of staying grey
+    page.click("text=OpenStreetMap（需联网）")
+    page.wait_for_selector(".zm-base-failed", timeout=15000)
+    notice = page.inner_text(".zm-base-failed")
+    assert "无法加载" in notice and "参考底图" in notice
+    page.screenshot(path=os.path.join(ARTIFACTS, "basemap_failed.png"))
+    page.click("text=参考底图（离线：区县界、河流）")
+    assert page.locator(".zm-base-failed").count() == 0
+    assert any("tile.openstreetmap.org" in u for u in op.external)
+    page.close()

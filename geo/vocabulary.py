@@ -8,7 +8,7 @@ shipped file, which `default()` returns.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 
@@ -59,6 +59,7 @@ class LayerKind:
     name_by: str | None = None  # attribute naming a feature in verdict lines (the unit code)
     admission_list: tuple[str, ...] = ()  # text attributes forming the feature's 准入清单, one per dimension
     print_hatch: str | None = None  # print maps: outline and hatch instead of a fill, so kinds under it stay readable
+    symbols: dict = field(default_factory=dict)  # level value → {shape, radius, symbol}: 国控/市控/区控 drawn apart
 
     @property
     def geometry_types(self) -> tuple[str, ...]:
@@ -98,10 +99,14 @@ class LayerKind:
 
     def legend(self) -> list[dict]:
         if self.style_by:
-            return [{"label": v, "color": s["color"], "fill": s["color"], "shape": "polygon"}
+            return [{"label": v, "color": s["color"], "fill": s["color"],
+                     "shape": self.symbols[v]["shape"] if v in self.symbols else "circle" if self.is_point else "polygon"}
                     for v, s in self.attribute(self.style_by).values.items()]
         if self.level_by:
-            return [{"label": lvl, "color": self.style["fillColor"], "fill": self.style["fillColor"], "shape": "circle"} for lvl in self.levels]
+            return [{"label": lvl, "color": self.style["fillColor"], "fill": self.style["fillColor"], "shape": self.symbols.get(lvl, {}).get("shape", "circle")}
+                    for lvl in self.levels]
+        if self.print_hatch:
+            return [{"label": self.name_zh, "color": self.style.get("color"), "fill": self.style.get("fillColor"), "shape": "hatch"}]
         return [{"label": self.name_zh, "color": self.style.get("color"), "fill": self.style.get("fillColor"),
                  "shape": "circle" if self.is_point else "polygon"}]
 
@@ -122,6 +127,8 @@ class LayerKind:
             "in_shares": self.in_shares,
             "zoning": self.zoning,
             "admission_list": [[a, self.attribute(a).label] for a in self.admission_list],
+            "symbols": self.symbols,
+            "hatch": bool(self.print_hatch),
         }
 
 
@@ -151,9 +158,11 @@ class Vocabulary:
                 overlap_color=spec.get("overlap_color", spec["style"].get("color", "#333333")),
                 rule_key=spec.get("rules", key), levels=self.levels if spec.get("level_by") else {},
                 zoning=spec.get("zoning", False), name_by=spec.get("name_by"), admission_list=tuple(spec.get("admission_list", ())),
-                print_hatch=spec.get("print_hatch"))
+                print_hatch=spec.get("print_hatch"), symbols=self.levels if spec.get("level_by") else {})
         self.requirement_levels = tuple(raw["requirement_levels"])
         self.air_levels = raw["air_station_levels"]
+        if "air_station" in self.kinds:  # stations are coloured by level and shaped by it too
+            self.kinds["air_station"] = replace(self.kinds["air_station"], symbols=self.air_levels)
         if "air_station" in self.kinds and set(self.air_levels) != set(self.kinds["air_station"].attribute("level").values):
             raise ConfigError(path, "air_station_levels", "应与 air_station 的级别取值一一对应 / must list exactly the air_station level values")
         self.statuses = raw["statuses"]

@@ -216,7 +216,7 @@ def build_sections_map(adcode: str, rows: list[dict], bounds, class_legend: list
     legend = [{"title": "水质类别（GB 3838-2002）", "items": [{"label": c["label"], "color": c["color"], "fill": c["color"], "shape": "circle"}
                                                        for c in class_legend]},
               {"title": "断面级别", "items": [{"label": f"{lvl} {spec['symbol']}", "color": "#333", "fill": "#fff",
-                                           "shape": "circle" if spec["shape"] == "circle" else "polygon"} for lvl, spec in vocab.levels.items()]}]
+                                           "shape": spec["shape"]} for lvl, spec in vocab.levels.items()]}]
     SectionsLayer(rows, legend).add_to(m)
     folium.LayerControl(collapsed=True).add_to(m)
     return m
@@ -248,10 +248,9 @@ def build_air_map(adcode: str, rows: list[dict], bounds, colour_legend: dict, vo
     by level (vocabulary air_station_levels), over the district boundary."""
     m = _monitoring_map(adcode, bounds, vocab, basemaps, static, "air_map")
     present = {r["level"] for r in rows}
-    shape = {"circle": "circle", "square": "polygon", "triangle": "polygon", "diamond": "polygon"}
     legend = [colour_legend,
               {"title": vocab.kinds["air_station"].attribute("level").label,
-               "items": [{"label": f"{lvl} {spec['symbol']}", "color": "#333", "fill": "#fff", "shape": shape[spec["shape"]]}
+               "items": [{"label": f"{lvl} {spec['symbol']}", "color": "#333", "fill": "#fff", "shape": spec["shape"]}
                          for lvl, spec in vocab.air_levels.items() if lvl in present]}]
     AirStationsLayer(rows, legend, options).add_to(m)
     folium.LayerControl(collapsed=True).add_to(m)

@@ -143,8 +143,14 @@ def test_sections_map_colours_and_chart(browser_and_base, service):
     page = op.page
     page.goto(f"{base}/districts/500110/sections")
     wait_js(page, "window.SectionsMap && SectionsMap.layer && SectionsMap.layer.getLayers().length === 5")
-    colours = page.evaluate("Array.from(document.querySelectorAll('.sm-marker')).map(e => e.style.getPropertyValue('--c'))")
-    assert len(colours) == 5 and all(c.startswith("#") for c in colours)
+    markers = page.evaluate("SectionsMap.layer.getLayers().map(m => [m.sectionRow.level, m.getElement().querySelector('svg > *').tagName, "
+                            "m.getElement().querySelector('svg > *').getAttribute('fill')])")
+    assert len(markers) == 5 and all(fill.startswith("#") for _, _, fill in markers)
+    shape_tags = {"square": "rect", "circle": "circle", "triangle": "polygon"}
+    for level, tag, _ in markers:
+        assert tag == shape_tags[_vocabulary().levels[level]["shape"]], level
+    legend_tags = page.evaluate("Array.from(document.querySelectorAll('.zm-legend svg.zm-swatch')).slice(-3).map(s => s.firstChild.tagName)")
+    assert legend_tags == ["rect", "circle", "polygon"]  # 国控 ■, 市控 ●, 区控 ▲ (the 区控 swatch was a square)
     assert "水质类别" in page.inner_text(".zm-legend")
     page.evaluate("SectionsMap.layer.getLayers().find(m => m.sectionRow.name === '北渡').openPopup()")
     page.wait_for_selector(".sm-chart polyline")
@@ -170,7 +176,7 @@ def test_air_page_offline(browser_and_base, app):
         page.goto(f"{base}/districts/500111/air?date=2025-07-15")
         wait_js(page, "window.AirMap && AirMap.layer && AirMap.layer.getLayers().length === %d" % len(stations))
         day = air.day_rows("500111", "2025-07-15")["stations"]
-        colours = page.evaluate("AirMap.layer.getLayers().map(m => [m.stationRow.id, m.getElement().querySelector('.am-marker').style.getPropertyValue('--c')])")
+        colours = page.evaluate("AirMap.layer.getLayers().map(m => [m.stationRow.id, m.getElement().querySelector('svg > *').getAttribute('fill')])")
         assert dict(colours) == {r["id"]: r["color"] for r in day}
         assert "空气质量指数类别" in page.inner_text(".zm-legend")
         first = stations[0]["name"]
@@ -360,4 +366,27 @@ def test_reference_basemap_is_drawn_offline_and_a_failing_one_says_so(browser_an
     page.click("text=参考底图（离线：区县界、河流）")
     assert page.locator(".zm-base-failed").count() == 0
     assert any("tile.openstreetmap.org" in u for u in op.external)
+    page.close()
+
+
+def test_district_map_tells_levels_apart_and_hatches_the_red_line(browser_and_base, service):
+    """国控/市控/区控 sections and stations get their own shapes on the map and in the legend; the red line is an
+    outline with a hatch pattern, so a protected area under it keeps its green."""
+    browser, base = browser_and_base
+    op = OfflinePage(browser, base)
+    page = op.page
+    page.goto(f"{base}/districts/500110")
+    wait_js(page, LAYERS_READY % len(KINDS))
+    shapes = page.evaluate("""ZoningMap.layers.filter(l => ['monitoring_section', 'air_station'].includes(l.zmConfig.key))
+        .flatMap(l => l.getLayers().map(m => [l.zmConfig.key, m.feature.properties.level, m.getElement().querySelector('svg > *').tagName]))""")
+    vocab = _vocabulary()
+    tags = {"square": "rect", "circle": "circle", "triangle": "polygon", "diamond": "polygon"}
+    assert len({lvl for k, lvl, _ in shapes if k == "monitoring_section"}) >= 2
+    for key, level, tag in shapes:
+        spec = vocab.levels[level] if key == "monitoring_section" else vocab.air_levels[level]
+        assert tag == tags[spec["shape"]], (key, level)
+    fills = page.evaluate("ZoningMap.layers.find(l => l.zmConfig.key === 'redline').getLayers().map(p => p.getElement().getAttribute('fill'))")
+    assert fills and all(f.startswith("url(#zm-hatch-redline") for f in fills)
+    assert page.locator("#zm-patterns pattern").count() >= 1
+    assert op.errors == [] and op.external == []
     page.close()

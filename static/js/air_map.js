@@ -22,9 +22,7 @@
 
   function icon(row, color) {
     var level = VOCAB.air_levels[row.level] || {shape: "circle", radius: 7};
-    var size = 2 * level.radius + 2;
-    var html = '<span class="am-marker am-' + level.shape + '" style="--c:' + color + ";--s:" + size + 'px"></span>';
-    return L.divIcon({className: "am-icon", html: html, iconSize: [size + 4, size + 4], iconAnchor: [(size + 4) / 2, (size + 4) / 2]});
+    return ZoningMap.levelIcon(level.shape, color, 2 * level.radius + 4);
   }
 
   /* AQI bars (class colours) over the PM2.5 line, the 24-h limit dashed; the chosen day ringed. */

@@ -11,9 +11,7 @@
 
   function icon(row) {
     var level = VOCAB.levels[row.level];
-    var shape = level ? level.shape : "circle";
-    var html = '<span class="sm-marker sm-' + shape + '" style="--c:' + row.color + '"></span>';
-    return L.divIcon({className: "sm-icon", html: html, iconSize: [20, 20], iconAnchor: [10, 10]});
+    return ZoningMap.levelIcon(level ? level.shape : "circle", row.color, 18);
   }
 
   function el(tag, text, cls) {

@@ -13,7 +13,67 @@
       var extra = config.style_values[feature.properties[config.style_by]];
       if (extra) Object.assign(style, extra);
     }
+    if (config.hatch) {  // outline and hatch (as on the printed maps): a kind underneath keeps its own colour
+      style.fillColor = "url(#" + hatchPattern(config.key, style.color || "#c00000", style.fillOpacity) + ")";
+      style.fillOpacity = 1;
+    }
     return style;
+  }
+
+  var SVG_NS = "http://www.w3.org/2000/svg";
+
+  function svgEl(tag, attrs) {
+    var e = document.createElementNS(SVG_NS, tag);
+    Object.keys(attrs).forEach(function (k) { e.setAttribute(k, attrs[k]); });
+    return e;
+  }
+
+  /* A <pattern> of diagonal lines in the page (Leaflet's SVG paths fill with url(#id)); made once per kind and opacity. */
+  function hatchPattern(key, color, opacity) {
+    var id = "zm-hatch-" + key + "-" + Math.round((opacity === undefined ? 0.35 : opacity) * 100);
+    if (document.getElementById(id)) return id;
+    var holder = document.getElementById("zm-patterns");
+    if (!holder) {
+      holder = svgEl("svg", {id: "zm-patterns", width: 0, height: 0, "aria-hidden": "true"});
+      holder.style.position = "absolute";
+      holder.appendChild(svgEl("defs", {}));
+      document.body.appendChild(holder);
+    }
+    var a = opacity === undefined ? 0.35 : opacity;
+    var p = svgEl("pattern", {id: id, patternUnits: "userSpaceOnUse", width: 7, height: 7, patternTransform: "rotate(45)"});
+    p.appendChild(svgEl("rect", {width: 7, height: 7, fill: color, "fill-opacity": Math.min(0.12, a / 3)}));
+    p.appendChild(svgEl("line", {x1: 1, y1: 0, x2: 1, y2: 7, stroke: color, "stroke-width": 1.6, "stroke-opacity": Math.min(1, a * 2.4)}));
+    holder.firstChild.appendChild(p);
+    return id;
+  }
+
+  /* One marker or legend symbol per level shape (vocabulary monitoring_levels / air_station_levels):
+   * 国控 square, 市控 circle, 区控 triangle, 微站 diamond; "polygon" and "hatch" are area swatches. */
+  function symbol(shape, fill, stroke, size) {
+    var s = size, h = s / 2, box = svgEl("svg", {width: s, height: s, viewBox: "0 0 " + s + " " + s, "class": "zm-symbol"});
+    var common = {fill: fill || "none", stroke: stroke || "#222", "stroke-width": 1.5};
+    var shapes = {
+      circle: function () { return svgEl("circle", Object.assign({cx: h, cy: h, r: h - 1.5}, common)); },
+      square: function () { return svgEl("rect", Object.assign({x: 1.5, y: 1.5, width: s - 3, height: s - 3}, common)); },
+      triangle: function () { return svgEl("polygon", Object.assign({points: h + ",1.5 " + (s - 1.5) + "," + (s - 1.5) + " 1.5," + (s - 1.5)}, common)); },
+      diamond: function () { return svgEl("polygon", Object.assign({points: h + ",1 " + (s - 1) + "," + h + " " + h + "," + (s - 1) + " 1," + h}, common)); },
+      polygon: function () { return svgEl("rect", Object.assign({x: 1, y: 3, width: s - 2, height: s - 6}, common)); },
+      hatch: function () {
+        var g = svgEl("g", {});
+        g.appendChild(svgEl("rect", {x: 1, y: 3, width: s - 2, height: s - 6, fill: "url(#" + hatchPattern("legend", stroke || "#c00000", 0.35) + ")",
+                                     stroke: stroke || "#c00000", "stroke-width": 1.5}));
+        return g;
+      }
+    };
+    box.appendChild((shapes[shape] || shapes.circle)());
+    return box;
+  }
+
+  function levelIcon(shape, fill, size) {
+    var holder = document.createElement("div");
+    holder.appendChild(symbol(shape, fill, "#222", size));
+    return L.divIcon({className: "zm-level-icon", html: holder.innerHTML, iconSize: [size, size], iconAnchor: [size / 2, size / 2],
+                      popupAnchor: [0, -size / 2], tooltipAnchor: [size / 2, 0]});
   }
 
   /* Leaflet inserts string content as HTML; names come from uploaded data, so pass them as text. */
@@ -79,7 +139,11 @@
     var layer = L.geoJSON(null, {
       attribution: config.attribution,
       style: function (f) { return styleFor(config, f); },
-      pointToLayer: function (f, latlng) { return L.circleMarker(latlng, styleFor(config, f)); },
+      pointToLayer: function (f, latlng) {
+        var style = styleFor(config, f), level = config.symbols && f.properties && config.symbols[f.properties.level];
+        if (level) return L.marker(latlng, {icon: levelIcon(level.shape, style.fillColor, 2 * level.radius + 2), keyboard: false});
+        return L.circleMarker(latlng, style);
+      },
       onEachFeature: function (f, lyr) {
         lyr.bindPopup(function () { return popupContent(config, f.properties); }, {maxWidth: 380});
         if (f.properties && f.properties.name) lyr.bindTooltip(textNode(f.properties.name), {sticky: true});
@@ -291,10 +355,8 @@
         div.appendChild(g);
         group.items.forEach(function (it) {
           var line = document.createElement("div");
-          var sw = document.createElement("span");
-          sw.className = "zm-swatch " + (it.shape === "circle" ? "zm-circle" : "");
-          sw.style.borderColor = it.color;
-          sw.style.background = it.fill || "transparent";
+          var sw = symbol(it.shape || "polygon", it.fill || "none", it.color, 14);
+          sw.classList.add("zm-swatch");
           line.appendChild(sw);
           line.appendChild(document.createTextNode(it.label));
           div.appendChild(line);
@@ -450,6 +512,8 @@
     measureControl: measureControl,
     remoteLayer: remoteLayer,
     blankBase: blankBase,
+    levelIcon: levelIcon,
+    symbol: symbol,
     baseLayer: baseLayer,
     searchControl: searchControl,
     coordsControl: coordsControl,

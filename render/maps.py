@@ -82,6 +82,20 @@ class MapControls(folium.MacroElement):
         self.title = title
 
 
+class FitToScreen(folium.MacroElement):
+    """Popups sized to the map and auto-panned; on a phone, the layer control and the legend folded."""
+
+    _template = Template(
+        """{% macro script(this, kwargs) %}
+        ZoningMap.fitToScreen({{ this._parent.get_name() }});
+        {% endmacro %}"""
+    )
+
+    def __init__(self):
+        super().__init__()
+        self._name = "FitToScreen"
+
+
 def _local_assets(element, static: str, js: list[tuple[str, str]], css: list[tuple[str, str]]):
     element.default_js = [(name, f"{static}/{path}") for name, path in js]
     element.default_css = [(name, f"{static}/{path}") for name, path in css]
@@ -99,6 +113,7 @@ def _base_map(bounds, static: str, draw: bool = False) -> folium.Map:
         css.append(("leaflet_draw_css", "vendor/leaflet-draw/leaflet.draw.css"))
     _local_assets(m, static, js + [("zoning_map", "js/zoning_map.js")], css + [("zoning_map_css", "css/map.css")])
     m.fit_bounds([[miny, minx], [maxy, maxx]])
+    FitToScreen().add_to(m)
     return m
 
 
@@ -167,11 +182,35 @@ def build_result_map(results: list[dict], overlaps: dict, vocab, demo_layers: fr
                                                         "dashArray": "4 3", "fillOpacity": 0}).add_to(m)
     site_fc = {"type": "FeatureCollection", "features": [
         {"type": "Feature", "geometry": shapely.geometry.mapping(r["_site_geometry"]),
-         "properties": {"name": r["site"].get("name") or f"项目{i}"}} for i, r in enumerate(results, 1)]}
-    folium.GeoJson(site_fc, name="项目范围", style_function=lambda f: {"color": "#000", "weight": 3, "fillOpacity": 0},
-                   marker=folium.CircleMarker(radius=7, color="#000", fill=True, fill_color="#ffeb3b", fill_opacity=1)).add_to(m)
+         "properties": {"name": r["site"].get("name") or f"项目{i}", "index": i}} for i, r in enumerate(results, 1)]}
+    present = sorted({f["properties"]["kind"] for f in overlaps["features"]} - zoning, key=list(vocab.kinds).index)
+    legend = [{"title": "项目", "items": [{"label": "项目范围（点位为黄点）", "color": "#000", "fill": "none", "shape": "polygon"}]}]
+    if present:
+        legend.append({"title": "项目与保护区域的重叠部分", "items": [
+            {"label": vocab.kinds[k].name_zh, "color": colors[k], "fill": colors[k], "shape": "polygon"} for k in present]})
+    legend.append({"title": "区县图层（淡显）", "items": [item for k, kind in vocab.kinds.items() if not kind.zoning and k != "district"
+                                                     for item in kind.legend()[:1]]})
+    SitesLayer(site_fc, label=len(results) > 1).add_to(m)
+    MapLegend(legend).add_to(m)
     folium.LayerControl(collapsed=True).add_to(m)
     return m
+
+
+class SitesLayer(folium.MacroElement):
+    """The sites on the result map: outlines (points as yellow dots), numbered labels when there are several; names go in as
+    text (they come from uploads)."""
+
+    _template = Template(
+        """{% macro script(this, kwargs) %}
+        ZoningMap.sitesLayer({{ this._parent.get_name() }}, {{ this.sites|tojson }}, {{ this.label|tojson }});
+        {% endmacro %}"""
+    )
+
+    def __init__(self, sites: dict, label: bool):
+        super().__init__()
+        self._name = "SitesLayer"
+        self.sites = sites
+        self.label = label
 
 
 class SectionsLayer(folium.MacroElement):

@@ -140,6 +140,17 @@ def layer_conclusions(result: dict, vocab) -> list[dict]:
     return out
 
 
+def overview(results: list[dict], vocab, start: int = 0) -> dict:
+    """The conclusions of a page of sites at a glance (the result page shows it first): per site its number, name
+    and overall level, per screened kind the conclusion word; the kinds as columns."""
+    rows = []
+    for i, r in enumerate(results, start + 1):
+        rows.append({"index": i, "name": r["site"].get("name") or f"项目{i}", "level": r["verdict"]["level"],
+                     "layers": {c["kind"]: c for c in layer_conclusions(r, vocab)}})
+    kinds = list(dict.fromkeys(k for row in rows for k in row["layers"]))
+    return {"kinds": [(k, vocab.kinds[k].name_zh) for k in kinds if k in vocab.kinds], "rows": rows}
+
+
 def rules(result: dict) -> list[dict]:
     """The plan rules the result quotes, once each, with the plan title and line (not the plan file)."""
     seen, out = set(), []

@@ -390,3 +390,39 @@ def test_district_map_tells_levels_apart_and_hatches_the_red_line(browser_and_ba
     assert page.locator("#zm-patterns pattern").count() >= 1
     assert op.errors == [] and op.external == []
     page.close()
+
+
+def test_result_page_puts_the_conclusions_first_with_labelled_sites_and_a_legend(browser_and_base):
+    """Two parcels (real/survey_grouped.csv): a conclusions table first (before the map on a phone), the same levels as
+    the JSON, each site labelled on the map, a legend of what the map draws, nothing wider than the phone."""
+    browser, base = browser_and_base
+    for width, height in ((1400, 900), (390, 844)):
+        op = OfflinePage(browser, base)
+        page = op.page
+        page.set_viewport_size({"width": width, "height": height})
+        page.goto(f"{base}/screen")
+        page.set_input_files("input[name=file]", str(ROOT / "tests" / "data" / "real" / "survey_grouped.csv"))
+        page.check("input[value=declared]")
+        page.click("button[type=submit]")
+        page.wait_for_url("**/screen/results/**", timeout=20_000)
+        body = page.request.get(page.url.split("?")[0] + ".json").json()
+        results = body["sites"]
+        levels = [r["verdict"]["level"] for r in results]
+        rows = page.locator(".overview-table tr")
+        assert rows.count() == 1 + len(levels)
+        assert [rows.nth(i + 1).locator("td").nth(2).inner_text() for i in range(len(levels))] == levels
+        wait_js(page, "window.ZoningMap && ZoningMap.sites")
+        labels = page.evaluate("Array.from(document.querySelectorAll('.zm-site-label')).map(e => e.textContent)")
+        assert sorted(labels) == [f"{i} {r['site']['name'] or '项目' + str(i)}" for i, r in enumerate(results, 1)]
+        legend = page.locator(".zm-legend")
+        assert legend.count() == 1
+        if width < 600:
+            assert "zm-folded" in legend.get_attribute("class")
+            page.click(".zm-legend-toggle")
+        assert "项目范围" in legend.inner_text()
+        assert page.locator(".overview").bounding_box()["y"] < page.locator(".result-map").bounding_box()["y"]
+        if width < 600:
+            assert page.evaluate("document.documentElement.scrollWidth") <= width + 1  # tables scroll in their own box
+        page.screenshot(path=os.path.join(ARTIFACTS, f"screen_result_overview_{width}.png"))
+        assert op.errors == [] and op.external == []
+        page.close()

@@ -2,6 +2,7 @@
 table and security, wired onto one Services object. Business rules live in services/."""
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from flask import Flask, g
@@ -12,6 +13,13 @@ from services.api_description import api_description
 from services.config import ROOT
 from services.context import Services
 from web import admin, api, errors, ogc_processes, ogcapi, pages, security
+
+NUMBER_CELL = re.compile(r"^[\d\s.,%≥≤><*\[\]—±~+-]{1,12}$")
+
+
+def cell_class(text) -> str:
+    """"num" (right-aligned, kept on one line) for a figure such as ≥7.62 or 9.3[3]; "text" (wrapping) for words."""
+    return "num" if NUMBER_CELL.match(str(text)) else "text"
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -34,6 +42,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.add_template_filter(vocabulary.status_css, "status_css")
     app.add_template_filter(vocabulary.geometry_type_zh, "geometry_zh")
     app.add_template_filter(report_model.zh_text, "zh")
+    app.add_template_filter(cell_class, "cell_class")
 
     @app.context_processor
     def template_globals():

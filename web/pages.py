@@ -8,7 +8,7 @@ from geo import project_info
 from geo import water as wq
 from geo.errors import DataError
 from render import maps
-from render import air_charts
+from render import air_charts, report_model
 from services import air, basemaps, exports, history, page_exports, print_map, screening, sections, shares
 from web.errors import status_of
 from web.security import actor, api_actor, current_user, login_required, rate_limited
@@ -185,6 +185,7 @@ def screen_result(rid: str):
     m = maps.build_result_map(results, exports.overlap_geojson(results), ctx().vocab, demo_layers=demo_layers,
                               basemaps=ctx().basemaps.for_map())
     return render_template("screen_result.html", results=exports.public(results), rid=rid, map=maps.render_parts(m),
+                           overview=report_model.overview(results, ctx().vocab, paged["start"]),
                            rerun=screening.rerun_form(every) if paged["page"] == 1 else None, paged=paged,
                            can_rerun=history.can_rerun(ctx(), actor(), rid))
 

@@ -292,6 +292,20 @@
     return ctl.addTo(map);
   }
 
+  /* The screened sites: black outlines, points as yellow dots; with several sites each gets a label "序号 名称". */
+  function sitesLayer(map, sites, label) {
+    var layer = L.geoJSON(sites, {
+      style: function () { return {color: "#000", weight: 3, fillOpacity: 0}; },
+      pointToLayer: function (f, latlng) { return L.circleMarker(latlng, {radius: 7, color: "#000", weight: 2, fillColor: "#ffeb3b", fillOpacity: 1}); },
+      onEachFeature: function (f, lyr) {
+        var text = (label ? f.properties.index + " " : "") + f.properties.name;
+        lyr.bindTooltip(textNode(text), label ? {permanent: true, direction: "top", className: "zm-site-label"} : {sticky: true});
+      }
+    }).addTo(map);
+    window.ZoningMap.sites = layer;
+    return layer;
+  }
+
   /* Zone rules come from the page (<script type="application/json" id="crs-rules">, written from
    * geo.crs.ui_rules()): each 3° zone's longitude span, number, EPSG code and PROJ definition. */
   var crsRules;
@@ -341,13 +355,64 @@
     return ctl.addTo(map);
   }
 
+  var PHONE_WIDTH_PX = 600;
+
+  function narrow(map) { return map.getSize().x < PHONE_WIDTH_PX; }
+
+  /* Popups sized to the map (never wider or taller than it, the close button always on screen, the map panned to
+   * show them) and, on a phone, the layer control folded behind its button. Called for every map (render/maps.py). */
+  function fitToScreen(map) {
+    map.on("popupopen", function (e) {
+      var size = map.getSize(), o = e.popup.options;
+      o.maxWidth = Math.max(180, Math.min(o.maxWidth || 380, size.x - 60));
+      o.maxHeight = Math.max(120, size.y - (narrow(map) ? 70 : 110));
+      o.autoPan = true;
+      o.autoPanPadding = L.point(12, 12);
+      o.keepInView = true;
+      e.popup.update();
+    });
+    map.whenReady(function () { setTimeout(function () { foldControls(map); }, 0); });  // after the page's controls are added
+  }
+
+  function foldControls(map) {
+    {
+      if (!narrow(map)) return;
+      map.getContainer().classList.add("zm-phone");
+      document.querySelectorAll(".leaflet-control-layers").forEach(function (ctl) {
+        if (!map.getContainer().contains(ctl)) return;
+        ctl.classList.remove("leaflet-control-layers-expanded");
+        var toggle = ctl.querySelector(".leaflet-control-layers-toggle");
+        if (toggle && !toggle.dataset.zmBound) {
+          toggle.dataset.zmBound = "1";
+          toggle.title = "图层与底图";
+          L.DomEvent.on(toggle, "click", function (ev) {
+            L.DomEvent.preventDefault(ev);
+            L.DomEvent.stopPropagation(ev);
+            ctl.classList.toggle("leaflet-control-layers-expanded");
+          });
+          map.on("click", function () { ctl.classList.remove("leaflet-control-layers-expanded"); });
+        }
+      });
+    }
+  }
+
   function legendControl(map, items) {
     var ctl = L.control({position: "bottomright"});
     ctl.onAdd = function () {
       var div = L.DomUtil.create("div", "zm-legend");
-      var h = document.createElement("h4");
+      var h = document.createElement("button");
+      h.type = "button";
+      h.className = "zm-legend-toggle";
       h.textContent = "图例";
+      h.setAttribute("aria-expanded", "true");
       div.appendChild(h);
+      L.DomEvent.disableClickPropagation(div);
+      L.DomEvent.disableScrollPropagation(div);
+      h.addEventListener("click", function () {
+        var folded = div.classList.toggle("zm-folded");
+        h.setAttribute("aria-expanded", folded ? "false" : "true");
+      });
+      if (narrow(map)) { div.classList.add("zm-folded"); h.setAttribute("aria-expanded", "false"); }
       items.forEach(function (group) {
         var g = document.createElement("div");
         g.className = "zm-legend-group";
@@ -512,6 +577,8 @@
     measureControl: measureControl,
     remoteLayer: remoteLayer,
     blankBase: blankBase,
+    fitToScreen: fitToScreen,
+    sitesLayer: sitesLayer,
     levelIcon: levelIcon,
     symbol: symbol,
     baseLayer: baseLayer,

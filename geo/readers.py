@@ -741,13 +741,15 @@ def typed_coordinates(text: str, limits: Limits = DEFAULT_LIMITS) -> Layer:
             pts.append((float(fields[0]), float(fields[1])))
         except ValueError:
             raise DataError(f"第 {n} 行坐标不是数字", f"line {n}: not numbers") from None
-    if len(pts) == 1:
-        geom = shapely.Point(pts[0])
-    elif len(pts) >= 3:
-        geom = shapely.Polygon(pts)
-    else:
+    if len(pts) == 2 or not pts:
         raise DataError("请输入 1 个点（点位）或至少 3 个点（面）", "give 1 point or at least 3 points")
-    return Layer([Feature(geom, "输入的坐标")])
+    # the order is told by the values, as for CSV columns: 纬度,经度 or the survey order X(北),Y(东) are read the right way round
+    a, b = np.array([p[0] for p in pts]), np.array([p[1] for p in pts])
+    x, y, note = _orient("xy", a, b, ("每行第 1 个数", "每行第 2 个数"))
+    pts = list(zip(x.tolist(), y.tolist()))
+    geom = shapely.Point(pts[0]) if len(pts) == 1 else shapely.Polygon(pts)
+    notes = [note] if note and not note.startswith("“每行第 1 个数”列为东坐标") else []  # easting first is the expected order
+    return Layer([Feature(geom, "输入的坐标", notes=[n.replace("列为", "为").replace("两列", "两个数") for n in notes])])
 
 
 # ---------------------------------------------------------------- dispatch

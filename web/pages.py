@@ -169,7 +169,10 @@ def screen_submit():
                                corridor_width_m=request.form.get("corridor_width_m"),
                                project=project_info.from_form(request.form, ctx().vocab.project_fields))
     except DataError as exc:
-        return screen_form_page(status_of(exc), error=exc.message_zh, form=request.form)
+        kept = request.form.to_dict()
+        if f is not None and f.filename:
+            kept["had_file"] = f.filename[:80]  # a browser cannot be given the file back: the page asks for it again
+        return screen_form_page(status_of(exc), error=exc.message_zh, form=kept)
     return redirect(url_for("pages.screen_result", rid=run.result_id), code=303)
 
 

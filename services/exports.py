@@ -4,6 +4,7 @@ and KML (render/gis_exports.py)."""
 from __future__ import annotations
 
 import json
+import re
 
 import shapely
 import shapely.geometry
@@ -114,6 +115,28 @@ def response_body(results: list[dict], rid: str, links: dict) -> dict:
     return body
 
 
+UNSAFE_IN_FILE_NAMES = re.compile(r'[\\/:*?"<>|\x00-\x1f\x7f]+')
+MAX_NAME_CHARS = 60
+
+
+def fallback_name(rid: str, fmt: str, table: str | None = None) -> str:
+    """The ASCII file name (for clients that cannot read an RFC 5987 one): screening-<id>."""
+    return f"screening-{rid}{'-summary' if table == 'summary' else ''}{FILE_SUFFIX.get(fmt, '.' + fmt)}"
+
+
+def download_name(results: list[dict], rid: str, fmt: str, table: str | None = None) -> str:
+    """What a reviewer saves the file as: the project name, else the (single) site's name, then 选址初筛 and the
+    first characters of the id (two checks of one project do not overwrite each other); screening-<id> when neither
+    is known. Characters a file system refuses are dropped."""
+    project = (results[0].get("project") or {}).get("name") if results else None
+    site = results[0]["site"].get("name") if len(results) == 1 else None
+    base = UNSAFE_IN_FILE_NAMES.sub(" ", str(project or site or "")).strip(" .")
+    base = re.sub(r"\s+", " ", base)[:MAX_NAME_CHARS].strip()
+    if not base:
+        return fallback_name(rid, fmt, table)
+    return f"{base}-选址初筛{'-汇总表' if table == 'summary' else ''}-{rid[:6]}{FILE_SUFFIX.get(fmt, '.' + fmt)}"
+
+
 CSV_TABLES = ("hits", "summary")  # csv: hits (default) one row per site × hit, English field names; summary: the 汇总表
 
 
@@ -128,7 +151,7 @@ def screening_export(ctx, rid: str, fmt: str, links: dict, encoding: str | None 
         raise DataError(f"Shapefile 编码只能是 gbk 或 utf-8，收到：{encoding[:20]}", f"encoding must be gbk or utf-8, got {encoding[:20]!r}")
     if table not in (None, "", *CSV_TABLES) or (table and fmt != "csv"):
         raise DataError(f"table 只用于 CSV，取值 hits 或 summary，收到：{str(table)[:20]}", "table applies to csv only: hits or summary")
-    name = f"screening-{rid}{'-summary' if table == 'summary' else ''}{FILE_SUFFIX.get(fmt, '.' + fmt)}"
+    name = download_name(results, rid, fmt, table)
     if fmt == "json":
         content = json.dumps(response_body(results, rid, links), ensure_ascii=False, indent=1)
     elif fmt == "geojson":

@@ -64,3 +64,22 @@ def test_survey_order_typed_polygon_is_read_north_first():
     east_first = sites.sites_from_text("35560000,3290000\n35561000,3290000\n35561000,3291000")
     assert north_first[0].geometry.equals_exact(east_first[0].geometry, 1e-9)
     assert any("北坐标" in n for n in north_first[0].notes) and not east_first[0].notes
+
+
+def test_downloads_are_named_after_the_project_or_the_site(client):
+    from urllib.parse import quote, unquote
+
+    geometry = {"type": "Polygon", "coordinates": [[[105.70, 29.70], [105.71, 29.70], [105.71, 29.71], [105.70, 29.70]]]}
+    rid = client.post("/api/screen", json={"geometry": geometry, "project": {"name": "双桥/物流园:一期"}}).get_json()["result_id"]
+    for fmt, suffix in (("pdf", ".pdf"), ("xlsx", ".xlsx"), ("shp", "-shp.zip"), ("docx", ".docx")):
+        cd = client.get(f"/screen/results/{rid}.{fmt}").headers["Content-Disposition"]
+        assert f'filename="screening-{rid}{suffix}"' in cd  # ASCII name for old clients
+        assert f"filename*=UTF-8''{quote(f'双桥 物流园 一期-选址初筛-{rid[:6]}{suffix}', safe='')}" in cd, cd
+    cd = client.get(f"/screen/results/{rid}.csv?table=summary").headers["Content-Disposition"]
+    assert unquote(cd.split("filename*=UTF-8''")[1]) == f"双桥 物流园 一期-选址初筛-汇总表-{rid[:6]}.csv"
+    feature = {"type": "Feature", "properties": {"name": "龙水镇 A 地块"}, "geometry": geometry}
+    rid = client.post("/api/screen", json={"geometry": feature}).get_json()["result_id"]
+    cd = client.get(f"/screen/results/{rid}.kml").headers["Content-Disposition"]
+    assert unquote(cd.split("filename*=UTF-8''")[1]) == f"龙水镇 A 地块-选址初筛-{rid[:6]}.kml"
+    rid = client.post("/api/screen", json={"geometry": geometry}).get_json()["result_id"]
+    assert client.get(f"/screen/results/{rid}.pdf").headers["Content-Disposition"] == f'attachment; filename="screening-{rid}.pdf"'

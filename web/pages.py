@@ -2,6 +2,8 @@
 the screening form, result page and exports. Each view gathers plain data from services and renders."""
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from flask import Blueprint, Response, current_app, redirect, render_template, request, send_file, url_for
 
 from geo import project_info
@@ -108,8 +110,13 @@ def district_print(adcode: str, fmt: str):
     return _download(*print_map.print_view(ctx(), actor(), adcode, fmt, a.get("bbox"), a.get("layers"), a.get("paper"), a.get("title")))
 
 
-def _download(content, mimetype: str, filename: str) -> Response:
-    return Response(content, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+def _download(content, mimetype: str, filename: str, fallback: str | None = None) -> Response:
+    """An attachment named filename (UTF-8, RFC 6266 filename*), with an ASCII name for older clients."""
+    ascii_name = fallback or filename
+    disposition = f'attachment; filename="{ascii_name}"'
+    if filename != ascii_name:
+        disposition += f"; filename*=UTF-8''{quote(filename, safe='')}"
+    return Response(content, mimetype=mimetype, headers={"Content-Disposition": disposition})
 
 
 def sections_page(adcode: str, status: int = 200, period: str | None = None, **extra):
@@ -210,5 +217,6 @@ def my_check_rerun(rid: str):
 @bp.get("/screen/results/<rid>.<fmt>")
 @rate_limited("results")
 def screen_export(rid: str, fmt: str):
-    return _download(*exports.screening_export(ctx(), rid, fmt, _links(rid), request.args.get("encoding"), api_actor(),
-                                               request.args.get("table")))
+    table = request.args.get("table")
+    return _download(*exports.screening_export(ctx(), rid, fmt, _links(rid), request.args.get("encoding"), api_actor(), table),
+                     fallback=exports.fallback_name(rid, fmt, table))

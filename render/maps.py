@@ -65,7 +65,7 @@ class MapControls(folium.MacroElement):
     _template = Template(
         """{% macro script(this, kwargs) %}
         L.control.scale({imperial: false}).addTo({{ this._parent.get_name() }});
-        ZoningMap.searchControl({{ this._parent.get_name() }});
+        ZoningMap.searchControl({{ this._parent.get_name() }}, {{ this.initials|tojson }});
         ZoningMap.coordsControl({{ this._parent.get_name() }});
         ZoningMap.legendControl({{ this._parent.get_name() }}, {{ this.legend|tojson }});
         ZoningMap.drawScreen({{ this._parent.get_name() }}, {{ this.adcode|tojson }});
@@ -74,9 +74,10 @@ class MapControls(folium.MacroElement):
         {% endmacro %}"""
     )
 
-    def __init__(self, legend: list, adcode: str, title: str = ""):
+    def __init__(self, legend: list, adcode: str, title: str = "", initials: dict | None = None):
         super().__init__()
         self._name = "MapControls"
+        self.initials = initials or {}
         self.legend = legend
         self.adcode = adcode
         self.title = title
@@ -118,9 +119,9 @@ def _base_map(bounds, static: str, draw: bool = False) -> folium.Map:
 
 
 def build_district_map(adcode: str, plan: dict, bounds, basemaps: list[dict], vocab, demo_kinds: frozenset,
-                       static: str = "/static") -> folium.Map:
+                       initials: dict | None = None, static: str = "/static") -> folium.Map:
     """bounds: (minx, miny, maxx, maxy) in lon/lat; basemaps: services.basemaps' list; demo_kinds: kinds still on
-    demo geometry (labelled 示意)."""
+    demo geometry (labelled 示意); initials: feature name → pinyin initials for the search box."""
     m = _base_map(bounds, static, draw=True)
     add_base_layers(m, basemaps)
 
@@ -142,7 +143,7 @@ def build_district_map(adcode: str, plan: dict, bounds, basemaps: list[dict], vo
     _local_assets(fullscreen, static, [("Control.Fullscreen.js", "vendor/leaflet-fullscreen/Control.FullScreen.js")],
                   [("Control.FullScreen.css", "vendor/leaflet-fullscreen/Control.FullScreen.css")])
     fullscreen.add_to(m)
-    MapControls(legend, adcode, f"{plan.get('name', adcode)}生态环境管控一张图").add_to(m)
+    MapControls(legend, adcode, f"{plan.get('name', adcode)}生态环境管控一张图", initials).add_to(m)
     return m
 
 

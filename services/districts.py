@@ -25,12 +25,22 @@ class DistrictService:
         self.area_m2 = {a: float(store.read("district", a)["area_m2"].sum()) for a in plans}
         self.layer_geojson = lru_cache(maxsize=16)(self._layer_geojson)
         self.layer_body = lru_cache(maxsize=128)(self._layer_body)
+        self.search_initials = lru_cache(maxsize=64)(self._search_initials)
 
     def check(self, adcode) -> str:
         """The adcode, or the one NotFoundError every adapter shows for an unknown district."""
         if not isinstance(adcode, str) or adcode not in self.plans:
             raise NotFoundError(f"未知的行政区划代码：{str(adcode)[:20]}", f"unknown district adcode: {str(adcode)[:20]}")
         return adcode
+
+    def _search_initials(self, adcode: str) -> dict[str, str]:
+        """Feature name → its pinyin initials (玉龙山森林公园 → ylslgy), so the map's search finds a name by them too.
+        The service holds one such index per district and data version (a publish makes a new DistrictService)."""
+        from pypinyin import Style, lazy_pinyin
+
+        self.check(adcode)
+        names = {str(n) for key in self.vocab.kinds for n in self.store.read(key, adcode)["name"].dropna() if str(n).strip()}
+        return {n: "".join(p[0] for p in lazy_pinyin(n, style=Style.FIRST_LETTER, errors="ignore") if p).lower() for n in sorted(names)}
 
     def district_summary(self, adcode: str) -> dict:
         self.check(adcode)

@@ -69,11 +69,53 @@ def test_search_box_finds_a_section(browser_and_base, service):
     page.goto(f"{base}/districts/500110")
     wait_js(page, LAYERS_READY % len(KINDS))
     name = service.plans["500110"]["monitoring_sections"][0]["name"]
-    wait_js(page, "document.querySelectorAll('#zm-search-names option').length > 0")
+    wait_js(page, "document.querySelector('.zm-search').dataset.ready")
     page.fill(".zm-search input", name)
     page.press(".zm-search input", "Enter")
     page.wait_for_selector(".leaflet-popup-content")
     assert name in page.inner_text(".leaflet-popup-content")
+    assert op.errors == [] and op.external == []
+    page.close()
+
+
+def test_search_by_part_of_a_name_pinyin_initials_and_coordinates(browser_and_base, service):
+    """“玉龙山” finds 玉龙山…森林公园 (a part of the name), its pinyin initials find it too, an unknown word says 未找到, and
+    typed lon/lat (either order) or Gauss-Krüger X/Y (with or without the zone prefix) move the map there."""
+    from pypinyin import Style, lazy_pinyin
+
+    browser, base = browser_and_base
+    op = OfflinePage(browser, base)
+    page = op.page
+    page.goto(f"{base}/districts/500235")
+    wait_js(page, LAYERS_READY % len(KINDS))
+    wait_js(page, "document.querySelector('.zm-search').dataset.ready")
+    names = [str(n) for n in service.store.read("protected_area", "500235")["name"]]
+    target = next(n for n in names if len(n) >= 6)
+    part = target[1:4]
+    page.fill(".zm-search input", part)
+    listed = page.locator(".zm-search-results li").all_inner_texts()
+    assert any(target in item for item in listed) and all(part in item for item in listed)
+    initials = "".join(p[0] for p in lazy_pinyin(target, style=Style.FIRST_LETTER)).lower()
+    page.fill(".zm-search input", initials)
+    assert any(target in item for item in page.locator(".zm-search-results li").all_inner_texts())
+    page.press(".zm-search input", "Enter")
+    page.wait_for_selector(".leaflet-popup-content")
+    assert target in page.inner_text(".leaflet-popup-content")
+    page.wait_for_timeout(600)  # the zoom to it ends before the next search moves the map
+    page.fill(".zm-search input", "没有这个地名")
+    assert "未找到" in page.inner_text(".zm-search-results")
+    lon, lat = 108.70, 30.95
+    to_gk = Transformer.from_crs(4490, 4524, always_xy=True)  # zone 36 (with prefix), where 云阳 lies
+    east, north = to_gk.transform(lon, lat)
+    for typed in (f"{lon},{lat}", f"{lat}, {lon}", f"{north:.2f},{east:.2f}", f"{east:.2f} {north:.2f}", f"{north:.2f},{east - 36e6:.2f}"):
+        page.fill(".zm-search input", typed)
+        page.press(".zm-search input", "Enter")
+        page.wait_for_timeout(300)
+        got = page.evaluate("ZoningMap.lastJump")
+        assert got["lon"] == pytest.approx(lon, abs=1e-6) and got["lat"] == pytest.approx(lat, abs=1e-6), typed
+        assert page.evaluate(f"ZoningMap.map.getBounds().pad(-0.1).contains([{lat}, {lon}]) && ZoningMap.map.getZoom() >= 15"), \
+            (typed, page.evaluate("[ZoningMap.map.getCenter(), ZoningMap.map.getZoom(), ZoningMap.map.getSize()]"))
+    assert "未写带号" in page.inner_text(".leaflet-popup-content")
     assert op.errors == [] and op.external == []
     page.close()
 

@@ -39,7 +39,7 @@ def district_map(adcode: str):
     snap = ctx().live.get()
     summary = snap.districts.district_summary(adcode)
     m = maps.build_district_map(adcode, summary["plan"], snap.districts.bounds(adcode), ctx().basemaps.for_map(), ctx().vocab,
-                                demo_kinds=snap.districts.demo_kinds(adcode))
+                                demo_kinds=snap.districts.demo_kinds(adcode), initials=snap.districts.search_initials(adcode))
     return render_template("district.html", plan=summary["plan"], map=maps.render_parts(m))
 
 

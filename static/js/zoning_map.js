@@ -249,43 +249,122 @@
     return layer;
   }
 
-  /* Search box: every feature name of every loaded layer; picks zoom there and open its popup. */
-  function searchControl(map) {
+  /* Typed coordinates: "经度,纬度" (either order: the values tell), or Gauss-Krüger "X(北),Y(东)" / "Y,X" with the zone
+   * prefix on the easting, or without it in the zone of the map's centre. Returns {lat, lon, text} or null. */
+  function parseCoordinates(text, map) {
+    var nums = (text.match(/-?\d+(?:\.\d+)?/g) || []).map(Number);
+    if (nums.length !== 2 || !/^[\s\d.,，;；:：\-°A-Za-z()（）=]*$/.test(text)) return null;
+    var a = nums[0], b = nums[1], c = rules();
+    function lonlat(lon, lat) { return lon >= 73 && lon <= 136 && lat >= 3 && lat <= 54; }
+    if (lonlat(a, b)) return {lon: a, lat: b, text: "经度 " + a + "°，纬度 " + b + "°"};
+    if (lonlat(b, a)) return {lon: b, lat: a, text: "经度 " + b + "°，纬度 " + a + "°（按数值判断，第一个数为纬度）"};
+    if (!c || !c.gk3) return null;
+    function gk(east, northing) {
+      var zone, plainEast = east;
+      if (east >= 1e7) { zone = Math.floor(east / 1e6); plainEast = east - zone * 1e6; }
+      var z = zone ? c.gk3.zones.find(function (r) { return r.zone === zone; }) :
+        c.gk3.zones.find(function (r) { var lon = map.getCenter().lng; return lon >= r.lon_min && lon < r.lon_max; });
+      if (!z || plainEast < 1e5 || plainEast > 9e5 || northing < 2e6 || northing > 6e6) return null;
+      var ll = proj4(z.proj4, "EPSG:4326", [z.zone * 1e6 + plainEast, northing]);
+      return {lon: ll[0], lat: ll[1], text: "高斯-克吕格 3° 第" + z.zone + "带 X(北) " + northing + " m，Y(东) " + (z.zone * 1e6 + plainEast) + " m" +
+              (zone ? "" : "（未写带号，按地图中心所在的第" + z.zone + "带）")};
+    }
+    return gk(a, b) || gk(b, a);  // gk() checks the ranges, so the order is told by the values
+  }
+
+  var jumpMarker = null;
+
+  function jumpTo(map, where) {
+    if (jumpMarker) map.removeLayer(jumpMarker);
+    jumpMarker = L.circleMarker([where.lat, where.lon], {radius: 8, color: "#000", weight: 2, fillColor: "#ffeb3b", fillOpacity: 1}).addTo(map);
+    jumpMarker.bindPopup(textNode("输入的坐标：" + where.text + "（CGCS2000 经度 " + where.lon.toFixed(6) + "°，纬度 " + where.lat.toFixed(6) + "°）"));
+    map.setView([where.lat, where.lon], Math.max(map.getZoom(), 15), {animate: false});
+    jumpMarker.openPopup();
+    window.ZoningMap.lastJump = where;
+  }
+
+  /* Search box: every feature name of every loaded layer, found by any part of the name or by its pinyin initials
+   * (initials: name → initials, computed by the server); or typed coordinates to jump to. */
+  function searchControl(map, initials) {
     window.ZoningMap.map = map;  // for tests and the console
+    initials = initials || {};
     var ctl = L.control({position: "topleft"});
     ctl.onAdd = function () {
       var div = L.DomUtil.create("div", "zm-search leaflet-bar");
       var input = L.DomUtil.create("input", "", div);
       input.type = "search";
-      input.placeholder = "按名称搜索要素…";
-      input.setAttribute("list", "zm-search-names");
-      input.setAttribute("aria-label", "按名称搜索要素");
-      var list = L.DomUtil.create("datalist", "", div);
-      list.id = "zm-search-names";
+      input.placeholder = "搜索名称、拼音首字母或坐标…";
+      input.setAttribute("aria-label", "按名称、拼音首字母或坐标搜索");
+      input.setAttribute("autocomplete", "off");
+      var list = L.DomUtil.create("ul", "zm-search-results", div);
+      list.setAttribute("role", "listbox");
+      list.hidden = true;
       L.DomEvent.disableClickPropagation(div);
+      L.DomEvent.disableScrollPropagation(div);
+      var entries = [];
       Promise.all(registry.map(function (l) { return l.zmReady.catch(function () { return l; }); })).then(function () {
         var seen = {};
         registry.forEach(function (l) {
           l.eachLayer(function (f) {
             var n = f.feature && f.feature.properties && f.feature.properties.name;
             if (n && !seen[n]) {
-              seen[n] = f;
-              var opt = document.createElement("option");
-              opt.value = n;
-              list.appendChild(opt);
+              seen[n] = true;
+              entries.push({name: String(n), initials: initials[n] || "", feature: f, owner: l});
             }
           });
         });
-        function go() {
-          var f = seen[input.value];
-          if (!f) return;
-          var owner = registry.find(function (l) { return l.hasLayer(f); });
-          if (owner && !map.hasLayer(owner)) map.addLayer(owner);
-          if (f.getBounds) map.fitBounds(f.getBounds(), {maxZoom: 14}); else map.setView(f.getLatLng(), 14);
-          f.openPopup();
+        div.dataset.ready = "1";
+      });
+      function pick(e) {
+        list.hidden = true;
+        input.value = e.name;
+        if (!map.hasLayer(e.owner)) map.addLayer(e.owner);
+        if (e.feature.getBounds) map.fitBounds(e.feature.getBounds(), {maxZoom: 14}); else map.setView(e.feature.getLatLng(), 14);
+        e.feature.openPopup();
+      }
+      function matches(q) {
+        var low = q.toLowerCase().replace(/\s+/g, "");
+        if (!low) return [];
+        var ascii = /^[a-z]+$/.test(low);
+        return entries.map(function (e) {
+          var at = e.name.toLowerCase().indexOf(low), score = at === 0 ? 0 : at > 0 ? 1 : -1;
+          if (score < 0 && ascii) { var i = e.initials.indexOf(low); score = i === 0 ? 2 : i > 0 ? 3 : -1; }
+          return {e: e, score: score};
+        }).filter(function (m) { return m.score >= 0; })
+          .sort(function (x, y) { return x.score - y.score || x.e.name.length - y.e.name.length; })
+          .slice(0, 12).map(function (m) { return m.e; });
+      }
+      function show(q) {
+        list.innerHTML = "";
+        if (!q.trim()) { list.hidden = true; return []; }
+        var found = matches(q), where = found.length ? null : parseCoordinates(q, map);
+        if (where) {
+          var li = L.DomUtil.create("li", "zm-search-coord", list);
+          li.textContent = "定位到 " + where.text;
+          li.addEventListener("click", function () { list.hidden = true; jumpTo(map, where); });
+        } else if (!found.length) {
+          var none = L.DomUtil.create("li", "zm-search-none", list);
+          none.textContent = "未找到“" + q + "”：可输入名称的一部分（如“玉龙山”）、拼音首字母，或坐标（经度,纬度 / X,Y）";
         }
-        input.addEventListener("change", go);
-        input.addEventListener("keydown", function (e) { if (e.key === "Enter") go(); });
+        found.forEach(function (e) {
+          var li = L.DomUtil.create("li", "", list);
+          li.setAttribute("role", "option");
+          li.appendChild(textNode(e.name));
+          var kind = L.DomUtil.create("small", "", li);
+          kind.textContent = " " + e.owner.zmConfig.name_zh;
+          li.addEventListener("click", function () { pick(e); });
+        });
+        list.hidden = false;
+        return where ? [where] : found;
+      }
+      input.addEventListener("input", function () { show(input.value); });
+      input.addEventListener("keydown", function (ev) {
+        if (ev.key === "Escape") { list.hidden = true; return; }
+        if (ev.key !== "Enter") return;
+        ev.preventDefault();
+        var got = show(input.value);
+        if (!got.length) return;
+        if (got[0].feature) pick(got[0]); else { list.hidden = true; jumpTo(map, got[0]); }
       });
       return div;
     };
@@ -583,6 +662,7 @@
     symbol: symbol,
     baseLayer: baseLayer,
     searchControl: searchControl,
+    parseCoordinates: parseCoordinates,
     coordsControl: coordsControl,
     legendControl: legendControl,
     gk3: gk3,

@@ -212,3 +212,21 @@ def test_shipped_reference_layers_hold_chongqing_and_its_neighbours():
     tj = basemaps.tilejson("context")
     assert set(tj["zoning_classes"]) == {"county", "county_label", "river", "lake"}
     assert basemaps.default == "context" and basemaps.for_map()[0]["offline"]
+
+
+def test_a_vector_mbtiles_from_elsewhere_is_drawn_by_its_layer_names(make_app, tmp_path):
+    """An MBTiles cut by another tippecanoe run (no zoning metadata): served, its layers classed by their names."""
+    src = tmp_path / "roads.geojson"
+    src.write_text(json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"name": "宝顶大道"}, "geometry": {"type": "LineString", "coordinates": [[105.70, 29.70], [105.75, 29.72]]}}]}),
+        encoding="utf-8")
+    mb = tmp_path / "city.mbtiles"
+    tool = Path(sys.executable).with_name("tippecanoe")
+    subprocess.run([str(tool), "-o", str(mb), "-z", "10", "-Z", "8", "-l", "roads", "--quiet", str(src)], check=True)
+    app = make_app(BASEMAPS=[{"name": "city", "label": "城区道路", "path": str(mb)}])
+    listed = {b["name"]: b for b in app.extensions["services"].basemaps.for_map()}
+    assert listed["city"]["kind"] == "vector" and listed["city"]["classes"] == {"roads": "road"}
+    x, y = _tile_of(105.72, 29.71, 10)
+    resp = app.test_client().get(f"/basemaps/city/10/{x}/{y}", headers={"Accept-Encoding": "gzip"})
+    assert resp.status_code == 200 and resp.headers["Content-Type"] == "application/vnd.mapbox-vector-tile"
+    assert resp.headers.get("Content-Encoding") == "gzip" and b"roads" in gzip.decompress(resp.data)

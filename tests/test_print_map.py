@@ -104,3 +104,16 @@ def test_print_the_current_view_from_the_map(app):
         assert all(f"{v:.6f}" in url for v in bounds)  # the view printed is the map's
         assert op.errors == [] and op.external == []
         browser.close()
+
+
+def test_printed_map_has_the_reference_layers_under_it(client, tmp_path):
+    """The 大足/荣昌 border with both county names (data/context.gpkg's label points): the county outlines and names
+    are drawn, named in the legend as 参考底图, and the source is in the foot line."""
+    import subprocess
+
+    pdf = client.get("/districts/500111/print.pdf?bbox=105.40,29.40,105.80,29.70&layers=redline").data
+    path = tmp_path / "print.pdf"
+    path.write_bytes(pdf)
+    text = subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, check=True).stdout
+    assert "大足区" in text and "荣昌区" in text
+    assert "区县界（参考底图）" in text and "GSHHG/WDBII" in text

@@ -127,7 +127,6 @@ SWAPPED = "3291800,35557800\n3291800,35558400\n3292400,35558400\n"  # northing f
 
 
 @pytest.mark.parametrize("call", [
-    lambda: sites.sites_from_text(SWAPPED),
     lambda: sites.sites_from_geojson({"type": "Point", "coordinates": [3291800.0, 35557800.0]}),
     lambda: sites.sites_from_geojson({"type": "Point", "coordinates": [3291800.0, 557800.0]}),  # no zone prefix
 ])
@@ -135,6 +134,14 @@ def test_swapped_columns_are_named_as_such(call):
     with pytest.raises(DataError) as exc:
         call()
     assert "X/Y 似乎互换" in exc.value.message_zh and "swapped" in exc.value.message_en
+
+
+def test_typed_rows_in_survey_order_are_read_with_a_notice():
+    """Typed X(北),Y(东) is the survey order (as in a CSV's 点号,X,Y): read so and said; GeoJSON is x, y by its spec."""
+    [site] = sites.sites_from_text(SWAPPED)
+    [same] = sites.sites_from_text("\n".join(",".join(reversed(line.split(","))) for line in SWAPPED.splitlines()))
+    assert site.geometry.equals_exact(same.geometry, 1e-9) and site.crs["assumed"].startswith("EPSG:4523 ")
+    assert any("北坐标" in n for n in site.notes) and not same.notes
 
 
 def test_the_same_rows_in_order_are_read():

@@ -235,6 +235,35 @@ def crs_label(crs) -> str:
     return f"EPSG:{crs} {CRS.from_epsg(crs).name}"
 
 
+def _zh_names() -> dict[int, str]:
+    names = {GEO_EPSG: "CGCS2000 经纬度", 4326: "WGS84 经纬度"}
+    for z in GK3_ZONES:
+        cm = central_meridian(z, 3)
+        names[gk3_epsg(z)] = f"CGCS2000 高斯-克吕格 3° 带第 {z} 带（中央经线 {cm}°E，含带号）"
+        names[gk3_epsg(z, False)] = f"CGCS2000 高斯-克吕格 3° 带（中央经线 {cm}°E，不含带号）"
+    for z in GK6_ZONES:
+        cm = central_meridian(z, 6)
+        names[gk_epsg(z, 6)] = f"CGCS2000 高斯-克吕格 6° 带第 {z} 带（中央经线 {cm}°E，含带号）"
+        names[gk_epsg(z, 6, False)] = f"CGCS2000 高斯-克吕格 6° 带（中央经线 {cm}°E，不含带号）"
+    return names
+
+
+CRS_NAMES_ZH = _zh_names()
+_LABEL = re.compile(r"^EPSG:(\d+) ")
+
+
+def label_zh(label) -> str:
+    """A CRS label (crs_label's 'EPSG:4523 CGCS2000 / 3-degree Gauss-Kruger zone 35') in reviewers' words for pages and
+    reports; the API keeps the EPSG registry's name. Systems without a Chinese name keep theirs."""
+    text = str(label or "")
+    if " → " in text:  # a conversion note: 'EPSG:4523 … → CGCS2000 经纬度（…）'
+        return " → ".join(label_zh(part) for part in text.split(" → "))
+    m = _LABEL.match(text)
+    if not m or int(m.group(1)) not in CRS_NAMES_ZH:
+        return text
+    return f"{CRS_NAMES_ZH[int(m.group(1))]}（EPSG:{m.group(1)}）"
+
+
 def in_china_lonlat(geom) -> bool:
     minx, miny, maxx, maxy = geom.bounds
     return CHINA_LONLAT[0] <= minx and maxx <= CHINA_LONLAT[2] and CHINA_LONLAT[1] <= miny and maxy <= CHINA_LONLAT[3]

@@ -22,6 +22,7 @@ from docx.oxml.ns import qn
 from docx.shared import Cm, Pt, RGBColor
 
 from geo import vocabulary
+from geo.crs import label_zh
 from render import report_model
 
 TITLE = report_model.TITLE
@@ -294,8 +295,8 @@ def _site_table(document, s: dict) -> None:
     rows.append(["中心点", f"经度 {c['lon']}°，纬度 {c['lat']}°（CGCS2000）；3° 带第 {gk['zone']} 带 X(北) {gk['x_north_m']} m，"
                         f"Y(东) {gk['y_east_m']} m"])
     crs = s.get("crs") or {}
-    rows.append(["坐标系", [f"读取：{_text(crs.get('as_read'))}" + (f"；判定为：{_text(crs['assumed'])}" if crs.get("assumed") else ""),
-                         *[_text(x) for x in crs.get("conversions", [])]]])
+    rows.append(["坐标系", [f"读取：{label_zh(_text(crs.get('as_read')))}" + (f"；判定为：{label_zh(_text(crs['assumed']))}" if crs.get("assumed") else ""),
+                         *[label_zh(_text(x)) for x in crs.get("conversions", [])]]])
     districts = "、".join(f"{_text(d['name'])}（{d['adcode']}）" for d in s.get("districts", [])) or "不在已载入的区县内"
     rows.append(["所在区县", districts])
     if s.get("notes"):

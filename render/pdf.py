@@ -12,6 +12,7 @@ from pathlib import Path
 import jinja2
 
 from geo import vocabulary
+from geo.crs import label_zh
 from geo.errors import UnavailableError
 from render import report_model
 
@@ -20,6 +21,7 @@ _env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=
 _env.filters["status_css"] = vocabulary.status_css
 _env.filters["geometry_zh"] = vocabulary.geometry_type_zh
 _env.filters["zh"] = report_model.zh_text
+_env.filters["crs_zh"] = label_zh
 _env.globals.update(plane_note=report_model.plane_note, part_text=report_model.part_text, no_inside_parts=report_model.NO_INSIDE_PARTS)
 
 

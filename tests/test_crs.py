@@ -230,3 +230,25 @@ console.log(JSON.stringify(out));
         east, north = Transformer.from_crs(4490, 4488 + zone, always_xy=True).transform(lon, lat)
         assert (r["zone"], r["epsg"], r["centralMeridian"]) == (zone, 4488 + zone, zone * 3)
         assert r["east"] == pytest.approx(east, abs=0.01) and r["north"] == pytest.approx(north, abs=0.01)
+
+
+def test_chinese_crs_names_agree_with_the_epsg_registry():
+    """Pages and reports name a system in reviewers' words; each name says the zone or central meridian that pyproj's
+    own EPSG entry says."""
+    import re as _re
+
+    from pyproj import CRS as _CRS
+
+    from geo.crs import CRS_NAMES_ZH, label_zh
+
+    assert len(CRS_NAMES_ZH) == 2 + 2 * 21 + 2 * 11
+    for code, zh in CRS_NAMES_ZH.items():
+        name = _CRS.from_epsg(code).name
+        zone, cm = _re.search(r"zone (\d+)$", name), _re.search(r"CM (\d+)E$", name)
+        if zone:
+            assert f"第 {zone.group(1)} 带" in zh and "含带号" in zh and "不含" not in zh, (code, name, zh)
+        elif cm:
+            assert f"中央经线 {cm.group(1)}°E" in zh and "不含带号" in zh, (code, name, zh)
+        assert ("6° 带" in zh) == (name.startswith("CGCS2000 / Gauss-Kruger")), (code, name, zh)
+        assert label_zh(f"EPSG:{code} {name}") == f"{zh}（EPSG:{code}）"
+    assert label_zh("EPSG:2383 Xian 1980 / 3-degree Gauss-Kruger CM 114E") == "EPSG:2383 Xian 1980 / 3-degree Gauss-Kruger CM 114E"

@@ -43,6 +43,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.add_template_filter(vocabulary.geometry_type_zh, "geometry_zh")
     app.add_template_filter(report_model.zh_text, "zh")
     app.add_template_filter(cell_class, "cell_class")
+    app.add_template_filter(crs.label_zh, "crs_zh")
 
     @app.context_processor
     def template_globals():

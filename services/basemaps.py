@@ -47,8 +47,8 @@ class Tile:
 class PMTilesFile:
     def __init__(self, path: Path):
         self.path = path
-        self._f = path.open("rb")
-        self._reader = Reader(MmapSource(self._f))
+        with path.open("rb") as f:  # the mapping outlives the file handle: no descriptor held per app
+            self._reader = Reader(MmapSource(f))
         header = self._reader.header()
         self.format = PMTILES_TYPES.get(header["tile_type"], "png")
         self.gzipped = header["tile_compression"] == Compression.GZIP

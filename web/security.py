@@ -193,7 +193,7 @@ def init_app(app, cfg: dict, services) -> None:
     @app.before_request
     def nonce():
         g.csp_nonce = secrets.token_urlsafe(16)
-        if request.endpoint != "static":
+        if request.endpoint not in ("static", "pages.basemap_tile"):  # base-map tiles do not depend on the published layers
             try:
                 services.live.refresh()  # a publish by another worker is served from here on
             except DatabaseUnavailableError:

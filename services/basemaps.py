@@ -170,6 +170,8 @@ class Basemaps:
         self.vocab = vocab
         self.items: dict[str, Basemap] = {}
         context = Path(cfg.get("CONTEXT_BASEMAP") or ROOT / "data" / "basemaps" / "context.pmtiles")
+        if cfg.get("CONTEXT_BASEMAP") and not context.is_file():
+            raise ConfigError("config", "CONTEXT_BASEMAP", f"参考底图文件不存在：{context} / reference base map not found: {context}")
         if context.exists():
             tiles = PMTilesFile(context)
             self._add(Basemap(CONTEXT_NAME, CONTEXT_LABEL, tiles=tiles, kind="vector",

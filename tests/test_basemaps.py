@@ -180,6 +180,7 @@ def test_url_templates_add_their_host_to_the_csp_and_come_after_the_offline_ones
     ({"BASEMAPS": [{"name": "x", "label": "X", "url": "ftp://a/{z}/{x}/{y}"}]}, "BASEMAPS"),
     ({"BASEMAPS": [{"name": "osm", "label": "X", "url": "https://a.example/{z}/{x}/{y}.png"}]}, "BASEMAPS"),
     ({"BASEMAP_DEFAULT": "nothing_like_it"}, "BASEMAP_DEFAULT"),
+    ({"CONTEXT_BASEMAP": "/nonexistent/context.pmtiles"}, "CONTEXT_BASEMAP"),
 ])
 def test_bad_base_map_settings_stop_start_up_naming_the_setting(make_app, cfg, field):
     with pytest.raises(ConfigError) as err:

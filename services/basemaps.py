@@ -211,7 +211,7 @@ class Basemaps:
         return [b.for_map(self.default, self.vocab) for b in self.items.values()]
 
     def csp_hosts(self) -> list[str]:
-        """Hosts the browser fetches tiles from (img-src and connect-src)."""
+        """Hosts the browser loads tile images from (CSP img-src)."""
         return sorted({_host(u) for b in self.items.values() if b.url for u in [b.url, *b.group]})
 
     def local(self, name: str) -> Basemap:

@@ -188,7 +188,7 @@ def init_app(app, cfg: dict, services) -> None:
     app.extensions["sessions"] = SessionStore(services.db, cfg["SESSION_IDLE_MINUTES"] * 60, cfg["SESSION_MAX_HOURS"] * 3600)
     app.extensions["rate_limit"] = (SharedRateLimiter(cfg["RATE_LIMIT_PER_MINUTE"], services.db) if services.shared
                                     else RateLimiter(cfg["RATE_LIMIT_PER_MINUTE"]))
-    tile_hosts = " ".join(services.basemaps.csp_hosts())  # OSM, 天地图 and every configured tile URL's host
+    tile_hosts = " ".join(services.basemaps.csp_hosts())  # OSM, 天地图 and every configured tile URL's host (images only)
 
     @app.before_request
     def nonce():
@@ -209,7 +209,7 @@ def init_app(app, cfg: dict, services) -> None:
     def security_headers(resp):
         resp.headers["Content-Security-Policy"] = (
             f"default-src 'self'; script-src 'self' 'nonce-{g.get('csp_nonce', '')}'; style-src 'self' 'unsafe-inline'; "
-            f"img-src 'self' data: blob: {tile_hosts}; connect-src 'self' {tile_hosts}; object-src 'none'; base-uri 'self'; frame-ancestors 'none'; "
+            f"img-src 'self' data: {tile_hosts}; connect-src 'self'; object-src 'none'; base-uri 'self'; frame-ancestors 'none'; "
             "form-action 'self'")
         resp.headers["X-Content-Type-Options"] = "nosniff"
         resp.headers["X-Frame-Options"] = "DENY"

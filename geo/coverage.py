@@ -14,6 +14,8 @@ query and one point-in-polygon test.
 """
 from __future__ import annotations
 
+import math
+import threading
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -27,6 +29,8 @@ TOLERANCE_PCT = 1.0  # of the search area
 TOLERANCE_M2 = 10_000.0  # 1 ha
 CHUNK_VERTICES = 16
 BUFFER_QUAD_SEGS = 16  # 64 vertices a circle: within 0.05 % of a true disc's area
+INSCRIBED = math.cos(math.pi / (4 * BUFFER_QUAD_SEGS))  # the search polygon holds the disc of this share of the radius
+CORE_QUAD_SEGS = 8
 
 
 def search_area_m(site_m, radius_m: float):
@@ -38,6 +42,20 @@ def search_area_m(site_m, radius_m: float):
         return geos_work.run_bounded("buffer", site_m, deadline.remaining(), distance_m=float(radius_m), quad_segs=BUFFER_QUAD_SEGS)
     except geos_work.OverBudget:
         raise deadline.spent() from None
+
+
+def tolerance_cap_m2(radius_m: float) -> float:
+    """The largest tolerance a radius_m search area of a point can have: min(1 % of the search polygon's plane
+    area, 1 ha) (Gauss-Krüger scale is ≥ 1, so an ellipsoidal area is never larger than its plane area)."""
+    n = 4 * BUFFER_QUAD_SEGS
+    plane_m2 = 0.5 * n * radius_m ** 2 * math.sin(2 * math.pi / n)
+    return min(plane_m2 * TOLERANCE_PCT / 100, TOLERANCE_M2)
+
+
+def core_margin_m(radius_m: float) -> float:
+    """The radius of a disc whose ellipsoidal area surely exceeds that tolerance: more than it after the zone's
+    areal scale (≤ 1.0007), with 0.2 % and half a metre to spare."""
+    return math.sqrt(tolerance_cap_m2(radius_m) * 1.0007 * 1.002 / math.pi) + 0.5
 
 
 def tolerance_m2(search_area_m2: float) -> float:
@@ -55,18 +73,49 @@ class _Group:
     union: object  # lon/lat
     tree: shapely.STRtree | None  # lon/lat, over geoms
     projected: dict = field(default_factory=dict)  # EPSG -> (union in metres, boundary chunks tree)
+    local: threading.local = field(default_factory=threading.local)  # this thread's prepared copies
+
+    def prepared(self, key, geom):
+        """geom as a GEOS-prepared copy owned by this thread (a prepared geometry is not safe to share)."""
+        copies = self.local.__dict__.setdefault("copies", {})
+        if key not in copies:
+            copies[key] = shapely.from_wkb(shapely.to_wkb(geom))
+            shapely.prepare(copies[key])
+        return copies[key]
 
     def in_frame(self, frame):
         if frame.epsg not in self.projected:
             union_m = frame.to_m(self.union)
-            chunks = []
-            for part in shapely.get_parts(shapely.boundary(union_m)) if not union_m.is_empty else []:
-                xy = shapely.get_coordinates(part)
-                for start in range(0, max(len(xy) - 1, 1), CHUNK_VERTICES):
-                    chunks.append(shapely.LineString(xy[start:start + CHUNK_VERTICES + 1]))
-            chunks = np.array(chunks, dtype=object)
+            chunks = _chunks(shapely.boundary(union_m)) if not union_m.is_empty else np.array([], dtype=object)
             self.projected[frame.epsg] = (union_m, built_tree(chunks) if len(chunks) else None)
         return self.projected[frame.epsg]
+
+    def core_in_frame(self, frame, radius_m: float):
+        """Where no data are loaded, more than core_margin_m(radius_m) from the coverage (metres of frame's zone), and its
+        boundary chunks in an STRtree. A search polygon that reaches a point of it holds a disc of that
+        radius that is all uncovered: more than the tolerance, so the search area is surely incomplete with
+        no overlay. (The buffer is grown by 1 m: its chords lie inside the true offset by < 0.3 m.)"""
+        key = ("core", frame.epsg, float(radius_m))
+        if key not in self.projected:
+            margin_m = core_margin_m(radius_m)
+            union_m, _ = self.in_frame(frame)
+            minx, miny, maxx, maxy = union_m.bounds
+            pad = 2 * radius_m + 10_000  # beyond any search area that reaches the coverage
+            core = shapely.difference(shapely.box(minx - pad, miny - pad, maxx + pad, maxy + pad),
+                                      shapely.buffer(union_m, margin_m + 1.0, quad_segs=CORE_QUAD_SEGS))
+            chunks = _chunks(shapely.boundary(core))
+            self.projected[key] = (core, built_tree(chunks) if len(chunks) else None)
+        return self.projected[key]
+
+
+def _chunks(boundary) -> np.ndarray:
+    """A boundary cut into lines of CHUNK_VERTICES edges: index queries stay cheap however long a ring is."""
+    chunks = []
+    for part in shapely.get_parts(boundary):
+        xy = shapely.get_coordinates(part)
+        for start in range(0, max(len(xy) - 1, 1), CHUNK_VERTICES):
+            chunks.append(shapely.LineString(xy[start:start + CHUNK_VERTICES + 1]))
+    return np.array(chunks, dtype=object)
 
 
 class CoverageIndex:
@@ -148,28 +197,47 @@ class CoverageIndex:
 
     def check_points(self, kind: str, lons, lats, frame, radius_m: float) -> list[dict | None]:
         """Batch form for point sites: None where the point and its radius lie wholly inside the
-        coverage (decided by an index query), else the full check() of that point."""
+        coverage, else the check of that point. Decided by index queries wherever a bound settles it
+        (see _Group.core_in_frame); only points whose disc grazes the coverage edge get the full
+        check(). Where a bound decides, the note says that more than the tolerance is uncovered, not
+        how much (that figure needs the overlay the bound avoids; the single-site screening states it)."""
         g = self.kind_group[kind]
         lons, lats = np.asarray(lons, dtype=float), np.asarray(lats, dtype=float)
-        out: list[dict | None] = [None] * len(lons)
-        if not len(lons):
+        n = len(lons)
+        out: list[dict | None] = [None] * n
+        if not n:
             return out
-        pts = shapely.points(lons, lats)
-        pts_m = shapely.points(np.column_stack(frame.fwd.transform(lons, lats)))
-        if g.adcodes:
+        radius_m = float(radius_m)
+        x, y = frame.fwd.transform(lons, lats)
+        x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+        pts_m = shapely.points(x, y)
+        surely_out = np.zeros(n, dtype=bool)  # the search area leaves the coverage by more than the tolerance
+        near_edge = np.zeros(n, dtype=bool)  # the coverage's edge within the radius
+        if not g.adcodes:
+            surely_out[:] = True
+            simple = np.zeros(n, dtype=bool)
+        else:
             union_m, chunks = g.in_frame(frame)
-            union_copy = shapely.from_wkb(shapely.to_wkb(union_m))  # prepared below: this call's own copy
-            inside = shapely.contains_xy(union_copy, shapely.get_x(pts_m), shapely.get_y(pts_m))
-            near_edge = np.zeros(len(lons), dtype=bool)
+            inside = shapely.contains_xy(g.prepared(frame.epsg, union_m), x, y)
             if chunks is not None:
-                idx, _ = chunks.query_nearest(pts_m, max_distance=radius_m, return_distance=True) if radius_m > 0 else \
-                    (chunks.query(pts_m, predicate="intersects"), None)
+                idx = chunks.query_nearest(pts_m, max_distance=radius_m) if radius_m > 0 else chunks.query(pts_m, predicate="intersects")
                 near_edge[np.unique(idx[0])] = True
             simple = inside & ~near_edge
-        else:
-            simple = np.zeros(len(lons), dtype=bool)
-        for i in np.flatnonzero(~simple):
-            out[i] = self._check(g, pts[i], pts_m[i], frame, radius_m)
+            surely_out = ~inside & ~near_edge  # the whole disc outside the coverage
+            if radius_m > 0 and near_edge.any():
+                at = np.flatnonzero(near_edge)
+                core, core_tree = g.core_in_frame(frame, radius_m)
+                hit = shapely.contains_xy(g.prepared(("core", frame.epsg, radius_m), core), x[at], y[at])
+                reach = radius_m * INSCRIBED - core_margin_m(radius_m)
+                if core_tree is not None and reach > 0:
+                    near_core = core_tree.query_nearest(pts_m[at], max_distance=reach)[0]
+                    hit[np.unique(near_core)] = True
+                surely_out[at[hit]] = True
+        for i in np.flatnonzero(~simple & ~surely_out):
+            out[i] = self._check(g, shapely.points(lons[i], lats[i]), pts_m[i], frame, radius_m)
+        for i in np.flatnonzero(surely_out):
+            out[i] = {"complete": False, "uncovered_km2": None, "search_area_km2": None, "radius_m": radius_m,
+                      **_notes(False, None, None, radius_m, (), g.names, wholly=not g.adcodes or not near_edge[i])}
         return out
 
     def _touched(self, g: _Group, search_ll) -> tuple[str, ...]:
@@ -179,7 +247,8 @@ class CoverageIndex:
         return tuple(g.names[i] for i in sorted(idx))
 
 
-def _notes(complete: bool, uncovered_m2: float, search_area: float, radius_m: float, touched, loaded_names) -> dict:
+def _notes(complete: bool, uncovered_m2: float | None, search_area: float | None, radius_m: float, touched, loaded_names,
+           wholly: bool = False) -> dict:
     km = f"{radius_m / 1000:g} km"
     both_zh, either_zh = (f"项目及其 {km} 检索范围", f"项目或其 {km} 检索范围") if radius_m > 0 else ("项目", "项目")
     both_en, either_en = ((f"the site and its {km} search radius", f"the site or its {km} search radius") if radius_m > 0
@@ -192,6 +261,12 @@ def _notes(complete: bool, uncovered_m2: float, search_area: float, radius_m: fl
     if search_area == 0:
         return {"note_zh": f"{both_zh}不在本系统已加载数据的区县内（已加载：{loaded}）",
                 "note_en": f"{both_en} is not inside any district whose data are loaded (loaded: {loaded})"}
+    if uncovered_m2 is None:  # decided by a bound, not measured: wholly outside, or more than the tolerance outside
+        if wholly:
+            return {"note_zh": f"{both_zh}全部位于本系统未加载数据的区域（已加载：{loaded}）",
+                    "note_en": f"all of {both_en} lie where no data are loaded (loaded: {loaded})"}
+        return {"note_zh": f"{either_zh}有超过 {tolerance_cap_m2(radius_m):.0f} m² 位于本系统未加载数据的区域（已加载：{loaded}）",
+                "note_en": f"more than {tolerance_cap_m2(radius_m):.0f} m² of {either_en} lies where no data are loaded (loaded: {loaded})"}
     amount = _amount(uncovered_m2)
     if not touched or uncovered_m2 >= search_area * 0.999:
         return {"note_zh": f"{both_zh}（{amount}）全部位于本系统未加载数据的区域（已加载：{loaded}）",

@@ -12,6 +12,7 @@ repeating the arithmetic).
 """
 from __future__ import annotations
 
+import functools
 import math
 import re
 import threading
@@ -228,6 +229,7 @@ def epsg_of(crs: CRS) -> int:
                     f"cannot map the .prj CRS {crs.name!r} to EPSG; give crs")
 
 
+@functools.lru_cache(maxsize=256)
 def crs_label(crs) -> str:
     """'EPSG:4523 CGCS2000 / 3-degree Gauss-Kruger zone 35', or the web-map system's name."""
     if crs in WEB_SYSTEMS:
@@ -309,27 +311,53 @@ def to_lonlat(geom, crs, district_lon: float | None = None) -> tuple[object, dic
         crs, note = detect_crs(geom, district_lon)
         info["assumed"] = crs_label(crs)
         info["conversions"].append(note)
-    if crs == "GCJ02":
-        out = gcj02_to_wgs84(geom)
-        info["conversions"].append("GCJ-02 → WGS84/CGCS2000（精确反算，prcoords）")
-    elif crs == "BD09":
-        out = bd09_to_wgs84(geom)
-        info["conversions"].append("BD-09 → GCJ-02 → WGS84/CGCS2000（精确反算，prcoords）")
-    elif CRS.from_epsg(crs).is_geographic:
-        out = reproject(geom, crs, GEO_EPSG) if crs not in (GEO_EPSG, 4326) else geom
-        if crs == 4326:
-            info["conversions"].append("WGS84 与 CGCS2000 差异为厘米级，按同一经纬度处理")
-    else:
-        out = reproject(geom, crs, GEO_EPSG)
-        info["conversions"].append(f"{crs_label(crs)} → CGCS2000 经纬度（按该坐标系参数严密换算）")
-        datum = CRS.from_epsg(crs).geodetic_crs.name
-        if "2000" not in datum and "WGS 84" not in datum:
-            info["conversions"].append(f"注意：坐标基准为 {datum}，转换到 CGCS2000 未使用官方转换参数（七参数），位置可能偏差数十米，请核对 / "
-                                       "datum shift without official parameters: positions may be tens of metres off")
+    convert, applied = _conversion(crs)
+    info["conversions"] += applied
+    out = convert(geom)
     if not in_china_lonlat(out):
         raise DataError(f"按 {crs_label(crs)} 换算后坐标不在中国范围内，请检查坐标系或 X/Y 顺序",
                         f"after {crs} the site is outside China: check the CRS or the X/Y order")
     return out, info
+
+
+def points_to_lonlat(points, crs) -> tuple[np.ndarray, np.ndarray, dict | None]:
+    """Many points converted as to_lonlat converts each one: (converted points, which of them to_lonlat would
+    take without a question, the description it gives them — the same for all). The others (a point it would
+    refuse, or whose CRS it would detect differently) are to_lonlat's to answer one by one."""
+    points = np.asarray(points, dtype=object)
+    x, y = shapely.get_x(points), shapely.get_y(points)
+    if crs is None:  # detect_crs takes a point inside China's lon/lat box as CGCS2000 lon/lat
+        crs = GEO_EPSG
+        ok = (CHINA_LONLAT[0] <= x) & (x <= CHINA_LONLAT[2]) & (CHINA_LONLAT[1] <= y) & (y <= CHINA_LONLAT[3])
+        out = points
+        sample = np.flatnonzero(ok)
+        info = to_lonlat(points[sample[0]], None)[1] if len(sample) else None
+        return out, ok, info
+    convert, _ = _conversion(crs)
+    out = convert(points)
+    lon, lat = shapely.get_x(out), shapely.get_y(out)
+    ok = (CHINA_LONLAT[0] <= lon) & (lon <= CHINA_LONLAT[2]) & (CHINA_LONLAT[1] <= lat) & (lat <= CHINA_LONLAT[3])
+    sample = np.flatnonzero(ok)
+    info = to_lonlat(points[sample[0]], crs)[1] if len(sample) else None
+    return out, ok, info
+
+
+@functools.lru_cache(maxsize=64)
+def _conversion(crs) -> tuple[object, list[str]]:
+    """How a geometry (or an array of them) in crs becomes CGCS2000 lon/lat, and what that is called."""
+    if crs == "GCJ02":
+        return gcj02_to_wgs84, ["GCJ-02 → WGS84/CGCS2000（精确反算，prcoords）"]
+    if crs == "BD09":
+        return bd09_to_wgs84, ["BD-09 → GCJ-02 → WGS84/CGCS2000（精确反算，prcoords）"]
+    if CRS.from_epsg(crs).is_geographic:
+        applied = ["WGS84 与 CGCS2000 差异为厘米级，按同一经纬度处理"] if crs == 4326 else []
+        return ((lambda g: g) if crs in (GEO_EPSG, 4326) else functools.partial(reproject, src_epsg=crs)), applied
+    applied = [f"{crs_label(crs)} → CGCS2000 经纬度（按该坐标系参数严密换算）"]
+    datum = CRS.from_epsg(crs).geodetic_crs.name
+    if "2000" not in datum and "WGS 84" not in datum:
+        applied.append(f"注意：坐标基准为 {datum}，转换到 CGCS2000 未使用官方转换参数（七参数），位置可能偏差数十米，请核对 / "
+                       "datum shift without official parameters: positions may be tens of metres off")
+    return functools.partial(reproject, src_epsg=crs), applied
 
 
 # ---------------------------------------------------------------- what the user interface needs

@@ -639,29 +639,34 @@ def method_block(crs_info: dict, data_info: dict, bands_m, *, plane: dict | None
     }
 
 
-def screen_points(kinds: list[IndexedKind], lons: np.ndarray, lats: np.ndarray, max_band_m: float) -> dict[str, dict]:
+def screen_points(kinds: list[IndexedKind], lons: np.ndarray, lats: np.ndarray, max_band_m: float, *,
+                  frame: LocalFrame | None = None, within: np.ndarray | None = None) -> dict[str, dict]:
     """Vectorised screening of many point sites: the batch engine.
 
     Per kind and point: the feature it lies in (first by index, -1 if none), the nearest
     feature within max_band_m, and the geodesic distance to that feature's edge (0 inside,
     NaN beyond the band). Nearest candidates come from an STRtree over short edge chunks in
-    one Gauss-Krüger zone (metres); the distance is then measured on the ellipsoid between
-    the nearest pair of points.
+    one Gauss-Krüger zone (metres: frame, else the points' median's); the distance is then
+    measured on the ellipsoid between the nearest pair of points. within, when the caller has
+    already found the feature each point lies in or on (one kind), is taken as given.
     """
     lons, lats = np.asarray(lons, dtype=float), np.asarray(lats, dtype=float)
     n = len(lons)
     pts = shapely.points(lons, lats)
-    frame = LocalFrame(float(np.median(lons)), float(np.median(lats))) if n else None
+    frame = frame or (LocalFrame(float(np.median(lons)), float(np.median(lats))) if n else None)
     pts_m = shapely.points(*frame.fwd.transform(lons, lats)) if n else pts
     out = {}
     for kind in kinds:
-        within = np.full(n, -1, dtype=np.int64)
-        pt_idx, feat_idx = kind.tree.query(pts, predicate="within")
-        first = np.unique(pt_idx, return_index=True)
-        within[first[0]] = feat_idx[first[1]]
-        distance = np.where(within >= 0, 0.0, np.nan)
-        nearest = within.copy()
-        outside = np.flatnonzero(within < 0)
+        if within is None:
+            inside = np.full(n, -1, dtype=np.int64)
+            pt_idx, feat_idx = kind.tree.query(pts, predicate="within")
+            first = np.unique(pt_idx, return_index=True)
+            inside[first[0]] = feat_idx[first[1]]
+        else:
+            inside = np.asarray(within, dtype=np.int64)
+        distance = np.where(inside >= 0, 0.0, np.nan)
+        nearest = inside.copy()
+        outside = np.flatnonzero(inside < 0)
         if len(outside) and len(kind.geoms):
             chunks, owner, tree_m = kind.edge_chunks(frame)
             # search slightly wider than the band: the zone's scale error is < 0.1 %
@@ -674,5 +679,5 @@ def screen_points(kinds: list[IndexedKind], lons: np.ndarray, lats: np.ndarray, 
             d = np.where(d <= max_band_m, d, np.nan)
             distance[outside[p_first]] = d
             nearest[outside[p_first]] = np.where(np.isnan(d), -1, owner[c_first])
-        out[kind.key] = {"within": within, "nearest": nearest, "distance_m": distance}
+        out[kind.key] = {"within": inside, "nearest": nearest, "distance_m": distance}
     return out

@@ -32,7 +32,7 @@ import shapely
 
 from geo import readers
 from geo import sites as site_input
-from geo.crs import parse_crs, to_lonlat
+from geo.crs import parse_crs, points_to_lonlat, to_lonlat
 from geo import deadline
 from geo.errors import DataError, TooLargeError, UnsupportedFormatError
 from geo.screening import DEFAULT_SLIVER_M2, INSIDE, LocalFrame, screen_points, verdict
@@ -146,11 +146,16 @@ def partition_rows(services, part: pd.DataFrame, options: dict) -> pd.DataFrame:
     snap = services.live.refresh()
     service = snap.screening
     kinds = list(service.kinds)
+    geoms = shapely.from_wkb(part["wkb"].to_numpy())
+    quick = _plain_points(geoms)
+    converted, ok, info = (points_to_lonlat(geoms[quick], options["crs"]) if quick.any()
+                           else (np.array([], dtype=object), np.array([], dtype=bool), None))
+    quick[np.flatnonzero(quick)[~ok]] = False  # a point to_lonlat would question: read one by one, as the API reads it
     rows, points = [], []
-    for row_number, name, wkb in zip(part["row"], part["name"], part["wkb"]):
+    for row_number, name, geom in zip(part["row"].to_numpy()[~quick], part["name"].to_numpy()[~quick], geoms[~quick]):
         out = {"row": int(row_number), "name": name}
         try:
-            site, crs_info, notes = _site(wkb, options, row_number)
+            site, crs_info, notes = _site(geom, options, row_number)
             out["notes"] = "；".join(notes) or None  # what was repaired or removed is said, never silent
             if site.geom_type == "Point":
                 points.append((len(rows), site, crs_info))
@@ -163,20 +168,37 @@ def partition_rows(services, part: pd.DataFrame, options: dict) -> pd.DataFrame:
         except Exception as exc:  # noqa: BLE001 — one site's failure is that row's answer, the batch goes on
             out["error"] = f"内部错误 / internal error: {type(exc).__name__}: {str(exc)[:200]}"
         rows.append(out)
-    if points:
-        lons = np.array([p[1].x for p in points])
-        lats = np.array([p[1].y for p in points])
-        for (at, _, crs_info), values in zip(points, point_rows(service, services.vocab, lons, lats, options["bands_m"])):
-            rows[at].update(values, crs_note=_crs_note(crs_info))
-    return pd.DataFrame(rows, columns=columns_for(kinds))
+    pieces = [pd.DataFrame(rows, columns=columns_for(kinds)).astype(object)]
+    if points:  # points read one by one: each with its own description of the CRS
+        at = [p[0] for p in points]
+        table = point_rows(service, services.vocab, np.array([p[1].x for p in points]), np.array([p[1].y for p in points]),
+                           options["bands_m"])
+        table["crs_note"] = [_crs_note(p[2]) for p in points]
+        pieces[0].loc[at, table.columns] = table.to_numpy()
+    if quick.any():
+        lonlat = converted[ok]
+        table = point_rows(service, services.vocab, shapely.get_x(lonlat), shapely.get_y(lonlat), options["bands_m"])
+        table.insert(0, "row", part["row"].to_numpy()[quick].astype(int))
+        table.insert(1, "name", part["name"].to_numpy()[quick])
+        table["crs_note"], table["notes"] = _crs_note(info), None
+        pieces.append(table.reindex(columns=columns_for(kinds)))
+    table = pd.concat(pieces, ignore_index=True) if len(pieces) > 1 else pieces[0]
+    return table.infer_objects().astype({"row": np.int64})
 
 
-def _site(wkb, options: dict, row_number):
+def _plain_points(geoms: np.ndarray) -> np.ndarray:
+    """Rows that are one point with finite coordinates: nothing for clean_geometry to say or repair."""
+    point = shapely.get_type_id(geoms) == 0
+    point &= ~shapely.is_empty(geoms)
+    x, y = shapely.get_x(geoms), shapely.get_y(geoms)
+    return point & np.isfinite(x) & np.isfinite(y)
+
+
+def _site(geom, options: dict, row_number):
     """The row's geometry as the API reads a site: cleaned (repaired if invalid), converted to CGCS2000 lon/lat."""
-    if wkb is None:
+    if geom is None:
         raise DataError("该行没有几何或坐标无法读取", "the row has no geometry or unreadable coordinates")
-    geom, notes = site_input.clean_geometry(shapely.from_wkb(wkb), site_input.Limits(max_vertices=options["max_vertices"]),
-                                            f"第 {row_number} 行")
+    geom, notes = site_input.clean_geometry(geom, site_input.Limits(max_vertices=options["max_vertices"]), f"第 {row_number} 行")
     lonlat, crs_info = to_lonlat(geom, options["crs"], None)
     return lonlat, crs_info, notes
 
@@ -185,71 +207,98 @@ def _crs_note(crs_info: dict) -> str:
     return "；".join([crs_info.get("as_read") or ""] + list(crs_info.get("conversions") or []))
 
 
-def point_rows(service, vocab, lons: np.ndarray, lats: np.ndarray, bands_m) -> list[dict]:
+VERDICT_ORDER = ("involved", "unknown", "contact", "near", "clear")  # the worst first, as verdict() ranks them
+
+
+def point_rows(service, vocab, lons: np.ndarray, lats: np.ndarray, bands_m) -> pd.DataFrame:
     """Rows for many point sites at once, as ScreeningService.screen would give them one by one: per kind
     the features the point lies in or on (the first by name), else the nearest within the largest band
     (geodesic edge distance found in the point's own Gauss-Krüger zone), and 无法判定 where the search
     radius leaves the loaded data. Points are grouped by zone so each is measured in the zone the
-    single-site engine would use."""
-    words = {key: spec["label"] for key, spec in vocab.statuses["verdict"].items()}
-    order = ("involved", "unknown", "contact", "near", "clear")
+    single-site engine would use. Column by column: no per-point dictionaries."""
+    words = np.array([vocab.statuses["verdict"][key]["label"] for key in VERDICT_ORDER], dtype=object)
+    involved, unknown, near, clear = (VERDICT_ORDER.index(k) for k in ("involved", "unknown", "near", "clear"))
     max_band = bands_m[-1]
     kinds = list(service.kinds.values())
+    lons, lats = np.asarray(lons, dtype=float), np.asarray(lats, dtype=float)
     n = len(lons)
     pts = shapely.points(lons, lats)
-    in_district: list[set] = [set() for _ in range(n)]
-    p_i, d_i = service.district_tree.query(pts, predicate="intersects")
-    for p, d in zip(p_i, d_i):
-        in_district[p].add(str(service.district_codes[d]))
-    rows = [{"site_type": "point", "area_m2": None, "length_m": None, "error": None} for _ in range(n)]
-    levels = [[] for _ in range(n)]
-    involved_codes: list[set] = [set(s) for s in in_district]
+    cols: dict[str, object] = {"site_type": np.full(n, "point", dtype=object), "area_m2": np.full(n, None, dtype=object),
+                               "length_m": np.full(n, None, dtype=object)}
+    worst = np.full(n, len(VERDICT_ORDER) - 1, dtype=np.int64)
+    named: list[np.ndarray] = []  # adcodes a row names: its districts' and its reported features'
+    d_p, d_i = service.district_tree.query(pts, predicate="intersects")
+    district_codes = np.asarray(service.district_codes).astype(str)
     zones = np.floor((lons + 1.5) / 3.0).astype(int)
-    for zone in np.unique(zones):
-        sel = np.flatnonzero(zones == zone)
-        frame = LocalFrame(float(lons[sel[0]]), float(lats[sel[0]]))
-        found = screen_points(kinds, lons[sel], lats[sel], max_band)
-        covers = {}  # kinds loaded for the same districts share one coverage check
-        for kind in kinds:
-            r = found[kind.key]
-            zoning = vocab.kinds[kind.key].zoning  # units tile the district: the unit the point is in, or 无法判定
-            radius = 0.0 if zoning else max_band
-            group = (id(service.coverage.kind_group[kind.key]), radius)
+    zone_groups = [(zone, np.flatnonzero(zones == zone)) for zone in np.unique(zones)]
+    covers: dict[tuple, list] = {}
+    for kind in kinds:
+        level = np.full(n, clear, dtype=np.int64)
+        feature = np.full(n, -1, dtype=np.int64)
+        distance = np.full(n, np.nan)
+        coverage = np.full(n, "完整", dtype=object)
+        zoning = vocab.kinds[kind.key].zoning  # units tile the district: the unit the point is in, or 无法判定
+        inside = _first_by_name(kind, *kind.tree.query(pts, predicate="intersects"), n)
+        for zone, sel in zone_groups:
+            frame = LocalFrame(float(lons[sel[0]]), float(lats[sel[0]]))
+            group = (zone, id(service.coverage.kind_group[kind.key]), zoning)  # kinds loaded for the same districts: one check
             if group not in covers:
-                covers[group] = service.coverage.check_points(kind.key, lons[sel], lats[sel], frame, radius)
+                covers[group] = service.coverage.check_points(kind.key, lons[sel], lats[sel], frame, 0.0 if zoning else max_band)
             cover = covers[group]
-            inside: dict[int, list[int]] = {}
-            q_p, q_f = kind.tree.query(pts[sel], predicate="intersects")
-            for a, b in zip(q_p, q_f):
-                inside.setdefault(int(a), []).append(int(b))
-            for j, n_at in enumerate(sel):
-                cov = cover[j]
-                complete = cov is None or cov["complete"]
-                if j in inside:
-                    i = min(inside[j], key=lambda f: (str(kind.names[f]), str(kind.ids[f])))
-                    distance, level = 0.0, "involved"
-                elif zoning:
-                    i, distance, level = None, None, "unknown"
-                elif r["nearest"][j] >= 0:
-                    i, distance = int(r["nearest"][j]), round(float(r["distance_m"][j]), 1)
-                    level = "near" if complete else "unknown"
-                else:
-                    i, distance, level = None, None, "clear" if complete else "unknown"
-                if i is not None:
-                    involved_codes[n_at].add(str(kind.attrs[i].get("adcode", "")))
-                if not zoning:  # where the site lies among the units does not change its level
-                    levels[n_at].append(level)
-                rows[n_at].update({
-                    f"{kind.key}_level": words[level],
-                    f"{kind.key}_nearest_id": str(kind.ids[i]) if i is not None else None,
-                    f"{kind.key}_nearest_name": str(kind.names[i]) if i is not None else None,
-                    f"{kind.key}_distance_m": distance,
-                    f"{kind.key}_coverage": "完整" if complete else f"不完整：{cov.get('note_zh', '')}",
-                })
-    for n_at, row in enumerate(rows):
-        row["level"] = words[min(levels[n_at], key=order.index)]
-        row["layer_versions"] = _versions(service, involved_codes[n_at])
-    return rows
+            complete = np.array([c is None or c["complete"] for c in cover], dtype=bool)
+            for j in np.flatnonzero(~complete):
+                coverage[sel[j]] = f"不完整：{cover[j].get('note_zh', '')}"
+            if zoning:
+                level[sel] = np.where(inside[sel] >= 0, involved, unknown)
+                feature[sel] = inside[sel]
+                distance[sel] = np.where(inside[sel] >= 0, 0.0, np.nan)
+                continue
+            found = screen_points([kind], lons[sel], lats[sel], max_band, frame=frame, within=inside[sel])[kind.key]
+            feature[sel], distance[sel] = found["nearest"], np.round(found["distance_m"], 1)
+            level[sel] = np.where(inside[sel] >= 0, involved, np.where(~complete, unknown, np.where(found["nearest"] >= 0, near, clear)))
+        if not zoning:  # where the site lies among the units does not change its level
+            worst = np.minimum(worst, level)
+        has = feature >= 0
+        adcodes = np.array([str(a.get("adcode", "")) for a in kind.attrs], dtype=object) if kind.attrs else np.array([], dtype=object)
+        named.append(np.where(has, adcodes[np.where(has, feature, 0)] if len(adcodes) else None, None))
+        cols.update({
+            f"{kind.key}_level": words[level],
+            f"{kind.key}_nearest_id": np.where(has, kind.ids.astype(str)[np.where(has, feature, 0)] if len(kind.ids) else None, None),
+            f"{kind.key}_nearest_name": np.where(has, kind.names.astype(str)[np.where(has, feature, 0)] if len(kind.names) else None, None),
+            f"{kind.key}_distance_m": np.where(has, distance, np.nan),
+            f"{kind.key}_coverage": coverage,
+        })
+    cols["level"] = words[worst]
+    in_districts: list[list[str]] = [[] for _ in range(n)]
+    for p, d in zip(d_p, d_i):
+        in_districts[p].append(district_codes[d])
+    versions: dict[frozenset, str] = {}
+    texts = []
+    for p, reported in enumerate(zip(*named) if named else [()] * n):
+        key = frozenset([*in_districts[p], *(a for a in reported if a is not None)])
+        if key not in versions:
+            versions[key] = _versions(service, key)
+        texts.append(versions[key])
+    cols["layer_versions"] = np.array(texts, dtype=object)
+    cols["error"] = np.full(n, None, dtype=object)
+    return pd.DataFrame(cols)
+
+
+def _first_by_name(kind, p_i: np.ndarray, f_i: np.ndarray, n: int) -> np.ndarray:
+    """Per point the feature it lies in or on that comes first by (name, id), -1 if none: the hit the API lists first."""
+    out = np.full(n, -1, dtype=np.int64)
+    if not len(p_i):
+        return out
+    rank = kind.projected.get("name_rank")
+    if rank is None:
+        order = sorted(range(len(kind.ids)), key=lambda f: (str(kind.names[f]), str(kind.ids[f])))
+        rank = np.empty(len(order), dtype=np.int64)
+        rank[order] = np.arange(len(order))
+        kind.projected["name_rank"] = rank
+    order = np.lexsort((rank[f_i], p_i))
+    first_p, at = np.unique(p_i[order], return_index=True)
+    out[first_p] = f_i[order][at]
+    return out
 
 
 def _versions(service, adcodes) -> str:

@@ -184,6 +184,31 @@ def test_a_smaller_search_radius_can_be_complete(client, edge_site):
     assert all(layer["coverage"]["radius_m"] == 500 for layer in radius_layers(body))
 
 
+@pytest.mark.parametrize("radius_m", [RADIUS_M, 300.0])
+def test_the_batch_point_check_decides_as_the_measured_area(app, districts_gk, radius_m):
+    """Batch points (check_points) near and across the loaded edge: complete exactly where the uncovered part of
+    the search disc, measured here (zone 35 disc minus the districts, GRS80 area), is within min(1 %, 1 ha)."""
+    from geo.screening import LocalFrame
+
+    rng = np.random.default_rng(11)
+    union = shapely.union_all(list(districts_gk.values()))
+    x0, y0, x1, y1 = districts_gk["500111"].bounds  # 大足区 and its edges with loaded and unloaded neighbours
+    x, y = rng.uniform(x0 - 8000, x1 + 8000, 400), rng.uniform(y0 - 8000, y1 + 8000, 400)
+    lon, lat = TO_LL.transform(x, y)
+    coverage = app.extensions["services"].live.get().screening.coverage
+    found = coverage.check_points("redline", lon, lat, LocalFrame(105.7, 29.7), radius_m)
+    decided_by_bound = 0
+    for i, cov in enumerate(found):
+        disc = shapely.Point(x[i], y[i]).buffer(radius_m, quad_segs=16)
+        uncovered_m2 = geodesic_m2(to_ll(disc.difference(union)))
+        expected = uncovered_m2 <= min(geodesic_m2(to_ll(disc)) / 100, 10_000)
+        assert (cov is None or cov["complete"]) == expected, (i, uncovered_m2, cov)
+        if cov is not None and cov["uncovered_km2"] is None:  # decided without measuring: says so, never a figure
+            decided_by_bound += 1
+            assert "全部位于" in cov["note_zh"] or f"有超过 {min(disc.area / 100, 10_000):.0f} m²" in cov["note_zh"]
+    assert decided_by_bound > 50 and sum(cov is None for cov in found) > 20  # both quick answers are exercised
+
+
 # ------------------------------------------------------------------ per layer kind: loaded districts
 
 KIND = "test_cover_kind"

@@ -60,6 +60,7 @@ def synthetic_layers() -> Path:
     path = RESULTS / "batch_layers_synthetic.gpkg"
     if path.exists():
         return path
+    RESULTS.mkdir(exist_ok=True)
     for name, _ in pyogrio.list_layers(DEMO):
         frame = pyogrio.read_dataframe(DEMO, layer=name)
         if name == "redline":

@@ -23,7 +23,7 @@ import shapely
 
 from geo import deadline, geos_work
 from geo.area import M2_PER_KM2, area_m2
-from geo.screening import built_tree
+from geo.screening import built_tree, nearest_within
 
 TOLERANCE_PCT = 1.0  # of the search area
 TOLERANCE_M2 = 10_000.0  # 1 ha
@@ -220,8 +220,7 @@ class CoverageIndex:
             union_m, chunks = g.in_frame(frame)
             inside = shapely.contains_xy(g.prepared(frame.epsg, union_m), x, y)
             if chunks is not None:
-                idx = chunks.query_nearest(pts_m, max_distance=radius_m) if radius_m > 0 else chunks.query(pts_m, predicate="intersects")
-                near_edge[np.unique(idx[0])] = True
+                near_edge[nearest_within(chunks, pts_m, radius_m)[0] if radius_m > 0 else chunks.query(pts_m, predicate="intersects")[0]] = True
             simple = inside & ~near_edge
             surely_out = ~inside & ~near_edge  # the whole disc outside the coverage
             if radius_m > 0 and near_edge.any():
@@ -230,8 +229,7 @@ class CoverageIndex:
                 hit = shapely.contains_xy(g.prepared(("core", frame.epsg, radius_m), core), x[at], y[at])
                 reach = radius_m * INSCRIBED - core_margin_m(radius_m)
                 if core_tree is not None and reach > 0:
-                    near_core = core_tree.query_nearest(pts_m[at], max_distance=reach)[0]
-                    hit[np.unique(near_core)] = True
+                    hit[nearest_within(core_tree, pts_m[at], reach)[0]] = True
                 surely_out[at[hit]] = True
         for i in np.flatnonzero(~simple & ~surely_out):
             out[i] = self._check(g, shapely.points(lons[i], lats[i]), pts_m[i], frame, radius_m)

@@ -106,6 +106,17 @@ def built_tree(geoms) -> shapely.STRtree:
     return tree
 
 
+def nearest_within(tree: shapely.STRtree, geoms, max_distance_m: float) -> tuple[np.ndarray, np.ndarray]:
+    """(geometry index, tree index) of each geometry's nearest tree item within max_distance_m, the first of equals.
+
+    GEOS's nearest search is asked without a max_distance and the far ones dropped after: with one it first
+    gathers every item within reach (225 µs a point over a 5 M-vertex red line at 5 km, against 40 µs)."""
+    (g_i, t_i), distance = tree.query_nearest(geoms, return_distance=True)
+    g_first, at = np.unique(g_i, return_index=True)
+    keep = distance[at] <= max_distance_m
+    return g_first[keep], t_i[at][keep]
+
+
 def _plain(v):
     return v.item() if hasattr(v, "item") else v
 
@@ -670,9 +681,7 @@ def screen_points(kinds: list[IndexedKind], lons: np.ndarray, lats: np.ndarray, 
         if len(outside) and len(kind.geoms):
             chunks, owner, tree_m = kind.edge_chunks(frame)
             # search slightly wider than the band: the zone's scale error is < 0.1 %
-            (p_i, c_i), _ = tree_m.query_nearest(pts_m[outside], max_distance=max_band_m * 1.002, return_distance=True)
-            p_first, at = np.unique(p_i, return_index=True)
-            c_first = c_i[at]
+            p_first, c_first = nearest_within(tree_m, pts_m[outside], max_band_m * 1.002)
             ends = shapely.get_coordinates(shapely.shortest_line(pts_m[outside][p_first], chunks[c_first]))[1::2]
             end_lon, end_lat = frame.inv.transform(ends[:, 0], ends[:, 1])
             _, _, d = GEOD.inv(lons[outside][p_first], lats[outside][p_first], end_lon, end_lat)

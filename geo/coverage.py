@@ -44,18 +44,10 @@ def search_area_m(site_m, radius_m: float):
         raise deadline.spent() from None
 
 
-def tolerance_cap_m2(radius_m: float) -> float:
-    """The largest tolerance a radius_m search area of a point can have: min(1 % of the search polygon's plane
-    area, 1 ha) (Gauss-Krüger scale is ≥ 1, so an ellipsoidal area is never larger than its plane area)."""
-    n = 4 * BUFFER_QUAD_SEGS
-    plane_m2 = 0.5 * n * radius_m ** 2 * math.sin(2 * math.pi / n)
-    return min(plane_m2 * TOLERANCE_PCT / 100, TOLERANCE_M2)
-
-
-def core_margin_m(radius_m: float) -> float:
-    """The radius of a disc whose ellipsoidal area surely exceeds that tolerance: more than it after the zone's
-    areal scale (≤ 1.0007), with 0.2 % and half a metre to spare."""
-    return math.sqrt(tolerance_cap_m2(radius_m) * 1.0007 * 1.002 / math.pi) + 0.5
+def core_margin_m() -> float:
+    """The radius of a disc whose ellipsoidal area surely exceeds any search area's tolerance (at most 1 ha):
+    more than it after the zone's areal scale (≤ 1.0007), with 0.2 % and half a metre to spare."""
+    return math.sqrt(TOLERANCE_M2 * 1.0007 * 1.002 / math.pi) + 0.5
 
 
 def tolerance_m2(search_area_m2: float) -> float:
@@ -91,13 +83,13 @@ class _Group:
         return self.projected[frame.epsg]
 
     def core_in_frame(self, frame, radius_m: float):
-        """Where no data are loaded, more than core_margin_m(radius_m) from the coverage (metres of frame's zone), and its
+        """Where no data are loaded, more than core_margin_m() from the coverage (metres of frame's zone), and its
         boundary chunks in an STRtree. A search polygon that reaches a point of it holds a disc of that
         radius that is all uncovered: more than the tolerance, so the search area is surely incomplete with
         no overlay. (The buffer is grown by 1 m: its chords lie inside the true offset by < 0.3 m.)"""
         key = ("core", frame.epsg, float(radius_m))
         if key not in self.projected:
-            margin_m = core_margin_m(radius_m)
+            margin_m = core_margin_m()
             union_m, _ = self.in_frame(frame)
             minx, miny, maxx, maxy = union_m.bounds
             pad = 2 * radius_m + 10_000  # beyond any search area that reaches the coverage
@@ -153,16 +145,24 @@ class CoverageIndex:
         for one lon/lat site (site_m: the same in frame's metres) and the largest band radius_m."""
         return self._check(self.kind_group[kind], site, site_m, frame, radius_m)
 
-    def check_all(self, kinds, site, site_m, frame, radius_m: float) -> dict[str, dict]:
-        """check() for several kinds, computing the search area once and each distinct coverage once."""
+    def check_all(self, kinds, site, site_m, frame, radius_m: float, *, measure: bool = True) -> dict[str, dict]:
+        """check() for several kinds, computing the search area once and each distinct coverage once.
+        measure=False (batch rows): where a bound decides, say so without measuring (see check_points)."""
         done: dict[int, dict] = {}
         out = {}
         search_m = None
         for kind in kinds:
             g = self.kind_group[kind]
             if id(g) not in done:
-                search_m = search_m if search_m is not None else search_area_m(site_m, radius_m)
-                done[id(g)] = self._check(g, site, site_m, frame, radius_m, search_m)
+                quick = None
+                if not measure:
+                    complete, incomplete, wholly = self._bounded(g, np.array([site_m]), frame, radius_m)
+                    if complete[0] or incomplete[0]:
+                        quick = self._bounded_answer(g, bool(complete[0]), radius_m, bool(wholly[0]))
+                if quick is None:
+                    search_m = search_m if search_m is not None else search_area_m(site_m, radius_m)
+                    quick = self._check(g, site, site_m, frame, radius_m, search_m)
+                done[id(g)] = quick
             out[kind] = dict(done[id(g)])
         return out
 
@@ -197,46 +197,59 @@ class CoverageIndex:
 
     def check_points(self, kind: str, lons, lats, frame, radius_m: float) -> list[dict | None]:
         """Batch form for point sites: None where the point and its radius lie wholly inside the
-        coverage, else the check of that point. Decided by index queries wherever a bound settles it
-        (see _Group.core_in_frame); only points whose disc grazes the coverage edge get the full
-        check(). Where a bound decides, the note says that more than the tolerance is uncovered, not
-        how much (that figure needs the overlay the bound avoids; the single-site screening states it)."""
+        coverage, else the check of that point (see _bounded: the full check only where the search
+        disc grazes the coverage edge)."""
         g = self.kind_group[kind]
         lons, lats = np.asarray(lons, dtype=float), np.asarray(lats, dtype=float)
-        n = len(lons)
-        out: list[dict | None] = [None] * n
-        if not n:
+        out: list[dict | None] = [None] * len(lons)
+        if not len(lons):
             return out
+        pts_m = shapely.points(np.column_stack(frame.fwd.transform(lons, lats)))
+        complete, incomplete, wholly = self._bounded(g, pts_m, frame, radius_m)
+        for i in np.flatnonzero(incomplete):
+            out[i] = self._bounded_answer(g, False, radius_m, wholly[i])
+        for i in np.flatnonzero(~complete & ~incomplete):
+            out[i] = self._check(g, shapely.points(lons[i], lats[i]), pts_m[i], frame, radius_m)
+        return out
+
+    def _bounded(self, g: _Group, sites_m: np.ndarray, frame, radius_m: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(surely complete, surely incomplete, wholly outside) per site (metres), from index queries alone;
+        neither where only the overlay can tell.
+
+        Complete: no coverage edge within the radius and the site inside. Wholly outside: no edge within it and
+        the site outside. Surely incomplete: also where a point more than core_margin_m from the coverage lies
+        within the search polygon (see _Group.core_in_frame): more than the tolerance is uncovered."""
         radius_m = float(radius_m)
-        x, y = frame.fwd.transform(lons, lats)
-        x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
-        pts_m = shapely.points(x, y)
-        surely_out = np.zeros(n, dtype=bool)  # the search area leaves the coverage by more than the tolerance
+        n = len(sites_m)
+        xy, owner = shapely.get_coordinates(sites_m, return_index=True)
+        _, at_first = np.unique(owner, return_index=True)
+        x, y = xy[at_first, 0], xy[at_first, 1]  # each site's first vertex
         near_edge = np.zeros(n, dtype=bool)  # the coverage's edge within the radius
         if not g.adcodes:
-            surely_out[:] = True
-            simple = np.zeros(n, dtype=bool)
-        else:
-            union_m, chunks = g.in_frame(frame)
-            inside = shapely.contains_xy(g.prepared(frame.epsg, union_m), x, y)
-            if chunks is not None:
-                near_edge[nearest_within(chunks, pts_m, radius_m)[0] if radius_m > 0 else chunks.query(pts_m, predicate="intersects")[0]] = True
-            simple = inside & ~near_edge
-            surely_out = ~inside & ~near_edge  # the whole disc outside the coverage
-            if radius_m > 0 and near_edge.any():
-                at = np.flatnonzero(near_edge)
-                core, core_tree = g.core_in_frame(frame, radius_m)
-                hit = shapely.contains_xy(g.prepared(("core", frame.epsg, radius_m), core), x[at], y[at])
-                reach = radius_m * INSCRIBED - core_margin_m(radius_m)
-                if core_tree is not None and reach > 0:
-                    hit[nearest_within(core_tree, pts_m[at], reach)[0]] = True
-                surely_out[at[hit]] = True
-        for i in np.flatnonzero(~simple & ~surely_out):
-            out[i] = self._check(g, shapely.points(lons[i], lats[i]), pts_m[i], frame, radius_m)
-        for i in np.flatnonzero(surely_out):
-            out[i] = {"complete": False, "uncovered_km2": None, "search_area_km2": None, "radius_m": radius_m,
-                      **_notes(False, None, None, radius_m, (), g.names, wholly=not g.adcodes or not near_edge[i])}
-        return out
+            return np.zeros(n, dtype=bool), np.ones(n, dtype=bool), np.ones(n, dtype=bool)
+        union_m, chunks = g.in_frame(frame)
+        inside = shapely.contains_xy(g.prepared(frame.epsg, union_m), x, y)
+        if chunks is not None:
+            near_edge[nearest_within(chunks, sites_m, radius_m)[0] if radius_m > 0
+                      else chunks.query(sites_m, predicate="intersects")[0]] = True
+        wholly = ~inside & ~near_edge  # the whole search area outside the coverage
+        incomplete = wholly.copy()
+        reach = radius_m * INSCRIBED - core_margin_m()  # within this of the site: inside its search polygon, disc and all
+        if reach > 0 and near_edge.any():
+            at = np.flatnonzero(near_edge)
+            core, core_tree = g.core_in_frame(frame, radius_m)
+            hit = shapely.intersects(g.prepared(("core", frame.epsg, radius_m), core), sites_m[at])
+            if core_tree is not None:
+                hit[nearest_within(core_tree, sites_m[at], reach)[0]] = True
+            incomplete[at[hit]] = True
+        return inside & ~near_edge, incomplete, wholly
+
+    @staticmethod
+    def _bounded_answer(g: _Group, complete: bool, radius_m: float, wholly: bool) -> dict:
+        """The check where a bound decided it: what is known, and no figure that was not measured (the
+        single-site screening measures the uncovered area; a batch row says more than the tolerance)."""
+        return {"complete": complete, "uncovered_km2": 0.0 if complete else None, "search_area_km2": None, "radius_m": float(radius_m),
+                **_notes(complete, 0.0 if complete else None, None, float(radius_m), None, g.names, wholly=wholly)}
 
     def _touched(self, g: _Group, search_ll) -> tuple[str, ...]:
         if g.tree is None:
@@ -251,20 +264,25 @@ def _notes(complete: bool, uncovered_m2: float | None, search_area: float | None
     both_zh, either_zh = (f"项目及其 {km} 检索范围", f"项目或其 {km} 检索范围") if radius_m > 0 else ("项目", "项目")
     both_en, either_en = ((f"the site and its {km} search radius", f"the site or its {km} search radius") if radius_m > 0
                           else ("the site", "the site"))
-    inside = "、".join(touched)
+    inside = "、".join(touched or ())
     loaded = "、".join(loaded_names) or "无"
+    if complete and touched is None:  # decided by a bound: the districts it touches are not listed
+        return {"note_zh": f"{both_zh}均在已加载数据的区县内", "note_en": f"{both_en} lie wholly inside districts whose data are loaded"}
     if complete:
         return {"note_zh": f"{both_zh}均在已加载数据的区县内（{inside}）",
                 "note_en": f"{both_en} lie wholly inside districts whose data are loaded ({inside})"}
     if search_area == 0:
         return {"note_zh": f"{both_zh}不在本系统已加载数据的区县内（已加载：{loaded}）",
                 "note_en": f"{both_en} is not inside any district whose data are loaded (loaded: {loaded})"}
+    if uncovered_m2 is None and radius_m <= 0:
+        return {"note_zh": f"{both_zh}不在本系统已加载数据的区县内（已加载：{loaded}）",
+                "note_en": f"{both_en} is not inside any district whose data are loaded (loaded: {loaded})"}
     if uncovered_m2 is None:  # decided by a bound, not measured: wholly outside, or more than the tolerance outside
         if wholly:
             return {"note_zh": f"{both_zh}全部位于本系统未加载数据的区域（已加载：{loaded}）",
                     "note_en": f"all of {both_en} lie where no data are loaded (loaded: {loaded})"}
-        return {"note_zh": f"{either_zh}有超过 {tolerance_cap_m2(radius_m):.0f} m² 位于本系统未加载数据的区域（已加载：{loaded}）",
-                "note_en": f"more than {tolerance_cap_m2(radius_m):.0f} m² of {either_en} lies where no data are loaded (loaded: {loaded})"}
+        return {"note_zh": f"{either_zh}有超过 {TOLERANCE_M2:.0f} m² 位于本系统未加载数据的区域（已加载：{loaded}）",
+                "note_en": f"more than {TOLERANCE_M2:.0f} m² of {either_en} lies where no data are loaded (loaded: {loaded})"}
     amount = _amount(uncovered_m2)
     if not touched or uncovered_m2 >= search_area * 0.999:
         return {"note_zh": f"{both_zh}（{amount}）全部位于本系统未加载数据的区域（已加载：{loaded}）",

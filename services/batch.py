@@ -96,7 +96,9 @@ def _csv_sites(path: Path) -> gpd.GeoDataFrame:
     elif lon is not None and lat is not None:
         x = pd.to_numeric(table[lon].str.strip(), errors="coerce").to_numpy()
         y = pd.to_numeric(table[lat].str.strip(), errors="coerce").to_numpy()
-        geoms = [shapely.Point(a, b) if np.isfinite(a) and np.isfinite(b) else None for a, b in zip(x, y)]
+        finite = np.isfinite(x) & np.isfinite(y)
+        geoms = np.full(len(x), None, dtype=object)
+        geoms[finite] = shapely.points(x[finite], y[finite])
     else:
         raise DataError(f"{path.name} 需要 经度/纬度（lon/lat、x/y）两列或一列 WKT 几何",
                         f"{path.name} needs lon/lat (or x/y) columns or a WKT column", {"columns": [str(c) for c in table.columns]})
@@ -161,8 +163,8 @@ def partition_rows(services, part: pd.DataFrame, options: dict) -> pd.DataFrame:
                 points.append((len(rows), site, crs_info))
             else:
                 with deadline.within(options["budget_s"]):
-                    out.update(_row(service.screen(site, crs_info, options["bands_m"], None, name, None, sliver_m2=options["sliver_m2"]),
-                                    services.vocab))
+                    out.update(_row(service.screen(site, crs_info, options["bands_m"], None, name, None, sliver_m2=options["sliver_m2"],
+                                                   measure_coverage=False), services.vocab))
         except DataError as exc:
             out["error"] = f"{exc.message_zh} / {exc.message_en}"
         except Exception as exc:  # noqa: BLE001 — one site's failure is that row's answer, the batch goes on
@@ -357,7 +359,8 @@ def _partitions(frame: gpd.GeoDataFrame, per_partition: int) -> list[pd.DataFram
     order = np.argsort(key, kind="stable")
     names_col = _column(frame.columns, NAME_COLUMNS)
     names = frame[names_col].astype(str).to_numpy() if names_col is not None else np.array([None] * len(frame), dtype=object)
-    wkb = np.array([shapely.to_wkb(g) if ok else None for g, ok in zip(geoms, has)], dtype=object)
+    wkb = np.full(len(frame), None, dtype=object)
+    wkb[has] = shapely.to_wkb(np.asarray(geoms, dtype=object)[has])
     rows = np.arange(1, len(frame) + 1)
     table = pd.DataFrame({"row": rows[order], "name": names[order], "wkb": wkb[order]})
     return [table.iloc[i:i + per_partition] for i in range(0, len(table), per_partition)]

@@ -61,9 +61,10 @@ class ScreeningService:
 
     def screen(self, site, crs_info: dict, bands_m=DEFAULT_BANDS_M, stated_area_ha: float | None = None,
                name: str | None = None, district: str | None = None, *, sliver_m2: float = DEFAULT_SLIVER_M2,
-               corridor_width_m: float | None = None) -> dict:
+               corridor_width_m: float | None = None, measure_coverage: bool = True) -> dict:
         """Screen one lon/lat site against every thematic layer of every district. sliver_m2: overlaps
-        below it are boundary contact; corridor_width_m: a line site is also screened as its corridor."""
+        below it are boundary contact; corridor_width_m: a line site is also screened as its corridor;
+        measure_coverage=False (batch rows): an uncovered search area is measured only where no bound decides."""
         bands_m = validate_bands(bands_m)
         c = site.centroid if site.geom_type != "Point" else site
         frame = LocalFrame(c.x, c.y)
@@ -83,9 +84,10 @@ class ScreeningService:
         # where the answer may say "不涉及": the site and its whole search radius inside loaded districts;
         # for a zoning kind (units that tile the district) the site itself (and its corridor) is what must be covered
         zoning = [key for key in self.kinds if self.vocab.kinds[key].zoning]
-        coverage = self.coverage.check_all([key for key in self.kinds if key not in zoning], site, site_m, frame, bands_m[-1])
+        coverage = self.coverage.check_all([key for key in self.kinds if key not in zoning], site, site_m, frame, bands_m[-1],
+                                           measure=measure_coverage)
         extent, extent_m = (corridor["geometry"], corridor["geometry_m"]) if corridor is not None else (site, site_m)
-        coverage.update(self.coverage.check_all(zoning, extent, extent_m, frame, 0))
+        coverage.update(self.coverage.check_all(zoning, extent, extent_m, frame, 0, measure=measure_coverage))
         for layer in layers:
             layer["coverage"] = coverage[layer["kind"]]
             kind = self.vocab.kinds[layer["kind"]]

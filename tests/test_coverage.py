@@ -15,6 +15,7 @@ import numpy as np
 import pyogrio
 import pytest
 import shapely
+import shapely.affinity
 import yaml
 from shapely.geometry import box, mapping
 
@@ -205,8 +206,34 @@ def test_the_batch_point_check_decides_as_the_measured_area(app, districts_gk, r
         assert (cov is None or cov["complete"]) == expected, (i, uncovered_m2, cov)
         if cov is not None and cov["uncovered_km2"] is None:  # decided without measuring: says so, never a figure
             decided_by_bound += 1
-            assert "全部位于" in cov["note_zh"] or f"有超过 {min(disc.area / 100, 10_000):.0f} m²" in cov["note_zh"]
+            assert "全部位于" in cov["note_zh"] or "有超过 10000 m²" in cov["note_zh"]
     assert decided_by_bound > 50 and sum(cov is None for cov in found) > 20  # both quick answers are exercised
+
+
+@pytest.mark.parametrize("radius_m", [RADIUS_M, 300.0])
+def test_a_batch_row_polygon_decides_as_the_measured_area(app, districts_gk, radius_m):
+    """Polygons (batch rows: check_all without measuring where a bound decides) against the uncovered part of
+    their search polygon measured here; the bound's notes state no figure it did not measure."""
+    from geo.screening import LocalFrame
+
+    rng = np.random.default_rng(12)
+    union = shapely.union_all(list(districts_gk.values()))
+    x0, y0, x1, y1 = districts_gk["500111"].bounds
+    coverage = app.extensions["services"].live.get().screening.coverage
+    frame = LocalFrame(105.7, 29.7)
+    by_bound = 0
+    for _ in range(120):
+        cx, cy = rng.uniform(x0 - 6000, x1 + 6000), rng.uniform(y0 - 6000, y1 + 6000)
+        site_gk = shapely.Point(cx, cy).buffer(rng.uniform(100, 1500), quad_segs=8)
+        site_gk = shapely.affinity.scale(site_gk, 1.0, rng.uniform(0.3, 1.0))
+        cov = coverage.check_all(["redline"], to_ll(site_gk), site_gk, frame, radius_m, measure=False)["redline"]
+        search = site_gk.buffer(radius_m, quad_segs=16)
+        uncovered_m2 = geodesic_m2(to_ll(search.difference(union)))
+        assert cov["complete"] == (uncovered_m2 <= min(geodesic_m2(to_ll(search)) / 100, 10_000)), (cx, cy, uncovered_m2, cov)
+        if cov["uncovered_km2"] is None:
+            by_bound += 1
+            assert "全部位于" in cov["note_zh"] or "有超过 10000 m²" in cov["note_zh"]
+    assert by_bound > 10
 
 
 # ------------------------------------------------------------------ per layer kind: loaded districts

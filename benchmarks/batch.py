@@ -13,17 +13,18 @@ CLI screens them (capped at 2,000 polygons: the CLI's path stores every result).
 Targets (issue: ≥ 200,000 points/s and ≥ 1,000 polygons/s per worker with geodesic distances, near-linear
 scaling from 1 to 2 workers) are reported with the measured values; exit status 0 (this is a measurement).
 
-Measured 2026-12-02 (2 cores, shared with a test run; 50,000 points, 1,000 polygons), sites per second:
+Measured 2026-12-04 (2 cores, idle; 50,000 points, 1,000 polygons), sites per second:
 
     layers              single-process CLI   1 worker        2 workers       worker RSS   layer load
                         points  polygons     points polygons points polygons
-    demo (57k vertices)   707      85         1,320    195    1,760    250      290 MB       1.6 s
-    synthetic (5.05 M)    733       9         1,731     55    2,916     64      1.24 GB     20 s
+    demo (174k vertices) 7,934    231        10,120    340   16,594    616      360 MB       1.3 s
+    synthetic (5.17 M)   7,708     44        10,170     69   17,134    109      1.3 GB      12.6 s
 
-  Targets missed by two orders of magnitude for points and by ~5-20x for polygons. Points: about half of them lie
-  within 5 km of the edge of the loaded districts (five separate districts), and each such point gets the full
-  coverage check (the 5 km disc minus the coverage, measured on the ellipsoid: ~0.85 ms); points far from an edge
-  run at ~12,000/s. Polygons: the per-feature geodesic distances and overlaps of the single-site engine.
+  (2026-12-02: 1,320 / 1,731 points/s and 195 / 55 polygons/s for one worker.) Targets still missed: points by
+  20x, polygons by 3-15x. Points now spend about half their time in GEOS STRtree nearest-neighbour queries (one per
+  layer kind and coverage: 5-10 us a point, 12-35 us over the 5 M-vertex red line); the coverage check is decided
+  by index queries and a bound except for ~1 % of points that graze the edge. Polygons: the per-feature geodesic
+  distances of the single-site engine.
 """
 from __future__ import annotations
 

@@ -185,7 +185,7 @@ def partition_rows(services, part: pd.DataFrame, options: dict) -> pd.DataFrame:
         table["crs_note"], table["notes"] = _crs_note(info), None
         pieces.append(table.reindex(columns=columns_for(kinds)))
     table = pd.concat(pieces, ignore_index=True) if len(pieces) > 1 else pieces[0]
-    return table.infer_objects().astype({"row": np.int64})
+    return table.astype({"row": np.int64})
 
 
 def _plain_points(geoms: np.ndarray) -> np.ndarray:

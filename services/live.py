@@ -9,6 +9,7 @@ while one thread rebuilds, the others go on answering from the previous snapshot
 """
 from __future__ import annotations
 
+import logging
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,17 +36,33 @@ class Snapshot:
 
 class LiveData:
     def __init__(self, repo: LayerRepository, plans: dict, evidence: dict, measurements: MeasurementStore, raster_dir: Path,
-                 tolerance_pp: float, area_tolerance_pct: float, air_measurements: AirMeasurementStore | None = None):
+                 tolerance_pp: float, area_tolerance_pct: float, air_measurements: AirMeasurementStore | None = None, *,
+                 shares_dir: Path | None = None, precompute_shares: bool = False):
         self.repo = repo
         self.plans = plans
         self.evidence = evidence
         self.measurements = measurements
         self.air_measurements = air_measurements or AirMeasurementStore(measurements.db)
-        self.share_args = (Path(raster_dir), tolerance_pp, area_tolerance_pct)
+        self.share_args = (Path(raster_dir), tolerance_pp, area_tolerance_pct, shares_dir)
+        self.precompute_shares = precompute_shares
         self._lock = threading.Lock()
         self._generation = None
         self._snapshot = self._build()
         self._generation = self._next_generation
+        self._warm(self._snapshot)
+
+    def _warm(self, snap: Snapshot) -> None:
+        """Every district's shares computed (or read back) in the background as soon as a snapshot is live, so
+        the home page and the shares page read them instead of computing on a reviewer's request."""
+        if self.precompute_shares:
+            threading.Thread(target=self._warm_all, args=(snap,), name="shares-warm-up", daemon=True).start()
+
+    @staticmethod
+    def _warm_all(snap: Snapshot) -> None:
+        try:
+            snap.shares.all_districts()
+        except Exception:  # noqa: BLE001 — a request computes it again and shows the error there
+            logging.getLogger(__name__).exception("shares warm-up failed")
 
     def _build(self) -> Snapshot:
         self._next_generation = self.repo.generation()  # read before the data: a later change is seen by the next refresh
@@ -75,4 +92,5 @@ class LiveData:
     def _swap(self) -> Snapshot:
         fresh = self._build()
         self._snapshot, self._generation = fresh, self._next_generation
+        self._warm(fresh)
         return fresh

@@ -1,11 +1,22 @@
-"""Area shares (面积占比核对) per district, computed once per layer version and cached (the layers
-rarely change), and the application service the page, the API and the CLI call."""
+"""Area shares (面积占比核对) per district, computed once per layer version and kept (the layers
+rarely change), and the application service the page, the API and the CLI call.
+
+A district's result is kept in memory and on disk (INSTANCE_DIR/derived/shares, one JSON file per
+district and inputs), so a restart reads it back instead of dissolving the layers again; the key is a
+hash of everything the figures depend on (the district's layer versions, the land-cover raster, the
+plan, the tolerances, the labels and the code that computes them), so no stale figure is ever read."""
 from __future__ import annotations
 
+import hashlib
+import json
+import logging
 import os
+import tempfile
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+
+import shapely
 
 from geo import control_units, vocabulary
 from geo.shares import district_shares, figure_rule
@@ -17,11 +28,19 @@ TABLE_COLUMNS = ("adcode", "district", "indicator", "name_zh", "computed_pct", "
 ROW_LAYERS = {"redline_share": "redline", "redline_share_alt": "redline", "protected_area_share": "protected_area",
               "control_unit_share": control_units.KIND}
 SHARE_INDICATOR_KEYS = ("redline_share", "protected_area_share", "forest_cover")  # plan indicators the shares check judges
+_ROOT = Path(__file__).resolve().parent.parent
+_CODE = [_ROOT / "services" / "shares.py", _ROOT / "geo" / "area.py", _ROOT / "geo" / "raster_share.py", _ROOT / "geo" / "control_units.py",
+         *sorted((_ROOT / "geo" / "shares").glob("*.py"))]
+CODE_FINGERPRINT = hashlib.sha256(b"".join(f.read_bytes() for f in _CODE)).hexdigest()  # a new version of the code: new figures
 
 
 class ShareService:
-    def __init__(self, store: LayerStore, plans: dict[str, dict], raster_dir: Path, tolerance_pp: float | None, area_tolerance_pct: float):
+    def __init__(self, store: LayerStore, plans: dict[str, dict], raster_dir: Path, tolerance_pp: float | None, area_tolerance_pct: float,
+                 cache_dir: Path | None = None):
         self.store = store
+        self.cache_dir = Path(cache_dir) if cache_dir else None
+        self._computing: dict[tuple[str, str], threading.Event] = {}
+        self._paths: dict[str, Path] = {}
         self.vocab = store.vocab
         self.kinds = ["district"] + [k.key for k in self.vocab.kinds.values() if k.in_shares]
         self.overlap_by = {k.key: k.overlap_by for k in self.vocab.kinds.values() if k.in_shares and k.overlap_by}
@@ -41,26 +60,102 @@ class ShareService:
 
     def district(self, adcode: str) -> dict:
         key = (adcode, self.store.info()["version"])
-        with self._lock:
-            cached = self._cache.get(key)
-        if cached is None:
+        while True:
+            with self._lock:
+                cached = self._cache.get(key)
+                busy = self._computing.get(key) if cached is None else None
+                if cached is None and busy is None:
+                    mine = self._computing[key] = threading.Event()
+                    break
+            if cached is not None:
+                return cached
+            busy.wait()  # another thread (the start-up warm-up, or a request) is computing this district
+        try:
             # computed outside the lock so districts can run in parallel (GEOS and exactextract release the GIL)
-            layers = {k: self.store.read(k, adcode) for k in self.kinds}
-            raster = self.raster_for(adcode)
-            unit_kind = self.vocab.kinds.get(control_units.KIND)
-            units = {"kind": unit_kind, "published": control_units.published(), "adcode": adcode} if unit_kind and unit_kind.in_shares else None
-            cached = district_shares(layers, self.plans[adcode], self.tolerance_pp, self.area_tolerance_pct,
-                                     overlap_by=self.overlap_by, raster_path=raster,
-                                     kind_names={k: v.name_zh for k, v in self.vocab.kinds.items()},
-                                     conflict_labels={k: v["label"] for k, v in self.vocab.conflicts.items()}, control_units=units)
-            cached["raster"] = {"path": raster.name if raster else None, "is_demo": bool(raster and raster.name.endswith("_demo.tif"))}
-            for row in cached["indicators"]:
-                layer = ROW_LAYERS.get(row["indicator"].partition(":")[0])
-                row["is_demo"] = self.store.is_demo(adcode, layer) if layer else bool(cached["raster"]["is_demo"])
+            cached = self._read_kept(adcode) or self._compute(adcode)
             cached["data_version"] = key[1]
             with self._lock:
                 self._cache[key] = cached
-        return cached
+            return cached
+        finally:
+            with self._lock:
+                self._computing.pop(key, None)
+            mine.set()
+
+    def _compute(self, adcode: str) -> dict:
+        layers = {k: self.store.read(k, adcode) for k in self.kinds}
+        raster = self.raster_for(adcode)
+        unit_kind = self.vocab.kinds.get(control_units.KIND)
+        units = {"kind": unit_kind, "published": control_units.published(), "adcode": adcode} if unit_kind and unit_kind.in_shares else None
+        result = district_shares(layers, self.plans[adcode], self.tolerance_pp, self.area_tolerance_pct,
+                                 overlap_by=self.overlap_by, raster_path=raster,
+                                 kind_names={k: v.name_zh for k, v in self.vocab.kinds.items()},
+                                 conflict_labels={k: v["label"] for k, v in self.vocab.conflicts.items()}, control_units=units)
+        result["raster"] = {"path": raster.name if raster else None, "is_demo": bool(raster and raster.name.endswith("_demo.tif"))}
+        for row in result["indicators"]:
+            layer = ROW_LAYERS.get(row["indicator"].partition(":")[0])
+            row["is_demo"] = self.store.is_demo(adcode, layer) if layer else bool(result["raster"]["is_demo"])
+        self._keep(adcode, result)
+        return result
+
+    def inputs_key(self, adcode: str) -> str:
+        """A hash of everything a district's figures are computed from."""
+        raster = self.raster_for(adcode)
+        stat = raster.stat() if raster else None
+        inputs = {"layers": self._layers_fingerprint(adcode),
+                  "raster": [raster.name, stat.st_size, stat.st_mtime_ns] if raster else None, "plan": self.plans[adcode],
+                  "tolerance_pp": self.tolerance_pp, "area_tolerance_pct": self.area_tolerance_pct, "overlap_by": self.overlap_by,
+                  "published_units": control_units.published(), "code": CODE_FINGERPRINT,
+                  "labels": [{k: v.name_zh for k, v in self.vocab.kinds.items()}, {k: v["label"] for k, v in self.vocab.conflicts.items()}]}
+        return hashlib.sha256(json.dumps(inputs, sort_keys=True, ensure_ascii=False, default=str).encode()).hexdigest()[:32]
+
+    def _layers_fingerprint(self, adcode: str) -> str:
+        """The district's layers by content (geometry and attributes) and by version (which says demo or not):
+        version numbers alone could repeat after a store is rebuilt."""
+        h = hashlib.sha256()
+        version = getattr(self.store, "layer_version", None)
+        for kind in sorted({*self.kinds, *ROW_LAYERS.values()} & set(self.vocab.kinds)):
+            frame = self.store.read(kind, adcode)
+            h.update(f"{kind}|{version(adcode, kind) if version else self.store.info()['version']}|{len(frame)}|".encode())
+            h.update(b"".join(shapely.to_wkb(frame.geometry.values)))
+            h.update(frame.drop(columns=frame.geometry.name).to_json(orient="split", default_handler=str).encode())
+        return h.hexdigest()
+
+    def _kept_path(self, adcode: str) -> Path | None:
+        if self.cache_dir is None:
+            return None
+        if adcode not in self._paths:  # the layers of a snapshot never change: their fingerprint is taken once
+            self._paths[adcode] = self.cache_dir / f"{adcode}-{self.inputs_key(adcode)}.json"
+        return self._paths[adcode]
+
+    def _read_kept(self, adcode: str) -> dict | None:
+        path = self._kept_path(adcode)
+        if path is None or not path.exists():
+            return None
+        try:
+            return json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):  # unreadable or cut short: computed again
+            return None
+
+    def _keep(self, adcode: str, result: dict) -> None:
+        """Written beside its final name and renamed into place; older files of the district removed."""
+        path = self._kept_path(adcode)
+        if path is None:
+            return
+        tmp = None
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                json.dump(result, f, ensure_ascii=False)
+            os.replace(tmp, path)
+            for old in path.parent.glob(f"{adcode}-*.json"):
+                if old != path:
+                    old.unlink(missing_ok=True)
+        except OSError as exc:  # a full or read-only disk: the figures are still answered, computed again next start
+            logging.getLogger(__name__).warning("shares of %s not kept on disk: %s", adcode, exc)
+            if tmp:
+                Path(tmp).unlink(missing_ok=True)
 
     def all_districts(self) -> dict[str, dict]:
         with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:

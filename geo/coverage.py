@@ -23,7 +23,7 @@ import shapely
 
 from geo import deadline, geos_work
 from geo.area import M2_PER_KM2, area_m2
-from geo.screening import built_tree, nearest_within
+from geo.screening import built_tree, edge_chunks_of, nearest_within
 
 TOLERANCE_PCT = 1.0  # of the search area
 TOLERANCE_M2 = 10_000.0  # 1 ha
@@ -102,12 +102,7 @@ class _Group:
 
 def _chunks(boundary) -> np.ndarray:
     """A boundary cut into lines of CHUNK_VERTICES edges: index queries stay cheap however long a ring is."""
-    chunks = []
-    for part in shapely.get_parts(boundary):
-        xy = shapely.get_coordinates(part)
-        for start in range(0, max(len(xy) - 1, 1), CHUNK_VERTICES):
-            chunks.append(shapely.LineString(xy[start:start + CHUNK_VERTICES + 1]))
-    return np.array(chunks, dtype=object)
+    return edge_chunks_of(np.array([boundary], dtype=object), CHUNK_VERTICES)[0]
 
 
 class CoverageIndex:

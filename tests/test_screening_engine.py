@@ -393,3 +393,28 @@ def test_batch_engine_agrees_with_the_per_site_engine(app):
                 assert d == pytest.approx(best["distance_m"], abs=0.11)
                 if best["relation"] != "near":
                     assert batch[kind.key]["within"][i] >= 0
+
+
+@pytest.mark.parametrize("size", [1, 3, 8, 16])
+def test_edge_chunks_cut_every_edge_once_in_order(size):
+    """edge_chunks_of against the plain reading of it: per geometry, per part of its edges, runs of `size` edges."""
+    from geo.screening import edge_chunks_of
+
+    rng = np.random.default_rng(size)
+    star = shapely.Polygon([(np.cos(t) * r, np.sin(t) * r) for t, r in zip(np.linspace(0, 2 * np.pi, 41)[:-1], rng.uniform(5, 10, 40))])
+    geoms = np.array([shapely.box(0, 0, 30, 30).difference(shapely.box(10, 10, 20, 20)), shapely.Point(1, 2),
+                      shapely.MultiPoint([(0, 0), (5, 5)]), star, shapely.MultiPolygon([shapely.box(50, 0, 51, 1), shapely.box(60, 0, 62, 2)]),
+                      shapely.LineString([(0, 0), (1, 1), (2, 0), (3, 1)])], dtype=object)
+    expected, owners = [], []
+    for i, g in enumerate(geoms):
+        for part in shapely.get_parts(g.boundary if g.geom_type.endswith("Polygon") else g):
+            xy = shapely.get_coordinates(part)
+            if len(xy) < 2:
+                expected.append(part)
+                owners.append(i)
+            for start in range(0, len(xy) - 1, size):
+                expected.append(shapely.LineString(xy[start:start + size + 1]))
+                owners.append(i)
+    chunks, owner = edge_chunks_of(geoms, size)
+    assert len(chunks) == len(expected) and shapely.equals_exact(chunks, np.array(expected, dtype=object), 0).all()
+    assert owner.tolist() == owners

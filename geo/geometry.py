@@ -94,9 +94,33 @@ def dissolve(obj):
             return shapely.Polygon()
         if arr.size == 1:
             return arr[0]
-        return shapely.union_all(arr)
+        return union_by_component(arr)
 
     return memoised("union", (obj,), run)
+
+
+def union_by_component(arr: np.ndarray):
+    """union_all of valid polygons, uniting only the groups that meet (connected by intersects, touching included):
+    a red line of 3,000 patches that mostly lie apart took 37 s as one union_all and 0.07 s so. Groups that do not
+    meet cannot share more than nothing, so their parts side by side are the same valid (Multi)Polygon."""
+    arr = np.asarray(arr, dtype=object)
+    if not np.isin(shapely.get_type_id(arr), (3, 6)).all():  # lines, points, collections: GEOS unites them as before
+        return shapely.union_all(arr)
+    a, b = shapely.STRtree(arr).query(arr, predicate="intersects")
+    a, b = a[a != b], b[a != b]
+    group = np.arange(len(arr))
+    while len(a):  # each geometry takes the smallest group number among those it meets, until none changes
+        before = group.copy()
+        np.minimum.at(group, a, group[b])
+        group = group[group]
+        if (group == before).all():
+            break
+    order = np.argsort(group, kind="stable")
+    starts = np.flatnonzero(np.r_[True, group[order][1:] != group[order][:-1]])
+    pieces = [arr[m[0]] if len(m) == 1 else shapely.union_all(arr[m]) for m in np.split(order, starts[1:])]
+    if len(pieces) == 1:
+        return pieces[0]
+    return shapely.multipolygons(shapely.get_parts(np.array(pieces, dtype=object)))
 
 
 def polygonal(geom):
@@ -113,7 +137,30 @@ def polygonal(geom):
 
 def clip(geom, district):
     """Polygonal part of geom ∩ district, memoised within a memo_scope()."""
-    return memoised("clip", (geom, district), lambda: polygonal(shapely.intersection(geom, district)))
+    return memoised("clip", (geom, district), lambda: intersection_by_parts(geom, district))
+
+
+def intersection_by_parts(a, b):
+    """Polygonal part of a ∩ b, part by part: a part of one lying wholly inside a part of the other is kept as it
+    is, parts that do not meet are skipped, and GEOS overlays only the pairs that cross (a 5 M-vertex red line
+    against its district: one overlay of everything took 1-2 s per call). The parts of a valid (Multi)Polygon
+    share no edge, so neither do the pieces: side by side they are the same valid (Multi)Polygon."""
+    pa, pb = (shapely.get_parts(polygonal(g)) for g in (a, b))
+    if len(pa) * len(pb) <= 4:
+        return polygonal(shapely.intersection(a, b))
+    if len(pa) < len(pb):
+        pa, pb = pb, pa  # the tree over the side with fewer parts; the many parts are its queries
+    own = shapely.from_wkb(shapely.to_wkb(pb))  # prepared copies: shared layer geometries are never prepared
+    shapely.prepare(own)
+    i, j = shapely.STRtree(pb).query(pa, predicate="intersects")
+    inside = shapely.contains_properly(own[j], pa[i])
+    pieces = list(pa[i[inside]])
+    cross = ~inside
+    if cross.any():
+        pieces += [g for g in shapely.get_parts(shapely.intersection(pa[i[cross]], pb[j[cross]])) if g.geom_type == "Polygon" and not g.is_empty]
+    if not pieces:
+        return shapely.Polygon()
+    return pieces[0] if len(pieces) == 1 else shapely.multipolygons(pieces)
 
 
 def geojson_geometry(geom, decimals: int = 6):

@@ -147,7 +147,7 @@ class ShareService:
             path.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
             with os.fdopen(fd, "w", encoding="utf-8") as f:
-                json.dump(result, f, ensure_ascii=False)
+                f.write(json.dumps(result, ensure_ascii=False))  # dumps: the C encoder (json.dump streams in Python, 8x slower)
             os.replace(tmp, path)
             for old in path.parent.glob(f"{adcode}-*.json"):
                 if old != path:

@@ -9,7 +9,7 @@ import shapely
 from geo import vocabulary
 from geo.area import area_m2
 from geo.control_units import CLASS_ATTRIBUTE, KIND as UNIT_KIND, PRIORITY_CLASS
-from geo.geometry import dissolve, geojson_geometry, polygonal
+from geo.geometry import dissolve, geojson_geometry, intersection_by_parts, polygonal
 from geo.shares.indicators import pct, plan_source
 from geo.shares.overlaps import MIN_OVERLAP_M2, memo_within_layer_overlaps, plain
 
@@ -145,7 +145,7 @@ def conflicts(
     outside = shapely.Polygon()
     if available and not rl_union.is_empty:
         priority = dissolve(units[units[CLASS_ATTRIBUTE] == PRIORITY_CLASS])
-        rl_in = polygonal(shapely.intersection(rl_union, district)) if has_district else rl_union
+        rl_in = intersection_by_parts(rl_union, district) if has_district else rl_union
         outside = polygonal(shapely.difference(rl_in, priority)) if not priority.is_empty else rl_in
         if area_m2(outside) <= min_area_m2:
             outside = shapely.Polygon()

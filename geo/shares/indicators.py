@@ -23,8 +23,8 @@ from geo.geometry import (
     dissolve,
     feature_areas,
     geom_array,
+    intersection_by_parts,
     memo_area_m2,
-    polygonal,
 )
 from geo.plans import indicator
 from geo.shares.rules import STATUS_FAIL, STATUS_NONE, STATUS_OK, figure_rule, figure_text, judge
@@ -299,7 +299,7 @@ def forest_cover_row(
     polys = {"district": district}
     if redline_geom is not None:
         rl = dissolve(redline_geom)
-        rl = polygonal(shapely.intersection(rl, district))
+        rl = intersection_by_parts(rl, district)
         if not rl.is_empty:
             polys["redline"] = rl
     res = class_shares(raster_path, polys, preset, ("forest",), engine)

@@ -11,7 +11,7 @@ import numpy as np
 import shapely
 
 from geo.area import area_m2
-from geo.geometry import clip, dissolve, has_polygons, memo_area_m2, memoised, polygonal
+from geo.geometry import clip, dissolve, has_polygons, intersection_by_parts, memo_area_m2, memoised, polygonal
 from geo.shares.indicators import (
     KIND_NAMES_ZH,
     METHOD_DISSOLVE,
@@ -78,7 +78,7 @@ def overlap_matrix(
     rows = []
     for a, b in itertools.combinations(dissolved, 2):
         (ga, ma), (gb, mb) = dissolved[a], dissolved[b]
-        ov = area_m2(polygonal(shapely.intersection(ga, gb))) if shapely.intersects(ga, gb) else 0.0
+        ov = area_m2(intersection_by_parts(ga, gb)) if shapely.intersects(ga, gb) else 0.0
         rows.append(
             {
                 "a": a,

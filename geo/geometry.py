@@ -104,8 +104,10 @@ def union_by_component(arr: np.ndarray):
     a red line of 3,000 patches that mostly lie apart took 37 s as one union_all and 0.07 s so. Groups that do not
     meet cannot share more than nothing, so their parts side by side are the same valid (Multi)Polygon."""
     arr = np.asarray(arr, dtype=object)
-    if not np.isin(shapely.get_type_id(arr), (3, 6)).all():  # lines, points, collections: GEOS unites them as before
-        return shapely.union_all(arr)
+    if not len(arr):
+        return shapely.Polygon()
+    if not (np.isin(shapely.get_type_id(arr), (3, 6)).all() and shapely.is_valid(arr).all()):
+        return shapely.union_all(arr)  # lines, points, collections or invalid input: GEOS unites them as before
     a, b = shapely.STRtree(arr).query(arr, predicate="intersects")
     a, b = a[a != b], b[a != b]
     group = np.arange(len(arr))

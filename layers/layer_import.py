@@ -21,6 +21,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import PurePosixPath
 
 import geopandas as gpd
+import numpy as np
 import shapely
 
 from geo import sites as site_input
@@ -28,6 +29,7 @@ from geo import tiling
 from geo.area import M2_PER_KM2, area_m2
 from geo.crs import GEO_EPSG, parse_crs
 from geo.errors import DataError, TooLargeError, UnavailableError, UnsupportedFormatError
+from geo.geometry import union_by_component
 from geo.uploads import Limits, check_size, open_zip, read_member, safe_members
 from geo.vocabulary import LayerKind
 
@@ -323,7 +325,8 @@ def _admission_texts(staged: StagedImport) -> dict[str, dict]:
 def staged_union(staged: StagedImport):
     """The union of the upload's geometries, computed once per staged upload (every review and the publish use it)."""
     if "union" not in staged.cache:
-        staged.cache["union"] = shapely.union_all([s.geometry for s in staged.sites]) if staged.sites else shapely.Polygon()
+        staged.cache["union"] = (union_by_component(np.array([s.geometry for s in staged.sites], dtype=object)) if staged.sites
+                                  else shapely.Polygon())
     return staged.cache["union"]
 
 

@@ -21,6 +21,7 @@ import shapely
 from geo.area import area_m2
 from geo.crs import GEO_EPSG
 from geo.errors import NotFoundError
+from geo.geometry import union_by_component
 from geo.vocabulary import Vocabulary
 from layers.store import GeoPackageStore, _plain, promoted_to_multi, validated_layer
 from layers.versions import DEMO, VersionedStore, VersionHistory, _crash_hook, check_replaces
@@ -78,7 +79,7 @@ class PostgresLayerRepository(VersionHistory):
             entry = {
                 "id": vid, "adcode": adcode, "kind": kind, "table": "layer_features", "sha256": digest.hexdigest(),
                 "created_at": datetime.now(CHINA_TZ).isoformat(timespec="seconds"), "columns": columns,
-                "feature_count": int(len(out)), "dissolved_m2": round(area_m2(out.geometry.union_all()), 2), **meta,
+                "feature_count": int(len(out)), "dissolved_m2": round(area_m2(union_by_component(out.geometry.values)), 2), **meta,
             }
             tx.execute("INSERT INTO layer_versions (id, seq, adcode, kind, entry) VALUES (?, ?, ?, ?, ?)",
                        (vid, number, adcode, kind, json.dumps(entry, ensure_ascii=False)))

@@ -27,6 +27,7 @@ import pyogrio
 from geo.area import area_m2
 from geo.crs import GEO_EPSG
 from geo.errors import ConflictError, NotFoundError, StorageFullError, is_disk_full
+from geo.geometry import union_by_component
 from geo import vocabulary
 from geo.vocabulary import Vocabulary
 from layers.store import FrameStore, GeoPackageStore, promoted_to_multi
@@ -184,7 +185,7 @@ class LayerRepository(VersionHistory):
                     "id": vid, "adcode": adcode, "kind": kind, "file": path.name,
                     "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
                     "created_at": datetime.now(CHINA_TZ).isoformat(timespec="seconds"),
-                    "feature_count": int(len(out)), "dissolved_m2": round(area_m2(out.geometry.union_all()), 2), **meta,
+                    "feature_count": int(len(out)), "dissolved_m2": round(area_m2(union_by_component(out.geometry.values)), 2), **meta,
                 }
                 manifest["versions"].append(entry)
                 manifest["current"][f"{adcode}/{kind}"] = vid

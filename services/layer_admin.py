@@ -18,11 +18,13 @@ from __future__ import annotations
 import hashlib
 import json
 
+import numpy as np
 import shapely
 
 from geo import vocabulary
 from geo.area import M2_PER_KM2, area_m2
 from geo.errors import ConflictError, DataError, NotFoundError
+from geo.geometry import intersection_by_parts, union_by_component
 from geo.shares import STATUS_FAIL, plan_check
 from layers import layer_import
 from layers.versions import DEMO, check_replaces
@@ -82,8 +84,8 @@ def _footprint(geoms, district_geom, union=None) -> dict:
     """Dissolved area (total and inside the district), feature count and bounding box of a layer's geometries
     (union: theirs, when already computed)."""
     if union is None:
-        union = shapely.union_all(list(geoms)) if len(geoms) else shapely.Polygon()
-    inside = area_m2(shapely.intersection(union, district_geom)) if not union.is_empty else 0.0
+        union = union_by_component(np.asarray(list(geoms), dtype=object)) if len(geoms) else shapely.Polygon()
+    inside = area_m2(intersection_by_parts(union, district_geom)) if not union.is_empty else 0.0
     return {"feature_count": len(geoms), "dissolved_m2": area_m2(union), "inside_district_m2": inside,
             "bbox": [round(v, 6) for v in union.bounds] if not union.is_empty else None}
 

@@ -29,7 +29,7 @@ from geo import tiling
 from geo.area import M2_PER_KM2, area_m2
 from geo.crs import GEO_EPSG, parse_crs
 from geo.errors import DataError, TooLargeError, UnavailableError, UnsupportedFormatError
-from geo.geometry import union_by_component
+from geo.geometry import intersection_by_parts, union_by_component
 from geo.uploads import Limits, check_size, open_zip, read_member, safe_members
 from geo.vocabulary import LayerKind
 
@@ -322,6 +322,19 @@ def _admission_texts(staged: StagedImport) -> dict[str, dict]:
 # Zoning kinds: unit codes and the tiling of the district
 # ------------------------------------------------------------------------------------------------
 
+def staged_areas(staged: StagedImport, district_geom) -> tuple[float, float, float]:
+    """(dissolved, sum of the features', dissolved inside the district) ellipsoidal m² of an upload, measured once per
+    upload and district (every review and the publish use them; at real size each is seconds of geodesic area)."""
+    areas = staged.cache.setdefault("areas", {})
+    if "dissolved" not in areas:
+        areas["dissolved"], areas["naive"] = area_m2(staged_union(staged)), sum(area_m2(s.geometry) for s in staged.sites)
+    where = hashlib.sha256(shapely.to_wkb(district_geom)).hexdigest()
+    if areas.get("district") != where:
+        inside = area_m2(intersection_by_parts(staged_union(staged), district_geom)) if areas["dissolved"] else 0.0
+        areas["district"], areas["inside"] = where, inside
+    return areas["dissolved"], areas["naive"], areas["inside"]
+
+
 def staged_union(staged: StagedImport):
     """The union of the upload's geometries, computed once per staged upload (every review and the publish use it)."""
     if "union" not in staged.cache:
@@ -434,10 +447,8 @@ def report(staged: StagedImport, mapping: dict[str, str], district_geom, tiling_
         else:
             admission_section = {"source_name": staged.admission.source_name, "rows": len(staged.admission.rows), "unmatched": True}
             problems.append(f"准入清单按{kind.attribute(code_attr).label if code_attr else '单元编码'}对应到单元，须先映射该字段")
-    dissolved = area_m2(union)
+    dissolved, naive, inside = staged_areas(staged, district_geom)
     district_m2 = area_m2(district_geom)
-    inside = area_m2(shapely.intersection(union, district_geom)) if dissolved else 0.0
-    naive = sum(area_m2(s.geometry) for s in staged.sites)
     crs_info = staged.sites[0].crs if staged.sites else {}
     return {
         "adcode": staged.adcode, "kind": kind.key, "kind_name_zh": kind.name_zh, "source_name": staged.source_name,

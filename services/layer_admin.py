@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 
 import numpy as np
 import shapely
@@ -80,11 +81,27 @@ def staged(ctx, token: str):
     return found
 
 
-def _footprint(geoms, district_geom, union=None) -> dict:
-    """Dissolved area (total and inside the district), feature count and bounding box of a layer's geometries
-    (union: theirs, when already computed)."""
-    if union is None:
-        union = union_by_component(np.asarray(list(geoms), dtype=object)) if len(geoms) else shapely.Polygon()
+_FOOTPRINTS: dict[tuple, dict] = {}  # (store version, district, kind, …) → the version in use's footprint: measured once
+_FOOTPRINTS_LOCK = threading.Lock()
+
+
+def _current_footprint(store, adcode: str, kind: str, version: str, district_geom) -> dict:
+    key = (store.version, adcode, kind, version, hashlib.sha256(shapely.to_wkb(district_geom)).hexdigest())
+    with _FOOTPRINTS_LOCK:
+        found = _FOOTPRINTS.get(key)
+    if found is None:
+        current = store.read(kind, adcode)
+        found = _footprint(current.geometry.values if len(current) else [], district_geom)
+        with _FOOTPRINTS_LOCK:
+            while len(_FOOTPRINTS) >= 32:
+                _FOOTPRINTS.pop(next(iter(_FOOTPRINTS)))
+            _FOOTPRINTS[key] = found
+    return found
+
+
+def _footprint(geoms, district_geom) -> dict:
+    """Dissolved area (total and inside the district), feature count and bounding box of a layer's geometries."""
+    union = union_by_component(np.asarray(list(geoms), dtype=object)) if len(geoms) else shapely.Polygon()
     inside = area_m2(intersection_by_parts(union, district_geom)) if not union.is_empty else 0.0
     return {"feature_count": len(geoms), "dissolved_m2": area_m2(union), "inside_district_m2": inside,
             "bbox": [round(v, 6) for v in union.bounds] if not union.is_empty else None}
@@ -105,9 +122,8 @@ def _comparison(ctx, item, new: dict, district_geom) -> dict:
     cfg = ctx.config
     kind, adcode = item.kind.key, item.adcode
     plan = snap.districts.plans[adcode]
-    current = snap.store.read(kind, adcode)
-    old = _footprint(current.geometry.values if len(current) else [], district_geom)
     old_version = snap.store.layer_version(adcode, kind)
+    old = _current_footprint(snap.store, adcode, kind, old_version, district_geom)
     district_m2 = area_m2(district_geom)
     checks = {}
     for side, fp in (("new", new), ("previous", old)):
@@ -152,8 +168,11 @@ def review(ctx, token: str, chosen: dict | None = None) -> tuple[object, dict, d
     cfg = ctx.config
     rep = layer_import.report(item, mapping, district_geom, cfg["TILING_TOLERANCE_M2"], cfg["TILING_MAX_UNCOVERED_PCT"],
                               ctx.vocab.requirement_levels)
-    rep.update(_comparison(ctx, item, _footprint([s.geometry for s in item.sites], district_geom, layer_import.staged_union(item)),
-                           district_geom))
+    union = layer_import.staged_union(item)
+    dissolved, _, inside = layer_import.staged_areas(item, district_geom)
+    new = {"feature_count": len(item.sites), "dissolved_m2": dissolved, "inside_district_m2": inside,
+           "bbox": [round(v, 6) for v in union.bounds] if not union.is_empty else None}
+    rep.update(_comparison(ctx, item, new, district_geom))
     return item, mapping, rep
 
 

@@ -325,16 +325,8 @@ def points_to_lonlat(points, crs) -> tuple[np.ndarray, np.ndarray, dict | None]:
     take without a question, the description it gives them — the same for all). The others (a point it would
     refuse, or whose CRS it would detect differently) are to_lonlat's to answer one by one."""
     points = np.asarray(points, dtype=object)
-    x, y = shapely.get_x(points), shapely.get_y(points)
-    if crs is None:  # detect_crs takes a point inside China's lon/lat box as CGCS2000 lon/lat
-        crs = GEO_EPSG
-        ok = (CHINA_LONLAT[0] <= x) & (x <= CHINA_LONLAT[2]) & (CHINA_LONLAT[1] <= y) & (y <= CHINA_LONLAT[3])
-        out = points
-        sample = np.flatnonzero(ok)
-        info = to_lonlat(points[sample[0]], None)[1] if len(sample) else None
-        return out, ok, info
-    convert, _ = _conversion(crs)
-    out = convert(points)
+    # unstated: detect_crs takes a point inside China's lon/lat box as CGCS2000 lon/lat, left as it is
+    out = points if crs is None else _conversion(crs)[0](points)
     lon, lat = shapely.get_x(out), shapely.get_y(out)
     ok = (CHINA_LONLAT[0] <= lon) & (lon <= CHINA_LONLAT[2]) & (CHINA_LONLAT[1] <= lat) & (lat <= CHINA_LONLAT[3])
     sample = np.flatnonzero(ok)

@@ -261,12 +261,13 @@ def point_rows(service, vocab, lons: np.ndarray, lats: np.ndarray, bands_m) -> p
         if not zoning:  # where the site lies among the units does not change its level
             worst = np.minimum(worst, level)
         has = feature >= 0
-        adcodes = np.array([str(a.get("adcode", "")) for a in kind.attrs], dtype=object) if kind.attrs else np.array([], dtype=object)
-        named.append(np.where(has, adcodes[np.where(has, feature, 0)] if len(adcodes) else None, None))
+        ids, names, adcodes = _text_columns(kind)
+        at = np.where(has, feature, 0)
+        named.append(np.where(has, adcodes[at], None) if len(adcodes) else np.full(n, None, dtype=object))
         cols.update({
             f"{kind.key}_level": words[level],
-            f"{kind.key}_nearest_id": np.where(has, kind.ids.astype(str)[np.where(has, feature, 0)] if len(kind.ids) else None, None),
-            f"{kind.key}_nearest_name": np.where(has, kind.names.astype(str)[np.where(has, feature, 0)] if len(kind.names) else None, None),
+            f"{kind.key}_nearest_id": np.where(has, ids[at], None) if len(ids) else np.full(n, None, dtype=object),
+            f"{kind.key}_nearest_name": np.where(has, names[at], None) if len(names) else np.full(n, None, dtype=object),
             f"{kind.key}_distance_m": np.where(has, distance, np.nan),
             f"{kind.key}_coverage": coverage,
         })
@@ -284,6 +285,15 @@ def point_rows(service, vocab, lons: np.ndarray, lats: np.ndarray, bands_m) -> p
     cols["layer_versions"] = np.array(texts, dtype=object)
     cols["error"] = np.full(n, None, dtype=object)
     return pd.DataFrame(cols)
+
+
+def _text_columns(kind) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(ids, names, adcodes) of a kind's features as text, made once per kind, not per partition."""
+    found = kind.projected.get("text_columns")
+    if found is None:
+        found = kind.projected["text_columns"] = (np.asarray(kind.ids).astype(str).astype(object), np.asarray(kind.names).astype(str).astype(object),
+                                                  np.array([str(a.get("adcode", "")) for a in kind.attrs], dtype=object))
+    return found
 
 
 def _first_by_name(kind, p_i: np.ndarray, f_i: np.ndarray, n: int) -> np.ndarray:

@@ -81,12 +81,12 @@ def staged(ctx, token: str):
     return found
 
 
-_FOOTPRINTS: dict[tuple, dict] = {}  # (store version, district, kind, …) → the version in use's footprint: measured once
+_FOOTPRINTS: dict[tuple, dict] = {}  # (store version, district, kind, boundary) → the version in use's footprint: measured once
 _FOOTPRINTS_LOCK = threading.Lock()
 
 
-def _current_footprint(store, adcode: str, kind: str, version: str, district_geom) -> dict:
-    key = (store.version, adcode, kind, version, hashlib.sha256(shapely.to_wkb(district_geom)).hexdigest())
+def _current_footprint(store, adcode: str, kind: str, district_geom) -> dict:
+    key = (store.version, adcode, kind, hashlib.sha256(shapely.to_wkb(district_geom)).hexdigest())  # store.version names every version in use
     with _FOOTPRINTS_LOCK:
         found = _FOOTPRINTS.get(key)
     if found is None:
@@ -123,7 +123,7 @@ def _comparison(ctx, item, new: dict, district_geom) -> dict:
     kind, adcode = item.kind.key, item.adcode
     plan = snap.districts.plans[adcode]
     old_version = snap.store.layer_version(adcode, kind)
-    old = _current_footprint(snap.store, adcode, kind, old_version, district_geom)
+    old = _current_footprint(snap.store, adcode, kind, district_geom)
     district_m2 = area_m2(district_geom)
     checks = {}
     for side, fp in (("new", new), ("previous", old)):

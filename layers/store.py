@@ -75,6 +75,17 @@ class GeoPackageStore(FrameStore):
         return {"path": str(self.path), "version": self.version, "store": "geopackage"}
 
 
+def layer_content(store: LayerStore, adcode: str, kind: str, h) -> None:
+    """Feed hasher h with a district's layer by content (geometry and attributes) and by version (which says demo
+    or not): version numbers alone could repeat after a store is rebuilt. What is derived from a layer and kept on
+    disk (shares, vector tiles) is named by this."""
+    version = getattr(store, "layer_version", None)
+    frame = store.read(kind, adcode)
+    h.update(f"{kind}|{version(adcode, kind) if version else store.info()['version']}|{len(frame)}|".encode())
+    h.update(b"".join(shapely.to_wkb(frame.geometry.values)))
+    h.update(frame.drop(columns=frame.geometry.name).to_json(orient="split", default_handler=str).encode())
+
+
 def promoted_to_multi(geoms):
     """Polygons and MultiPolygons (or lines, points) mixed in one layer all become Multi*, as a GeoPackage stores
     them: a version reads back the same from every store."""
@@ -118,9 +129,16 @@ def to_feature_collection(gdf: gpd.GeoDataFrame, kind: LayerKind, display: bool 
         geoms = shapely.simplify(geoms, DISPLAY_TOLERANCE_DEG, preserve_topology=True)
     if display:
         geoms = shapely.transform(geoms, lambda xy: xy.round(DISPLAY_DECIMALS))
-    props_cols = [c for c in gdf.columns if c not in ("geometry", "area_m2")]
-    features = []
-    for (_, row), geom in zip(gdf.iterrows(), geoms):
+    features = [{"type": "Feature", "id": props["feature_id"], "properties": props, "geometry": shapely.geometry.mapping(geom)}
+                for props, geom in zip(feature_properties(gdf, kind), geoms)]
+    return {"type": "FeatureCollection", "features": features}
+
+
+def feature_properties(gdf: gpd.GeoDataFrame, kind: LayerKind) -> list[dict]:
+    """Each feature's attributes as plain JSON values, with its ellipsoidal area in m², km² and 公顷 on polygons."""
+    props_cols = [c for c in gdf.columns if c not in (gdf.geometry.name, "area_m2")]
+    out = []
+    for _, row in gdf.iterrows():
         props = {c: _plain(row[c]) for c in props_cols}
         props["kind"] = kind.key
         props["is_demo"] = bool(props.get("is_demo"))
@@ -128,8 +146,8 @@ def to_feature_collection(gdf: gpd.GeoDataFrame, kind: LayerKind, display: bool 
             props["area_m2"] = round(float(row["area_m2"]), 1)
             props["area_km2"] = round(float(row["area_m2"]) / M2_PER_KM2, 4)
             props["area_ha"] = round(float(row["area_m2"]) / M2_PER_HA, 2)
-        features.append({"type": "Feature", "id": props["feature_id"], "properties": props, "geometry": shapely.geometry.mapping(geom)})
-    return {"type": "FeatureCollection", "features": features}
+        out.append(props)
+    return out
 
 
 def _plain(value):

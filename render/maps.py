@@ -119,9 +119,10 @@ def _base_map(bounds, static: str, draw: bool = False) -> folium.Map:
 
 
 def build_district_map(adcode: str, plan: dict, bounds, basemaps: list[dict], vocab, demo_kinds: frozenset,
-                       initials: dict | None = None, static: str = "/static") -> folium.Map:
+                       initials: dict | None = None, static: str = "/static", tiled: dict | None = None) -> folium.Map:
     """bounds: (minx, miny, maxx, maxy) in lon/lat; basemaps: services.basemaps' list; demo_kinds: kinds still on
-    demo geometry (labelled 示意); initials: feature name → pinyin initials for the search box."""
+    demo geometry (labelled 示意); initials: feature name → pinyin initials for the search box; tiled: kind → its
+    vector tiles (services.layer_tiles), for the layers too heavy for one GeoJSON download."""
     m = _base_map(bounds, static, draw=True)
     add_base_layers(m, basemaps)
 
@@ -134,6 +135,7 @@ def build_district_map(adcode: str, plan: dict, bounds, basemaps: list[dict], vo
             "rules": [{"text": r["text"], "line": r["source"]["line"]} for r in rules],
             "plan_title": plan["plan_title"],
             "attribution": DEMO_ATTRIBUTION if key != "district" and key in demo_kinds else "",
+            **(tiled or {}).get(key, {}),
         })
         RemoteGeoJson(kind.name_zh, cfg, show=not kind.zoning).add_to(m)  # units cover the whole district: off until asked for
         legend.append({"title": kind.name_zh, "items": cfg["legend"]})
@@ -155,7 +157,7 @@ def render_parts(m: folium.Map) -> dict:
 
 
 def build_result_map(results: list[dict], overlaps: dict, vocab, demo_layers: frozenset, basemaps: list[dict],
-                     static: str = "/static") -> folium.Map:
+                     static: str = "/static", tiled: dict | None = None) -> folium.Map:
     """The site in black, the overlap pieces solid, the district layers faded behind.
 
     No tooltips from folium here: they insert attribute values as HTML, and names may come from uploads.
@@ -172,7 +174,8 @@ def build_result_map(results: list[dict], overlaps: dict, vocab, demo_layers: fr
             style["fillOpacity"] = min(style.get("fillOpacity", 0.3), 0.12)
             cfg.update({"url": f"/api/districts/{adcode}/layers/{key}?display=1", "rules": [], "plan_title": "",
                         "style": style, "style_values": {k: {**v, "fillOpacity": 0.12} for k, v in cfg["style_values"].items()},
-                        "attribution": DEMO_ATTRIBUTION if f"{adcode}/{key}" in demo_layers else ""})
+                        "attribution": DEMO_ATTRIBUTION if f"{adcode}/{key}" in demo_layers else "",
+                        **(tiled or {}).get(adcode, {}).get(key, {})})
             RemoteGeoJson(f"{kind.name_zh}（{adcode}）", cfg, show=not kind.zoning).add_to(m)
     colors = {k: v.overlap_color for k, v in vocab.kinds.items()}
     zoning = {k for k, v in vocab.kinds.items() if v.zoning}

@@ -13,6 +13,7 @@ import re
 import shutil
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pyogrio
@@ -93,6 +94,45 @@ def _with_metadata(src: Path, dst: Path, extra: dict) -> None:
         writer.finalize(header, {**metadata, **extra})
 
 
+def _tippecanoe(layers: list[tuple[str, Path]], cut: Path, min_zoom: int, max_zoom: int, name: str, attribution: str,
+                options: list[str]) -> None:
+    """tippecanoe over (tile layer name, input file) pairs into cut; a failure is a DataError with its message."""
+    cmd = [tippecanoe_binary(), "-o", str(cut), "--force", "-Z", str(min_zoom), "-z", str(max_zoom), "--quiet",
+           "-n", name, "-A", attribution or "", *options]
+    for lname, path in layers:
+        cmd += ["-L", json.dumps({"file": str(path), "layer": lname}, ensure_ascii=False)]
+    done = subprocess.run(cmd, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise DataError(f"瓦片生成失败：{done.stderr.strip()[-300:]}", f"tippecanoe failed: {done.stderr.strip()[-300:]}")
+
+
+def _place(cut: Path, out: Path, metadata: dict) -> None:
+    """cut copied to out with metadata added, written beside out and renamed into place: nothing half-written."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    partial = out.with_name(f".{out.name}.{os.getpid()}.{threading.get_ident()}.part")
+    try:
+        _with_metadata(cut, partial, metadata)
+        os.replace(partial, out)
+    finally:
+        partial.unlink(missing_ok=True)
+
+
+def layer_pmtiles(frame, out: Path, layer: str, columns: list[str], min_zoom: int, max_zoom: int,
+                  shared_borders: bool, metadata: dict) -> int:
+    """A published layer (lon/lat frame) as one tile layer of out, every feature kept at every zoom (a red-line
+    patch never disappears from the map; tippecanoe simplifies it to the tile's resolution instead).
+    shared_borders: for layers that tile the district (control units), so no gaps open between neighbours.
+    Returns the archive's size in bytes."""
+    with temp_dir("layer-tiles") as tmp:
+        src = tmp / "features.fgb"  # FlatGeobuf: written by GDAL, read by tippecanoe, no Python per vertex
+        pyogrio.write_dataframe(frame[[*columns, frame.geometry.name]], src, driver="FlatGeobuf")
+        cut = tmp / "tiles.pmtiles"
+        _tippecanoe([(layer, src)], cut, min_zoom, max_zoom, layer, "",
+                    ["--no-feature-limit", "--no-tile-size-limit", *(["--detect-shared-borders"] if shared_borders else [])])
+        _place(cut, Path(out), metadata)
+    return Path(out).stat().st_size
+
+
 def build_pmtiles(paths: list[Path], out: Path, vocab, limits: Limits, crs=None, kinds: dict | None = None,
                   name: str = "", attribution: str = "", min_zoom: int = 4, max_zoom: int = 14,
                   name_field: str | None = None) -> dict:
@@ -133,20 +173,8 @@ def build_pmtiles(paths: list[Path], out: Path, vocab, limits: Limits, crs=None,
                             f"--kind names layers that are not in the input: {', '.join(sorted(missing))}")
         classes = {n: k for n, _, _, k in layers}
         cut = tmp / "tiles.pmtiles"
-        cmd = [tippecanoe_binary(), "-o", str(cut), "--force", "-Z", str(min_zoom), "-z", str(max_zoom),
-               "--drop-densest-as-needed", "--extend-zooms-if-still-dropping", "--detect-shared-borders", "--quiet",
-               "-n", name or out.stem, "-A", attribution or ""]
-        for lname, seq, _, _ in layers:
-            cmd += ["-L", json.dumps({"file": str(seq), "layer": lname}, ensure_ascii=False)]
-        done = subprocess.run(cmd, capture_output=True, text=True)
-        if done.returncode != 0:
-            raise DataError(f"瓦片生成失败：{done.stderr.strip()[-300:]}", f"tippecanoe failed: {done.stderr.strip()[-300:]}")
-        out.parent.mkdir(parents=True, exist_ok=True)
-        partial = out.with_name(f".{out.name}.{os.getpid()}.part")
-        try:
-            _with_metadata(cut, partial, {"zoning_classes": classes})
-            os.replace(partial, out)
-        finally:
-            partial.unlink(missing_ok=True)
+        _tippecanoe([(lname, seq) for lname, seq, _, _ in layers], cut, min_zoom, max_zoom, name or out.stem, attribution,
+                    ["--drop-densest-as-needed", "--extend-zooms-if-still-dropping", "--detect-shared-borders"])
+        _place(cut, out, {"zoning_classes": classes})
     return {"out": str(out), "bytes": out.stat().st_size, "min_zoom": min_zoom, "max_zoom": max_zoom, "skipped": skipped,
             "layers": [{"name": n, "features": c, "class": k, "label": vocab.basemap_layers[k]["label"]} for n, _, c, k in layers]}

@@ -88,7 +88,8 @@ class Services:
         plans, self.evidence = load_plans_and_evidence(Path(cfg["PLANS_DIR"]))
         self.live = LiveData(self.repository, plans, self.evidence, measurements,
                              Path(cfg["RASTER_DIR"]), cfg["SHARE_TOLERANCE_PP"], cfg["AREA_TOLERANCE_PCT"],
-                             shares_dir=self.instance / "derived" / "shares", precompute_shares=cfg["SHARES_PRECOMPUTE"])
+                             shares_dir=self.instance / "derived" / "shares", precompute_shares=cfg["SHARES_PRECOMPUTE"],
+                             tiles_dir=self.instance / "derived" / "tiles", tiles_min_vertices=cfg["VECTOR_TILES_MIN_VERTICES"])
         self.air = self.live.air_measurements  # the air-quality values, in the same database as the water ones
         self.results = ResultStore(db, cfg["RESULT_RETENTION_DAYS"])
         self.settle_audit()

@@ -2,14 +2,20 @@
 from __future__ import annotations
 
 import json
+import math
 from functools import lru_cache
 
+import shapely
+import shapely.affinity
+
 from geo.area import METHOD_AREA, M2_PER_KM2
-from geo.errors import ConfigError, NotFoundError
+from geo.errors import ConfigError, DataError, NotFoundError
 from geo.plans import indicator, plan_citations
-from layers.store import LayerStore, to_feature_collection
+from layers.store import LayerStore, feature_properties, to_feature_collection
 
 CRS_NOTE = "CGCS2000 (EPSG:4490) 经纬度，坐标顺序 经度, 纬度 / lon, lat"
+M_PER_DEG_LAT = 110_852.0  # a degree of latitude at 30° N on GRS80 (m), for the pick tolerance only
+MAX_PICK_TOLERANCE_M = 1000.0
 PUBLIC_FIELDS = ("adcode", "name", "full_name", "area_km2", "area_method", "plan", "data_version")
 
 
@@ -89,6 +95,41 @@ class DistrictService:
         self.check(adcode)
         self.vocab.kind(kind_key)
         return f"{self.store.info()['version']}-{adcode}-{kind_key}-{int(display)}"
+
+    def layer_index(self, adcode: str, kind_key: str) -> dict:
+        """Every feature's id, name and bounds, without geometry: the map's search box for a layer drawn from tiles."""
+        self.check(adcode)
+        kind = self.vocab.kind(kind_key)
+        frame = self.store.read(kind_key, adcode)
+        bounds = shapely.bounds(frame.geometry.values).round(6).tolist()
+        names = frame["name"].tolist() if "name" in frame.columns else [None] * len(frame)
+        return {"kind": kind.key, "name": kind.name_zh, "data_version": self.store.info()["version"],
+                "features": [{"id": str(i), "name": None if n is None or n != n else str(n), "bbox": b}
+                             for i, n, b in zip(frame["feature_id"], names, bounds)]}
+
+    def layer_features_at(self, adcode: str, kind_key: str, lon, lat, tolerance_m=None) -> dict:
+        """The features under a point of the map (within tolerance_m of it), with attributes and areas but no
+        geometry: what a click on a layer drawn from tiles shows."""
+        self.check(adcode)
+        kind = self.vocab.kind(kind_key)
+        try:
+            x, y = float(lon), float(lat)
+            tol = float(tolerance_m) if tolerance_m not in (None, "") else 0.0
+        except (TypeError, ValueError):
+            raise DataError("lon、lat 须为经纬度数值（tolerance_m 为米）", "lon and lat must be numbers (tolerance_m in metres)") from None
+        if not (-180 <= x <= 180 and -90 <= y <= 90) or not 0 <= tol <= MAX_PICK_TOLERANCE_M:
+            raise DataError(f"经纬度超出范围，或容差不在 0–{MAX_PICK_TOLERANCE_M:g} 米之间",
+                            f"lon/lat out of range, or tolerance_m not within 0–{MAX_PICK_TOLERANCE_M:g} m")
+        frame = self.store.read(kind_key, adcode)
+        where = shapely.Point(x, y)
+        if tol:  # metres to degrees at this latitude: an ellipse, close enough for picking under a cursor
+            where = shapely.affinity.scale(where.buffer(tol / M_PER_DEG_LAT), max(math.cos(math.radians(y)), 1e-6) ** -1, 1)
+        rows = frame.sindex.query(where, predicate="intersects")
+        hits = frame.iloc[sorted(rows)]
+        return {"type": "FeatureCollection", "kind": kind.key, "name": kind.name_zh, "area_method": METHOD_AREA,
+                "data_version": self.store.info()["version"],
+                "features": [{"type": "Feature", "id": p["feature_id"], "properties": p, "geometry": None}
+                             for p in feature_properties(hits, kind)]}
 
     def _layer_body(self, adcode: str, kind_key: str, display: bool) -> bytes:
         """The GeoJSON as sent, serialised once per data version (not per request)."""

@@ -18,6 +18,7 @@ from pathlib import Path
 from layers.versions import LayerRepository
 from services.air import AirService
 from services.districts import DistrictService
+from services.layer_tiles import LayerTiles
 from services.screening import ScreeningService
 from services.sections import SectionService
 from services.shares import ShareService
@@ -42,12 +43,14 @@ class Snapshot:
     shares: ShareService
     sections: SectionService
     air: AirService
+    layer_tiles: LayerTiles
 
 
 class LiveData:
     def __init__(self, repo: LayerRepository, plans: dict, evidence: dict, measurements: MeasurementStore, raster_dir: Path,
                  tolerance_pp: float, area_tolerance_pct: float, air_measurements: AirMeasurementStore | None = None, *,
-                 shares_dir: Path | None = None, precompute_shares: bool = False):
+                 shares_dir: Path | None = None, precompute_shares: bool = False, tiles_dir: Path | None = None,
+                 tiles_min_vertices: int | None = None):
         self.repo = repo
         self.plans = plans
         self.evidence = evidence
@@ -55,6 +58,7 @@ class LiveData:
         self.air_measurements = air_measurements or AirMeasurementStore(measurements.db)
         self.share_args = (Path(raster_dir), tolerance_pp, area_tolerance_pct, shares_dir)
         self.precompute_shares = precompute_shares
+        self.tile_args = (tiles_dir, tiles_min_vertices)
         self._lock = threading.Lock()
         self._generation = None
         self._snapshot = self._build()
@@ -66,6 +70,8 @@ class LiveData:
         the home page and the shares page read them instead of computing on a reviewer's request."""
         if self.precompute_shares:
             threading.Thread(target=self._warm_all, args=(snap,), name="shares-warm-up", daemon=True).start()
+        if snap.layer_tiles.heavy():  # the heavy layers' vector tiles, cut (or found on disk) while GeoJSON stands in
+            threading.Thread(target=snap.layer_tiles.build_all, name="layer-tiles", daemon=True).start()
 
     @staticmethod
     def _warm_all(snap: Snapshot) -> None:
@@ -79,7 +85,8 @@ class LiveData:
         store = self.repo.load_store()
         districts = DistrictService(store, self.plans, self.evidence)
         snap = Snapshot(store, districts, ScreeningService(store, self.plans), ShareService(store, self.plans, *self.share_args),
-                        SectionService(store, self.plans, self.measurements), AirService(store, self.plans, self.air_measurements))
+                        SectionService(store, self.plans, self.measurements), AirService(store, self.plans, self.air_measurements),
+                        LayerTiles(store, districts.vocab, *self.tile_args))
         release_freed_memory()
         return snap
 

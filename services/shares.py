@@ -16,11 +16,10 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import shapely
 
 from geo import control_units, vocabulary
 from geo.shares import district_shares, figure_rule
-from layers.store import LayerStore
+from layers.store import LayerStore, layer_content
 
 TABLE_COLUMNS = ("adcode", "district", "indicator", "name_zh", "computed_pct", "plan_figure", "plan_pct", "diff_pct_points", "rule_zh",
                  "status", "value_2020_text", "target_2025_text", "target_2025_status", "is_demo", "numerator_m2", "denominator_m2", "method")
@@ -110,15 +109,9 @@ class ShareService:
         return hashlib.sha256(json.dumps(inputs, sort_keys=True, ensure_ascii=False, default=str).encode()).hexdigest()[:32]
 
     def _layers_fingerprint(self, adcode: str) -> str:
-        """The district's layers by content (geometry and attributes) and by version (which says demo or not):
-        version numbers alone could repeat after a store is rebuilt."""
         h = hashlib.sha256()
-        version = getattr(self.store, "layer_version", None)
         for kind in sorted({*self.kinds, *ROW_LAYERS.values()} & set(self.vocab.kinds)):
-            frame = self.store.read(kind, adcode)
-            h.update(f"{kind}|{version(adcode, kind) if version else self.store.info()['version']}|{len(frame)}|".encode())
-            h.update(b"".join(shapely.to_wkb(frame.geometry.values)))
-            h.update(frame.drop(columns=frame.geometry.name).to_json(orient="split", default_handler=str).encode())
+            layer_content(self.store, adcode, kind, h)
         return h.hexdigest()
 
     def _kept_path(self, adcode: str) -> Path | None:

@@ -38,6 +38,7 @@ def backend_env(instance) -> dict:
 def create_app(config: dict | None = None):
     config = dict(config or {})
     config.setdefault("SHARES_PRECOMPUTE", False)  # no background work a test did not ask for (tests/test_shares.py turns it on)
+    config.setdefault("VECTOR_TILES_MIN_VERTICES", 0)  # nor vector tiles cut (tests/test_layer_tiles.py asks for them)
     if DATABASE_URL and "DATABASE_SCHEMA" not in config and "INSTANCE_DIR" in config:
         config["DATABASE_SCHEMA"] = schema_for(Path(config["INSTANCE_DIR"]))
     return _create_app(config)

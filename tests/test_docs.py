@@ -249,6 +249,8 @@ GET_EXAMPLES = {
     "/api/districts/{adcode}/shares": ["/api/districts/500111/shares", "/api/districts/500111/shares?geometry=1"],
     "/api/sections": ["/api/sections?district=500110", "/api/sections"],
     "/api/layers": ["/api/layers"],
+    "/api/districts/{adcode}/layers/{kind}/index": ["/api/districts/500111/layers/redline/index"],
+    "/api/districts/{adcode}/layers/{kind}/at": ["/api/districts/500111/layers/redline/at?lon=105.7&lat=29.7&tolerance_m=500"],
     "/api/vocabulary": ["/api/vocabulary"],
     "/healthz": ["/healthz"],
     "/api/districts": ["/api/districts"],

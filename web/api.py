@@ -5,6 +5,7 @@ from CSRF and audit anonymously; every route here is in data/openapi.yaml (a tes
 """
 from __future__ import annotations
 
+import json
 
 from flask import Blueprint, current_app, jsonify, request
 
@@ -75,6 +76,18 @@ def layer(adcode: str, kind: str):
     resp.headers["Cache-Control"] = "no-cache"  # revalidated on every use: a publish changes the data behind the URL
     resp.set_etag(etag)
     return resp if fresh else resp.make_conditional(request)
+
+
+@bp.get("/districts/<adcode>/layers/<kind>/index")
+def layer_index(adcode: str, kind: str):
+    return jsonify(ctx().live.get().districts.layer_index(adcode, kind))
+
+
+@bp.get("/districts/<adcode>/layers/<kind>/at")
+def layer_features_at(adcode: str, kind: str):
+    a = request.args
+    return current_app.response_class(json.dumps(ctx().live.get().districts.layer_features_at(adcode, kind, a.get("lon"), a.get("lat"), a.get("tolerance_m")),
+                                                 ensure_ascii=False), mimetype="application/geo+json")
 
 
 def screening_actor():

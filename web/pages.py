@@ -39,7 +39,8 @@ def district_map(adcode: str):
     snap = ctx().live.get()
     summary = snap.districts.district_summary(adcode)
     m = maps.build_district_map(adcode, summary["plan"], snap.districts.bounds(adcode), ctx().basemaps.for_map(), ctx().vocab,
-                                demo_kinds=snap.districts.demo_kinds(adcode), initials=snap.districts.search_initials(adcode))
+                                demo_kinds=snap.districts.demo_kinds(adcode), initials=snap.districts.search_initials(adcode),
+                                tiled=snap.layer_tiles.for_map(adcode))
     return render_template("district.html", plan=summary["plan"], map=maps.render_parts(m))
 
 
@@ -47,6 +48,11 @@ def district_map(adcode: str):
 @bp.get("/basemaps/<name>/<int:z>/<int:x>/<int:y>.<ext>")
 def basemap_tile(name: str, z: int, x: int, y: int, ext: str | None = None):
     return _tile_response(ctx().basemaps.tile(name, z, x, y))
+
+
+@bp.get("/tiles/layers/<adcode>/<kind>/<key>/<int:z>/<int:x>/<int:y>.mvt")
+def layer_tile(adcode: str, kind: str, key: str, z: int, x: int, y: int):
+    return _tile_response(ctx().live.get().layer_tiles.tile(adcode, kind, key, z, x, y))
 
 
 @bp.get("/basemaps/<name>/tiles.json")
@@ -192,8 +198,9 @@ def screen_result(rid: str):
     store = ctx().live.get().store
     demo_layers = frozenset(f"{d['adcode']}/{k}" for r in results for d in r["site"]["districts"] for k in ctx().vocab.kinds
                             if store.is_demo(d["adcode"], k))
+    tiled = {a: ctx().live.get().layer_tiles.for_map(a) for a in {d["adcode"] for r in results for d in r["site"]["districts"]}}
     m = maps.build_result_map(results, exports.overlap_geojson(results), ctx().vocab, demo_layers=demo_layers,
-                              basemaps=ctx().basemaps.for_map())
+                              basemaps=ctx().basemaps.for_map(), tiled=tiled)
     return render_template("screen_result.html", results=exports.public(results), rid=rid, map=maps.render_parts(m),
                            overview=report_model.overview(results, ctx().vocab, paged["start"]),
                            rerun=screening.rerun_form(every) if paged["page"] == 1 else None, paged=paged,

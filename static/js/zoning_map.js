@@ -135,7 +135,101 @@
     return box;
   }
 
+  /* The diagonal hatch of a kind drawn on a canvas (vector tiles fill with a canvas pattern, not an SVG one). */
+  function hatchCanvas(color, opacity) {
+    var c = document.createElement("canvas"), g, a = opacity === undefined ? 0.35 : opacity;
+    c.width = c.height = 8;
+    g = c.getContext("2d");
+    g.globalAlpha = Math.min(0.12, a / 3);
+    g.fillStyle = color;
+    g.fillRect(0, 0, 8, 8);
+    g.globalAlpha = Math.min(1, a * 2.4);
+    g.strokeStyle = color;
+    g.lineWidth = 1.6;
+    g.beginPath();
+    g.moveTo(-1, 9); g.lineTo(9, -1);
+    g.moveTo(-1, 1); g.lineTo(1, -1);
+    g.moveTo(7, 9); g.lineTo(9, 7);
+    g.stroke();
+    return c;
+  }
+
+  var PICK_PX = 4;  // a click on a line or an edge within this many pixels picks it
+
+  function metresPerPixel(map, lat) {
+    return 40075016.686 * Math.cos(lat * Math.PI / 180) / Math.pow(2, map.getZoom() + 8);
+  }
+
+  /* A click on the map asks each tiled layer shown (topmost first) what lies under it: attributes and areas from
+   * the server (services/districts.py layer_features_at), the popup the same as a GeoJSON feature's. */
+  function pickTiled(map, e) {
+    var shown = registry.filter(function (l) { return l.zmTiled && map.hasLayer(l); }).reverse();
+    if (!shown.length) return;
+    var tol = (PICK_PX * metresPerPixel(map, e.latlng.lat)).toFixed(1);
+    Promise.all(shown.map(function (l) {
+      var q = new URLSearchParams({lon: e.latlng.lng.toFixed(7), lat: e.latlng.lat.toFixed(7), tolerance_m: Math.min(1000, tol)});
+      return fetch(l.zmConfig.at_url + "?" + q.toString()).then(function (r) { return r.ok ? r.json() : {features: []}; })
+        .then(function (fc) { return {layer: l, features: fc.features}; }, function () { return {layer: l, features: []}; });
+    })).then(function (found) {
+      var hit = found.find(function (f) { return f.features.length; });
+      if (!hit) return;
+      var box = popupContent(hit.layer.zmConfig, hit.features[0].properties);
+      if (hit.features.length > 1) {
+        var more = document.createElement("p");
+        more.className = "zm-rule";
+        more.textContent = "此处另有 " + (hit.features.length - 1) + " 个" + hit.layer.zmConfig.name_zh + "要素重叠。";
+        box.appendChild(more);
+      }
+      L.popup({maxWidth: 380, minWidth: 260}).setLatLng(e.latlng).setContent(box).openOn(map);
+      window.ZoningMap.lastPick = {kind: hit.layer.zmConfig.key, ids: hit.features.map(function (f) { return f.id; })};
+    });
+  }
+
+  /* A layer too heavy for one GeoJSON download (services/layer_tiles.py), drawn from its vector tiles in the
+   * styles of the GeoJSON one; its search entries come from the feature index (names and bounds, no geometry). */
+  function tiledLayer(config) {
+    var P = window.protomapsL, base = styleFor(config, null), paint = [];
+    function plain(f) {  // the style without the SVG hatch, for one tile feature
+      var st = Object.assign({}, config.style);
+      var extra = config.style_by && config.style_values[f.props[config.style_by]];
+      return extra ? Object.assign(st, extra) : st;
+    }
+    if (config.style.fill !== false) {
+      var fill = config.hatch ? {pattern: hatchCanvas(config.style.color || "#c00000", config.style.fillOpacity), opacity: 1} :
+        {fill: function (z, f) { var st = plain(f); return st.fillColor || st.color; },
+         opacity: function (z, f) { var o = plain(f).fillOpacity; return o === undefined ? 0.2 : o; }};
+      paint.push({dataLayer: config.tile_layer, filter: function (z, f) { return f.geomType === 3; }, symbolizer: new P.PolygonSymbolizer(fill)});
+    }
+    paint.push({dataLayer: config.tile_layer, symbolizer: new P.LineSymbolizer({
+      color: function (z, f) { return plain(f).color || "#333"; }, width: base.weight || 1,
+      opacity: base.opacity === undefined ? 1 : base.opacity})});
+    var layer = P.leafletLayer({url: config.tiles, maxDataZoom: config.max_zoom, maxZoom: 20, paintRules: paint, labelRules: [],
+                                attribution: config.attribution, pane: "zmTiles"});
+    layer.zmConfig = config;
+    layer.zmTiled = true;
+    layer.beforeAdd = function (map) {  // Leaflet calls it before onAdd, which puts the tiles in the pane
+      if (!map.getPane("zmTiles")) {
+        map.createPane("zmTiles").style.zIndex = 390;  // above the base map, under the GeoJSON layers' SVG
+        map.getPane("zmTiles").style.pointerEvents = "none";  // clicks reach the map: pickTiled answers them
+      }
+      if (!map.zmPicks) { map.zmPicks = true; map.on("click", function (ev) { pickTiled(map, ev); }); }
+    };
+    layer.zmReady = fetch(config.index_url)
+      .then(function (r) {
+        if (!r.ok) throw new Error(config.index_url + " → HTTP " + r.status);
+        return r.json();
+      })
+      .then(function (index) {
+        layer.zmIndex = index.features;
+        layer.zmCount = index.features.length;
+        return layer;
+      });
+    registry.push(layer);
+    return layer;
+  }
+
   function remoteLayer(config) {
+    if (config.tiles) return tiledLayer(config);
     var layer = L.geoJSON(null, {
       attribution: config.attribution,
       style: function (f) { return styleFor(config, f); },
@@ -305,6 +399,13 @@
       Promise.all(registry.map(function (l) { return l.zmReady.catch(function () { return l; }); })).then(function () {
         var seen = {};
         registry.forEach(function (l) {
+          (l.zmIndex || []).forEach(function (f) {  // a tiled layer: its index (names and bounds)
+            if (f.name && !seen[f.name]) {
+              seen[f.name] = true;
+              entries.push({name: String(f.name), initials: initials[f.name] || "", bbox: f.bbox, owner: l});
+            }
+          });
+          if (l.zmTiled) return;
           l.eachLayer(function (f) {
             var n = f.feature && f.feature.properties && f.feature.properties.name;
             if (n && !seen[n]) {
@@ -319,6 +420,12 @@
         list.hidden = true;
         input.value = e.name;
         if (!map.hasLayer(e.owner)) map.addLayer(e.owner);
+        if (e.bbox) {  // a tiled layer's feature: shown by its bounds, its attributes on a click
+          map.fitBounds([[e.bbox[1], e.bbox[0]], [e.bbox[3], e.bbox[2]]], {maxZoom: 14});
+          L.popup({maxWidth: 380}).setLatLng([(e.bbox[1] + e.bbox[3]) / 2, (e.bbox[0] + e.bbox[2]) / 2])
+            .setContent(textNode(e.owner.zmConfig.name_zh + "：" + e.name + "（点击图斑查看属性）")).openOn(map);
+          return;
+        }
         if (e.feature.getBounds) map.fitBounds(e.feature.getBounds(), {maxZoom: 14}); else map.setView(e.feature.getLatLng(), 14);
         e.feature.openPopup();
       }

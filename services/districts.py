@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Iterator
 from functools import lru_cache
 
 import shapely
@@ -16,6 +17,8 @@ from layers.store import LayerStore, feature_properties, to_feature_collection
 CRS_NOTE = "CGCS2000 (EPSG:4490) 经纬度，坐标顺序 经度, 纬度 / lon, lat"
 M_PER_DEG_LAT = 110_852.0  # a degree of latitude at 30° N on GRS80 (m), for the pick tolerance only
 MAX_PICK_TOLERANCE_M = 1000.0
+STREAM_MIN_VERTICES = 200_000  # a layer's GeoJSON this heavy is streamed, not kept
+STREAM_FEATURES = 50  # features serialised per chunk of a streamed layer
 PUBLIC_FIELDS = ("adcode", "name", "full_name", "area_km2", "area_method", "plan", "data_version")
 
 
@@ -30,7 +33,7 @@ class DistrictService:
             raise ConfigError(store.info()["path"], "district.adcode", f"规划文件的区县在图层中没有边界 / no boundary for {missing}")
         self.area_m2 = {a: float(store.read("district", a)["area_m2"].sum()) for a in plans}
         self.layer_geojson = lru_cache(maxsize=16)(self._layer_geojson)
-        self.layer_body = lru_cache(maxsize=128)(self._layer_body)
+        self._cached_body = lru_cache(maxsize=128)(self._layer_body)
         self.search_initials = lru_cache(maxsize=64)(self._search_initials)
 
     def check(self, adcode) -> str:
@@ -126,22 +129,39 @@ class DistrictService:
             where = shapely.affinity.scale(where.buffer(tol / M_PER_DEG_LAT), max(math.cos(math.radians(y)), 1e-6) ** -1, 1)
         rows = frame.sindex.query(where, predicate="intersects")
         hits = frame.iloc[sorted(rows)]
-        return {"type": "FeatureCollection", "kind": kind.key, "name": kind.name_zh, "area_method": METHOD_AREA,
-                "data_version": self.store.info()["version"],
+        return {"type": "FeatureCollection", **self._layer_meta(adcode, kind),
                 "features": [{"type": "Feature", "id": p["feature_id"], "properties": p, "geometry": None}
                              for p in feature_properties(hits, kind)]}
 
+    def layer_body(self, adcode: str, kind_key: str, display: bool) -> bytes | Iterator[bytes]:
+        """The GeoJSON as sent: a light layer serialised once per data version and kept; a heavy one (at least
+        STREAM_MIN_VERTICES) serialised a few features at a time as it is sent, never held whole — a 5 M-vertex
+        layer is some 200 MB of JSON, and the other requests go on between its chunks."""
+        self.check(adcode)
+        kind = self.vocab.kind(kind_key)
+        frame = self.store.read(kind_key, adcode)
+        if int(shapely.get_num_coordinates(frame.geometry.values).sum()) < STREAM_MIN_VERTICES:
+            return self._cached_body(adcode, kind_key, display)
+        return self._layer_stream(frame, kind, adcode, display)
+
+    def _layer_stream(self, frame, kind, adcode: str, display: bool) -> Iterator[bytes]:
+        head = json.dumps({"type": "FeatureCollection", **self._layer_meta(adcode, kind)}, ensure_ascii=False, separators=(",", ":"))
+        yield (head[:-1] + ',"features":[').encode()
+        for start in range(0, len(frame), STREAM_FEATURES):
+            part = to_feature_collection(frame.iloc[start:start + STREAM_FEATURES], kind, display=display)["features"]
+            yield (("," if start else "") + ",".join(json.dumps(f, ensure_ascii=False, separators=(",", ":")) for f in part)).encode()
+        yield b"]}"
+
+    def _layer_meta(self, adcode: str, kind) -> dict:
+        return {"name": kind.name_zh, "kind": kind.key, "crs_note": CRS_NOTE, "area_method": METHOD_AREA,
+                "data_version": self.store.info()["version"]}
+
     def _layer_body(self, adcode: str, kind_key: str, display: bool) -> bytes:
-        """The GeoJSON as sent, serialised once per data version (not per request)."""
         return json.dumps(self._layer_geojson(adcode, kind_key, display), ensure_ascii=False, separators=(",", ":")).encode()
 
     def _layer_geojson(self, adcode: str, kind_key: str, display: bool) -> dict:
         self.check(adcode)
         kind = self.vocab.kind(kind_key)
         fc = to_feature_collection(self.store.read(kind_key, adcode), kind, display=display)
-        fc["name"] = kind.name_zh
-        fc["kind"] = kind_key
-        fc["crs_note"] = CRS_NOTE
-        fc["area_method"] = METHOD_AREA
-        fc["data_version"] = self.store.info()["version"]
+        fc.update(self._layer_meta(adcode, kind))
         return fc

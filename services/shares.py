@@ -16,7 +16,6 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-
 from geo import control_units, vocabulary
 from geo.shares import district_shares, figure_rule
 from layers.store import LayerStore, layer_content

@@ -243,3 +243,26 @@ def test_the_map_draws_the_tiles_and_a_click_shows_the_patch(tiled):
         assert patch["name"] in page.inner_text(".zm-search-results")
         assert op.errors == [] and op.external == []
         browser.close()
+
+
+def test_a_heavy_layer_geojson_is_streamed_whole_and_not_kept(tiled, monkeypatch):
+    import services.districts
+
+    app, snap, _ = tiled
+    client = app.test_client()
+    url = f"/api/districts/{DAZU}/layers/redline"
+    kept = client.get(url)
+    assert int(kept.headers["Content-Length"]) == len(kept.data)  # made whole
+    frame = snap.store.read("redline", DAZU)
+    monkeypatch.setattr(services.districts, "STREAM_MIN_VERTICES", 1000)
+    monkeypatch.setattr(services.districts, "STREAM_FEATURES", 7)  # several chunks
+    before = snap.districts._cached_body.cache_info().currsize
+    streamed = client.get(url)
+    assert "Content-Length" not in streamed.headers and streamed.headers["ETag"] == kept.headers["ETag"]
+    body = streamed.get_json()
+    assert body == kept.get_json()  # the same document, made in chunks
+    assert [f["id"] for f in body["features"]] == list(frame["feature_id"])
+    for f, g in zip(body["features"], frame.geometry):  # full precision, lon/lat
+        assert shapely.equals_exact(shapely.geometry.shape(f["geometry"]), g, tolerance=1e-12)
+    assert client.get(url, headers={"If-None-Match": kept.headers["ETag"]}).status_code == 304
+    assert snap.districts._cached_body.cache_info().currsize == before  # the streamed copy is not kept

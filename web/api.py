@@ -71,11 +71,11 @@ def layer(adcode: str, kind: str):
     districts = ctx().live.get().districts
     etag = districts.layer_etag(adcode, kind, display)
     fresh = request.if_none_match.contains(etag)  # the client's copy is current: nothing is built or serialised
-    resp = current_app.response_class(b"" if fresh else districts.layer_body(adcode, kind, display), mimetype="application/geo+json",
-                                      status=304 if fresh else 200)
+    body = b"" if fresh else districts.layer_body(adcode, kind, display)  # bytes, or chunks of a heavy layer as they are made
+    resp = current_app.response_class(body, mimetype="application/geo+json", status=304 if fresh else 200)
     resp.headers["Cache-Control"] = "no-cache"  # revalidated on every use: a publish changes the data behind the URL
     resp.set_etag(etag)
-    return resp if fresh else resp.make_conditional(request)
+    return resp if fresh or not isinstance(body, bytes) else resp.make_conditional(request)
 
 
 @bp.get("/districts/<adcode>/layers/<kind>/index")

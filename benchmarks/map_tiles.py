@@ -14,7 +14,6 @@ Targets (issue "official data at real size"): the red line drawn in ≤ 2 s, the
 """
 from __future__ import annotations
 
-import json
 import sys
 import tempfile
 import time
@@ -78,7 +77,7 @@ def poll(page, expression: str) -> None:
 
 
 def main() -> int:
-    from postgis import SYNTHETIC, synthetic_frame
+    from postgis import SYNTHETIC, keep_results, synthetic_frame
     from playwright.sync_api import sync_playwright
 
     synthetic_frame()
@@ -108,11 +107,7 @@ def main() -> int:
                "target_drawn_s": DRAW_TARGET_S, "target_longest_task_ms": LONG_TASK_TARGET_MS,
                "target_met": rows["tiles"]["drawn_s"] <= DRAW_TARGET_S
                and all(z["longest_task_ms"] <= LONG_TASK_TARGET_MS for z in rows["tiles"]["zooms"])}
-    out = ROOT / "benchmarks" / "results"
-    out.mkdir(exist_ok=True)
-    (out / "map_tiles.json").write_text(json.dumps(results, ensure_ascii=False, indent=1), encoding="utf-8")
-    for key, value in results.items():
-        print(f"{key}: {value}")
+    keep_results("map_tiles", results)
     return 0
 
 

@@ -94,6 +94,14 @@ CRS_INFO = {"as_read": "EPSG:4490"}
 
 # ---------------------------------------------------------------- the synthetic red line
 
+def keep_results(name: str, results: dict) -> None:
+    """A benchmark's figures written to benchmarks/results/<name>.json and printed one per line."""
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / f"{name}.json").write_text(json.dumps(results, ensure_ascii=False, indent=1), encoding="utf-8")
+    for key, value in results.items():
+        print(f"{key}: {value}")
+
+
 def synthetic_redline(seed: int = SEED) -> np.ndarray:
     """~3,000 valid star-shaped patches (fractal edges, some with holes), ≈5 M vertices, lon/lat EPSG:4490.
 

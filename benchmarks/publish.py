@@ -13,7 +13,6 @@ Target (issue "official data at real size"): publishing a 5 M-vertex district â‰
 """
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 import tempfile
@@ -60,7 +59,7 @@ def child(code: str, **values) -> list[float]:
 
 
 def main() -> int:
-    from postgis import SYNTHETIC, synthetic_frame
+    from postgis import SYNTHETIC, keep_results, synthetic_frame
 
     synthetic_frame()  # generated once, cached beside the other results
     with tempfile.TemporaryDirectory() as inst:
@@ -72,11 +71,7 @@ def main() -> int:
                "restart_shares_read_back_s": round(kept_s, 2), "restart_peak_mb": round(restart_mb),
                "baseline_union_all_and_areas_s": round(naive_s, 1), "baseline_peak_mb": round(naive_mb),
                "publish_over_baseline": round(publish_s / naive_s, 2), "target_publish_s": 30, "target_met": publish_s <= 30}
-    out = ROOT / "benchmarks" / "results"
-    out.mkdir(exist_ok=True)
-    (out / "publish.json").write_text(json.dumps(results, ensure_ascii=False, indent=1), encoding="utf-8")
-    for key, value in results.items():
-        print(f"{key}: {value}")
+    keep_results("publish", results)
     return 0
 
 

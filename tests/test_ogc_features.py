@@ -9,6 +9,8 @@ import urllib.request
 
 import numpy as np
 import pyogrio
+
+from geo.uploads import GDAL_NETWORK_OFF
 import pytest
 import shapely
 from openapi_spec_validator import validate
@@ -257,7 +259,16 @@ def server(tmp_path_factory):
     worker.stop()
 
 
-def test_gdal_oapif_reads_every_collection(server):
+@pytest.fixture
+def gdal_http_patience():
+    """The app turns GDAL's network off for uploads (1 s timeout, geo/uploads.py); this client test reads a real
+    server on a loaded 2-core machine, so it gets GDAL's usual patience while it runs."""
+    pyogrio.set_gdal_config_options({"GDAL_HTTP_TIMEOUT": "30"})
+    yield
+    pyogrio.set_gdal_config_options({"GDAL_HTTP_TIMEOUT": GDAL_NETWORK_OFF["GDAL_HTTP_TIMEOUT"]})
+
+
+def test_gdal_oapif_reads_every_collection(server, gdal_http_patience):
     url = f"OAPIF:{server.url}/ogcapi"
     kinds = ["district", "redline", "water_source_zone", "protected_area", "control_unit", "monitoring_section", "air_station"]
     assert [name for name, _ in pyogrio.list_layers(url)] == kinds

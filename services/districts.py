@@ -35,6 +35,7 @@ class DistrictService:
         self.layer_geojson = lru_cache(maxsize=16)(self._layer_geojson)
         self._cached_body = lru_cache(maxsize=128)(self._layer_body)
         self.search_initials = lru_cache(maxsize=64)(self._search_initials)
+        self.vertices = lru_cache(maxsize=None)(self._vertices)  # one entry per district and kind: bounded by the layers
 
     def check(self, adcode) -> str:
         """The adcode, or the one NotFoundError every adapter shows for an unknown district."""
@@ -139,10 +140,13 @@ class DistrictService:
         layer is some 200 MB of JSON, and the other requests go on between its chunks."""
         self.check(adcode)
         kind = self.vocab.kind(kind_key)
-        frame = self.store.read(kind_key, adcode)
-        if int(shapely.get_num_coordinates(frame.geometry.values).sum()) < STREAM_MIN_VERTICES:
+        if self.vertices(adcode, kind_key) < STREAM_MIN_VERTICES:
             return self._cached_body(adcode, kind_key, display)
-        return self._layer_stream(frame, kind, adcode, display)
+        return self._layer_stream(self.store.read(kind_key, adcode), kind, adcode, display)
+
+    def _vertices(self, adcode: str, kind_key: str) -> int:
+        """A layer's vertex count, taken once per snapshot (the layers of a snapshot never change)."""
+        return int(shapely.get_num_coordinates(self.store.read(kind_key, adcode).geometry.values).sum())
 
     def _layer_stream(self, frame, kind, adcode: str, display: bool) -> Iterator[bytes]:
         head = json.dumps({"type": "FeatureCollection", **self._layer_meta(adcode, kind)}, ensure_ascii=False, separators=(",", ":"))
